@@ -1,0 +1,560 @@
+"""One async client for every LinkedIn endpoint linkedin-ats uses.
+
+Access tokens are cached per application and shared by all concurrent calls until
+shortly before they expire; concurrent first calls make exactly one token request
+(single flight). A 401 for an expired or unknown token is cured once with a fresh
+token. Transient faults are raised, not retried here: callers (Temporal activities)
+own the retry policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, urlencode
+
+import httpx
+import structlog
+from pydantic import SecretStr, ValidationError
+
+from domain.integrations import IntegrationKey, IntegrationKeyError
+from domain.jobs import MAX_BATCH, JobPosting, JobPostingStatus, TaskStatus
+from domain.provisioning import (
+    AppCredentials,
+    HiringContract,
+    IntegrationStatus,
+    NewApplication,
+    ProvisionedApplication,
+)
+from linkedin.errors import (
+    LinkedInAuthError,
+    LinkedInError,
+    TransientLinkedInError,
+    classify,
+    from_body,
+)
+
+log = structlog.get_logger("linkedin")
+
+T = TypeVar("T")
+
+MAX_QUERY_BYTES = 4096
+"""LinkedIn rejects batch GETs whose query string is longer than this."""
+
+EXPIRED_TOKEN_CODES = frozenset({65600, 65602})
+"""401 serviceErrorCodes a fresh token cures: invalid (e.g. revoked) and expired."""
+
+_REQUEST_ID_HEADERS = ("x-li-uuid", "x-li-request-id", "x-restli-id")
+
+
+@dataclass
+class BatchResult(Generic[T]):
+    """A batch GET's answer: LinkedIn reports each id's success or failure separately."""
+
+    results: dict[str, T] = field(default_factory=dict)
+    errors: dict[str, LinkedInError] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSubmission:
+    """One job of a simpleJobPostings batch: a task id, or LinkedIn's per-item error."""
+
+    external_job_posting_id: str
+    task_id: str | None = None
+    error: LinkedInError | None = None
+
+
+@dataclass
+class _Token:
+    value: SecretStr
+    expires_at: float
+
+
+class LinkedInClient:
+    """Talks to LinkedIn (or the sandbox) for the partner and its customers' applications."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        oauth_url: str,
+        partner: AppCredentials,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+        token_refresh_margin: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._api_url = api_url.rstrip("/")
+        self._oauth_url = oauth_url.rstrip("/")
+        self._partner = partner
+        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._owns_http = http is None
+        self._margin = token_refresh_margin
+        self._clock = clock
+        self._tokens: dict[str, _Token] = {}
+        self._token_locks: dict[str, asyncio.Lock] = {}
+        self.token_requests = 0
+        """How many token requests this client has made (for tests and metrics)."""
+
+    @property
+    def partner(self) -> AppCredentials:
+        return self._partner
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> LinkedInClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    async def access_token(self, creds: AppCredentials) -> SecretStr:
+        """A valid token for this application, requested only when none is cached."""
+        cached = self._tokens.get(creds.client_id)
+        if cached and cached.expires_at > self._clock():
+            return cached.value
+        lock = self._token_locks.setdefault(creds.client_id, asyncio.Lock())
+        async with lock:
+            cached = self._tokens.get(creds.client_id)
+            if cached and cached.expires_at > self._clock():
+                return cached.value
+            token = await self._request_token(creds)
+            self._tokens[creds.client_id] = token
+            return token.value
+
+    def _forget_token(self, creds: AppCredentials, used: SecretStr) -> None:
+        cached = self._tokens.get(creds.client_id)
+        if cached and cached.value.get_secret_value() == used.get_secret_value():
+            del self._tokens[creds.client_id]
+
+    async def _request_token(self, creds: AppCredentials) -> _Token:
+        self.token_requests += 1
+        form = urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": creds.client_id,
+                "client_secret": creds.client_secret.get_secret_value(),
+            }
+        )
+        response = await self._send(
+            "POST",
+            f"{self._oauth_url}/oauth/v2/accessToken",
+            endpoint="accessToken",
+            content=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        body = _json(response)
+        if response.status_code != 200:
+            error = from_body(response.status_code, body, endpoint="accessToken")
+            if response.status_code in (400, 401):
+                raise LinkedInAuthError(error.message, status=error.status, endpoint="accessToken")
+            raise error
+        try:
+            value = body["access_token"]
+            lifetime = float(body["expires_in"])  # a number, or a string per the docs
+        except (KeyError, TypeError, ValueError):
+            raise TransientLinkedInError(
+                "token answer without access_token/expires_in",
+                status=response.status_code,
+                endpoint="accessToken",
+            ) from None
+        log.info("linkedin.token", client_id=creds.client_id, expires_in=lifetime)
+        return _Token(SecretStr(value), self._clock() + max(lifetime - self._margin, 0.0))
+
+    # -- transport ------------------------------------------------------------------------
+
+    async def _send(self, method: str, url: str, *, endpoint: str, **kw: Any) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, url, **kw)
+        except httpx.TimeoutException as exc:
+            log.warning("linkedin.timeout", endpoint=endpoint, error=type(exc).__name__)
+            raise TransientLinkedInError(
+                f"timed out ({type(exc).__name__})", endpoint=endpoint
+            ) from None
+        except httpx.TransportError as exc:
+            log.warning("linkedin.transport_error", endpoint=endpoint, error=type(exc).__name__)
+            raise TransientLinkedInError(
+                f"connection failed ({type(exc).__name__}: {exc})", endpoint=endpoint
+            ) from None
+        log.debug(
+            "linkedin.call",
+            endpoint=endpoint,
+            method=method,
+            status=response.status_code,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+            linkedin_request_id=_request_id(response),
+        )
+        return response
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        creds: AppCredentials,
+        *,
+        endpoint: str,
+        query: str | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """An authorised API call; refreshes the token once on 401; raises on non-2xx."""
+        url = f"{self._api_url}{path}" + (f"?{query}" if query else "")
+        for attempt in (1, 2):
+            token = await self.access_token(creds)
+            all_headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+            all_headers.update(headers or {})
+            response = await self._send(
+                method, url, endpoint=endpoint, json=json, headers=all_headers
+            )
+            body = _json(response)
+            if (
+                response.status_code == 401
+                and attempt == 1
+                and _code(body) in (EXPIRED_TOKEN_CODES)
+            ):
+                log.info("linkedin.token_rejected", endpoint=endpoint, code=_code(body))
+                self._forget_token(creds, token)
+                continue
+            if response.status_code >= 300:
+                error = from_body(
+                    response.status_code,
+                    body,
+                    endpoint=endpoint,
+                    retry_after=_retry_after(response),
+                )
+                log.warning(
+                    "linkedin.error",
+                    endpoint=endpoint,
+                    status=error.status,
+                    code=error.service_error_code,
+                    message=error.message,
+                    linkedin_request_id=_request_id(response),
+                )
+                raise error
+            return body
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- provisioning (partner token) -----------------------------------------------------
+
+    async def create_application(
+        self, app: NewApplication
+    ) -> tuple[ProvisionedApplication, AppCredentials]:
+        """Create a customer's child application; LinkedIn answers its secret only now."""
+        body = await self._call(
+            "POST",
+            "/v2/provisionedApplications",
+            self._partner,
+            endpoint="provisionedApplications",
+            json=app.model_dump(by_alias=True),
+        )
+        creds = body["credentials"]
+        return (
+            ProvisionedApplication(
+                key=body["key"],
+                client_id=creds["client_id"],
+                unique_foreign_id=app.unique_foreign_id,
+                name=app.name,
+            ),
+            AppCredentials(
+                client_id=creds["client_id"], client_secret=SecretStr(creds["client_secret"])
+            ),
+        )
+
+    async def find_application(self, unique_foreign_id: str) -> ProvisionedApplication | None:
+        """The child application provisioned for this foreign id, if any."""
+        query = urlencode(
+            {"q": "credentialsByUniqueForeignId", "uniqueForeignId": unique_foreign_id}
+        )
+        body = await self._call(
+            "GET",
+            "/v2/provisionedApplications",
+            self._partner,
+            endpoint="provisionedApplications",
+            query=query,
+        )
+        for element in body.get("elements", []):
+            return ProvisionedApplication(
+                key=element["key"],
+                client_id=element["credentials"]["client_id"],
+                unique_foreign_id=element.get("uniqueForeignId"),
+                name=element.get("name"),
+            )
+        return None
+
+    async def update_application(self, key: str, changes: Mapping[str, Any]) -> None:
+        await self._call(
+            "POST",
+            f"/v2/provisionedApplications/{quote(key, safe='')}",
+            self._partner,
+            endpoint="provisionedApplications",
+            json={"patch": {"$set": dict(changes)}},
+        )
+
+    async def setup_hiring_contract(
+        self, creds: AppCredentials, partner_contract_id: int
+    ) -> HiringContract:
+        """Activate a child application for P4P posting (provisionedHiringContracts)."""
+        body = await self._call(
+            "POST",
+            "/rest/provisionedHiringContracts",
+            creds,
+            endpoint="provisionedHiringContracts",
+            query="action=setup",
+            json={"partnerContractId": partner_contract_id},
+        )
+        value = body["value"]
+        return HiringContract(application=value["key"], contract=value["contract"])
+
+    # -- atsIntegrations (customer token) -------------------------------------------------
+
+    async def enable_integrations(
+        self, creds: AppCredentials, names: Mapping[IntegrationKey, str]
+    ) -> dict[IntegrationKey, LinkedInError | None]:
+        """Enable integrations; each key maps to None (enabled) or LinkedIn's per-key error.
+
+        Whole-request refusals (already enabled, key mismatch, bad token) are raised.
+        """
+        keys = list(names)
+        body = await self._call(
+            "POST",
+            "/v2/atsIntegrations",
+            creds,
+            endpoint="atsIntegrations",
+            query=_ids_query(keys),
+            json={
+                "entities": {
+                    key.render(): {"patch": {"$set": {"integrationName": name}}}
+                    for key, name in names.items()
+                }
+            },
+            headers={"x-restli-method": "batch_partial_update"},
+        )
+        endpoint = "atsIntegrations"
+        outcome: dict[IntegrationKey, LinkedInError | None] = {}
+        for key, item in _by_key(body.get("results"), keys).items():
+            status = item.get("status", 204) if isinstance(item, dict) else 204
+            outcome[key] = None if status < 300 else _item_error(item, endpoint)
+        for key, item in _by_key(body.get("errors"), keys).items():
+            outcome[key] = _item_error(item, endpoint)
+        for key in keys:
+            outcome.setdefault(
+                key,
+                classify(
+                    404, "No result for this key in LinkedIn's answer", endpoint="atsIntegrations"
+                ),
+            )
+        return outcome
+
+    async def enable_integration(
+        self, creds: AppCredentials, key: IntegrationKey, name: str
+    ) -> None:
+        """Enable one integration, raising LinkedIn's error for it if any."""
+        error = (await self.enable_integrations(creds, {key: name}))[key]
+        if error is not None:
+            raise error
+
+    async def verify_integrations(
+        self, creds: AppCredentials, keys: Sequence[IntegrationKey]
+    ) -> dict[IntegrationKey, IntegrationStatus]:
+        """Each requested key's status; a key the customer never requested is absent."""
+        body = await self._call(
+            "GET",
+            "/v2/atsIntegrations",
+            creds,
+            endpoint="atsIntegrations",
+            query=_ids_query(keys),
+        )
+        errors = _by_key(body.get("errors"), keys)
+        for item in errors.values():
+            raise _item_error(item, "atsIntegrations")
+        return {
+            key: IntegrationStatus.model_validate(item)
+            for key, item in _by_key(body.get("results"), keys).items()
+        }
+
+    # -- jobs (customer token) ------------------------------------------------------------
+
+    async def submit_jobs(
+        self, creds: AppCredentials, jobs: Sequence[JobPosting]
+    ) -> list[TaskSubmission]:
+        """Submit jobs in as many batch_create calls as LinkedIn's rules need.
+
+        Batches hold at most 100 jobs and never two operations on one
+        externalJobPostingId; answers come back in input order, one per job.
+        """
+        submissions: list[TaskSubmission] = []
+        for batch in _job_batches(jobs):
+            body = await self._call(
+                "POST",
+                "/v2/simpleJobPostings",
+                creds,
+                endpoint="simpleJobPostings",
+                json={"elements": [job.to_wire() for job in batch]},
+                headers={"x-restli-method": "batch_create"},
+            )
+            elements = body.get("elements", [])
+            if len(elements) != len(batch):
+                raise TransientLinkedInError(
+                    f"simpleJobPostings answered {len(elements)} elements for {len(batch)} jobs",
+                    status=200,
+                    endpoint="simpleJobPostings",
+                )
+            for job, element in zip(batch, elements, strict=True):
+                submissions.append(_submission(job.external_job_posting_id, element))
+        return submissions
+
+    async def get_tasks(
+        self, creds: AppCredentials, task_ids: Sequence[str]
+    ) -> BatchResult[TaskStatus]:
+        return await self._batch_get(
+            creds, "/v2/simpleJobPostingTasks", "simpleJobPostingTasks", task_ids, TaskStatus
+        )
+
+    async def get_job_statuses(
+        self, creds: AppCredentials, external_ids: Sequence[str]
+    ) -> BatchResult[JobPostingStatus]:
+        return await self._batch_get(
+            creds, "/v2/jobPostingStatus", "jobPostingStatus", external_ids, JobPostingStatus
+        )
+
+    async def _batch_get(
+        self,
+        creds: AppCredentials,
+        path: str,
+        endpoint: str,
+        ids: Sequence[str],
+        model: type[Any],
+    ) -> BatchResult[Any]:
+        result: BatchResult[Any] = BatchResult()
+        for chunk in _query_chunks(ids):
+            body = await self._call(
+                "GET", path, creds, endpoint=endpoint, query=urlencode([("ids", i) for i in chunk])
+            )
+            for key, item in (body.get("results") or {}).items():
+                try:
+                    result.results[str(key)] = model.model_validate(item)
+                except ValidationError as exc:
+                    raise TransientLinkedInError(
+                        f"unexpected answer for {key}: {exc.error_count()} invalid fields",
+                        status=200,
+                        endpoint=endpoint,
+                    ) from None
+            for key, item in (body.get("errors") or {}).items():
+                result.errors[str(key)] = _item_error(item, endpoint)
+        return result
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _json(response: httpx.Response) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        return {}
+
+
+def _code(body: Any) -> int | None:
+    code = body.get("serviceErrorCode") if isinstance(body, dict) else None
+    return code if isinstance(code, int) else None
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        if name in response.headers:
+            return response.headers[name]
+    return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds, from either of its two forms."""
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _item_error(item: Any, endpoint: str) -> LinkedInError:
+    """A per-item failure inside a 200 answer, in any of the shapes LinkedIn uses."""
+    if isinstance(item, dict) and isinstance(item.get("error"), dict):
+        item = {**item["error"], "status": item["error"].get("status", item.get("status"))}
+    status = item.get("status", 400) if isinstance(item, dict) else 400
+    return from_body(int(status), item, endpoint=endpoint)
+
+
+def _submission(external_id: str, element: Any) -> TaskSubmission:
+    status = element.get("status", 202) if isinstance(element, dict) else 500
+    if "error" in element or status >= 300:
+        return TaskSubmission(external_id, error=_item_error(element, "simpleJobPostings"))
+    return TaskSubmission(external_id, task_id=element["id"])
+
+
+def _ids_query(keys: Iterable[IntegrationKey]) -> str:
+    params: list[tuple[str, str]] = []
+    for index, key in enumerate(keys):
+        params.extend(key.query_params(index))
+    return urlencode(params)
+
+
+def _by_key(section: Any, keys: Sequence[IntegrationKey]) -> dict[IntegrationKey, Any]:
+    """Match LinkedIn's answer keys (any part order, maybe percent-encoded) to ours."""
+    matched: dict[IntegrationKey, Any] = {}
+    if not isinstance(section, dict):
+        return matched
+    wanted = set(keys)
+    for raw, item in section.items():
+        try:
+            key = IntegrationKey.parse(raw)
+        except (IntegrationKeyError, ValidationError):
+            continue
+        if key in wanted:
+            matched[key] = item
+    return matched
+
+
+def _job_batches(jobs: Sequence[JobPosting]) -> Iterator[list[JobPosting]]:
+    """Split in order into batches of at most 100 with no repeated externalJobPostingId."""
+    batch: list[JobPosting] = []
+    seen: set[str] = set()
+    for job in jobs:
+        if len(batch) == MAX_BATCH or job.external_job_posting_id in seen:
+            yield batch
+            batch, seen = [], set()
+        batch.append(job)
+        seen.add(job.external_job_posting_id)
+    if batch:
+        yield batch
+
+
+def _query_chunks(ids: Sequence[str]) -> Iterator[list[str]]:
+    """Split ids so each GET's query stays under LinkedIn's 4 KB and 100 ids."""
+    chunk: list[str] = []
+    size = 0
+    for value in ids:
+        cost = len(urlencode([("ids", value)])) + 1
+        if chunk and (size + cost > MAX_QUERY_BYTES or len(chunk) == MAX_BATCH):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += cost
+    if chunk:
+        yield chunk

@@ -1,0 +1,147 @@
+"""The sandbox's world: applications, tokens, integrations, contracts, jobs and tasks."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+DAY_MS = 24 * 3600 * 1000
+
+
+class App(BaseModel):
+    key: str
+    client_id: str
+    client_secret: str
+    unique_foreign_id: str
+    name: str = ""
+    description: str = ""
+    valid_js_sdk_domains: list[str] = Field(default_factory=list)
+    oauth2_authorized_callback_urls: list[str] = Field(default_factory=list)
+
+
+class Token(BaseModel):
+    client_id: str
+    expires_at_ms: int
+
+
+class Integration(BaseModel):
+    client_id: str
+    integration_context: str
+    integration_type: str
+    tenant_type: str
+    status: str
+    integration_name: str | None = None
+    job_poster_email: str | None = None
+
+
+class Contract(BaseModel):
+    urn: str
+    kind: Literal["SLOTS", "RECOMMENDED_BUDGET", "P4P"] = "SLOTS"
+    currency: str | None = "USD"
+    budget_remaining: float | None = None
+    slots_remaining: int | None = None
+    owner_client_id: str | None = None
+    """For P4P contracts set up through provisionedHiringContracts: the app that owns it."""
+
+
+class Campaign(BaseModel):
+    id: str
+    client_id: str
+    active: bool = True
+
+
+class Job(BaseModel):
+    client_id: str
+    external_id: str
+    job_id: int
+    listing_type: str
+    contract: str | None = None
+    budget: dict[str, Any] | None = None
+    listed_at: int
+    expire_at: int
+    closed: bool = False
+    payload: dict[str, Any]
+    previous_job_ids: list[int] = Field(default_factory=list)
+
+
+class Task(BaseModel):
+    urn: str
+    client_id: str
+    external_id: str
+    operation: str
+    payload: dict[str, Any]
+    created_at_ms: int
+    ready_at_ms: int
+    status: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED"] = "IN_PROGRESS"
+    job_posting: str | None = None
+    error_message: str | None = None
+
+
+class World(BaseModel):
+    apps: dict[str, App] = Field(default_factory=dict)
+    """By client id."""
+    tokens: dict[str, Token] = Field(default_factory=dict)
+    integrations: list[Integration] = Field(default_factory=list)
+    contracts: dict[str, Contract] = Field(default_factory=dict)
+    campaigns: dict[str, Campaign] = Field(default_factory=dict)
+    jobs: dict[str, Job] = Field(default_factory=dict)
+    """By `client_id|externalJobPostingId`."""
+    tasks: dict[str, Task] = Field(default_factory=dict)
+    next_app: int = 1000
+    next_job: int = 4217555213
+    clock_offset_ms: int = 0
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self.clock_offset_ms
+
+    def app_by_foreign_id(self, foreign_id: str) -> App | None:
+        return next((a for a in self.apps.values() if a.unique_foreign_id == foreign_id), None)
+
+    def integration(
+        self, client_id: str, context: str, integration_type: str, tenant_type: str
+    ) -> Integration | None:
+        for record in self.integrations:
+            if (
+                record.client_id,
+                record.integration_context,
+                record.integration_type,
+                record.tenant_type,
+            ) == (client_id, context, integration_type, tenant_type):
+                return record
+        return None
+
+    def job(self, client_id: str, external_id: str) -> Job | None:
+        return self.jobs.get(f"{client_id}|{external_id}")
+
+
+class Store:
+    """Keeps the world in one SQLite row when a path is given, else only in memory."""
+
+    def __init__(self, path: str | None) -> None:
+        self._db: sqlite3.Connection | None = None
+        if path:
+            self._db = sqlite3.connect(path, check_same_thread=False)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS world (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "body TEXT NOT NULL)"
+            )
+
+    def load(self) -> World:
+        if self._db is not None:
+            row = self._db.execute("SELECT body FROM world WHERE id = 1").fetchone()
+            if row:
+                return World.model_validate(json.loads(row[0]))
+        return World()
+
+    def save(self, world: World) -> None:
+        if self._db is not None:
+            with self._db:
+                self._db.execute(
+                    "INSERT INTO world (id, body) VALUES (1, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                    (world.model_dump_json(),),
+                )

@@ -1,0 +1,4 @@
+"""The worker process and the settings every process of ours reads.
+
+May import domain, linkedin, activities and workflows.
+"""

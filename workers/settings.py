@@ -1,0 +1,46 @@
+"""Settings from LINKEDIN_ATS_* environment variables; Temporal's own come from TEMPORAL_*.
+
+The defaults run the dev stack against the sandbox with no configuration at all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINKEDIN_ATS_", env_file=None)
+
+    linkedin_api_url: str = "http://127.0.0.1:8090"
+    """LinkedIn's API host; https://api.linkedin.com in production."""
+    linkedin_oauth_url: str = "http://127.0.0.1:8090"
+    """LinkedIn's OAuth host; https://www.linkedin.com in production."""
+    linkedin_timeout_seconds: float = 30.0
+    partner_client_id: str = "sandbox-partner"
+    """The partner's (parent) developer application, used for provisioning."""
+    partner_client_secret: SecretStr = SecretStr("sandbox-partner-secret")
+    ats_name: str = Field(default="Acme ATS", max_length=30)
+    """Shown in child application names as '{ATS} - {Customer}'."""
+    api_token: SecretStr = SecretStr("dev-token")
+    """Bearer token the ATS back end presents to our HTTP API."""
+    task_queue: str = "linkedin-ats"
+    data_dir: Path = Path(".data")
+    credential_store_path: Path | None = None
+    """SQLite file of customers' client credentials; default <data_dir>/credentials.sqlite."""
+    credential_key: SecretStr | None = None
+    """Fernet key that encrypts stored client secrets; default a key file in data_dir."""
+    verify_interval_seconds: float = 24 * 3600
+    """How often an enabled integration is verified at LinkedIn to catch drift."""
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.credential_store_path or self.data_dir / "credentials.sqlite"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
