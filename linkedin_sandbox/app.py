@@ -424,6 +424,10 @@ class WidgetSave(BaseModel):
     callback_url: str | None = Field(default=None, alias="callbackUrl")
     callback_headers: dict[str, str] = Field(default_factory=dict, alias="callbackHeaders")
     contract_kind: str = Field(default="SLOTS", alias="contractKind")
+    origin: str | None = None
+    """The page hosting the widget; checked against the app's validJsSdkDomains."""
+    as_admin: bool = Field(default=True, alias="asAdmin")
+    """Whether the customer signs in with a Recruiter admin seat."""
 
 
 class ContractSetup(BaseModel):
@@ -469,6 +473,9 @@ def _control_routes(api: FastAPI, sandbox: Sandbox) -> None:
                 {"message": "No customer application for that customerId or clientId"},
                 status_code=404,
             )
+        refusal = _widget_refusal(sandbox, app, save)
+        if refusal is not None:
+            return refusal
         tenant = TENANT.get(save.integration_type)
         if tenant is None:
             return JSONResponse(
@@ -517,7 +524,7 @@ def _control_routes(api: FastAPI, sandbox: Sandbox) -> None:
 
     @api.put("/sandbox/faults/{endpoint}")
     async def set_fault(endpoint: str, fault: Fault) -> JSONResponse:
-        if endpoint not in ENDPOINTS.values():
+        if endpoint not in (*ENDPOINTS.values(), WIDGET):
             return JSONResponse(
                 {"message": f"Unknown endpoint; one of {sorted(ENDPOINTS.values())}"},
                 status_code=404,
@@ -574,6 +581,40 @@ def _control_routes(api: FastAPI, sandbox: Sandbox) -> None:
             "tasks": [t.model_dump(exclude={"payload"}) for t in world.tasks.values()],
             "nowMs": world.now_ms(),
         }
+
+
+WIDGET = "widget"
+"""The fault name for widget saves: the customer's save fails, no callback fires."""
+WIDGET_SAVE_FAILED = (
+    "Saving the default poster failed due to a network error. Please try "
+    "again or contact LinkedIn Support"
+)
+WIDGET_NOT_ADMIN = (
+    "You don't have permission to view this page. Log in as a Recruiter Admin to view this page"
+)
+PLUGIN_NOT_ADMIN = "There seems to be a problem you do not have permissions"
+PLUGIN_BAD_DOMAIN = (
+    "Domain validation failed for the api key. Please contact your ATS for further assistance."
+)
+
+
+def _widget_refusal(sandbox: Sandbox, app: App, save: WidgetSave) -> JSONResponse | None:
+    """What the widget (seed 000) or the configuration plugin (seed 001) shows instead."""
+    pjp = save.integration_type == "PREMIUM_JOB_POSTING"
+    if save.origin is not None and save.origin.rstrip("/") not in app.valid_js_sdk_domains:
+        return JSONResponse(
+            {"message": PLUGIN_BAD_DOMAIN, "console": "error.origin.not.in.api.domains"},
+            status_code=400,
+        )
+    if not save.as_admin:
+        return JSONResponse(
+            {"message": WIDGET_NOT_ADMIN if pjp else PLUGIN_NOT_ADMIN}, status_code=403
+        )
+    fault = sandbox.faults.get(WIDGET)
+    if fault is not None and fault.fail_next > 0:
+        fault.fail_next -= 1
+        return JSONResponse({"message": WIDGET_SAVE_FAILED}, status_code=503)
+    return None
 
 
 async def _fire_callback(save: WidgetSave, values: list[dict[str, str]]) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -54,8 +54,15 @@ class Fault(BaseModel):
     drop_next: int = Field(default=0, ge=0, alias="dropNext")
     """Process and commit the next N requests, then drop their answers."""
     seed: int | None = None
+    _rng: random.Random | None = PrivateAttr(default=None)
 
     model_config = {"populate_by_name": True}
+
+    def roll(self) -> bool:
+        """Whether error_rate strikes this request; seeded, so a run can be repeated."""
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        return self._rng.random() < self.error_rate
 
 
 class Journal:
@@ -103,7 +110,6 @@ class FaultMiddleware:
         self.app = app
         self.faults = faults
         self.journal = journal
-        self._random: dict[str, random.Random] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,7 +131,7 @@ class FaultMiddleware:
         if fault is not None and endpoint is not None:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)
-            if self._should_fail(endpoint, fault):
+            if self._should_fail(fault):
                 await self._fail(fault, recording_send)
                 self.journal.record(scope, body, status_seen[0])
                 return
@@ -145,14 +151,11 @@ class FaultMiddleware:
         if not scope["path"].startswith("/sandbox/"):
             self.journal.record(scope, body, status_seen[0] if status_seen else None)
 
-    def _should_fail(self, endpoint: str, fault: Fault) -> bool:
+    def _should_fail(self, fault: Fault) -> bool:
         if fault.fail_next > 0:
             fault.fail_next -= 1
             return True
-        if fault.error_rate > 0:
-            rng = self._random.setdefault(endpoint, random.Random(fault.seed))
-            return rng.random() < fault.error_rate
-        return False
+        return fault.error_rate > 0 and fault.roll()
 
     async def _fail(self, fault: Fault, send: Send) -> None:
         messages = {429: "Too Many Requests", 503: "Service Unavailable", 504: "Gateway Timeout"}

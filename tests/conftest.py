@@ -1,0 +1,85 @@
+"""Shared fixtures: a real sandbox over loopback, a LinkedIn client, a provisioned customer."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+from pydantic import SecretStr
+
+from domain.provisioning import AppCredentials, NewApplication, ProvisionedApplication
+from linkedin import LinkedInClient
+from tests.sandbox_control import SandboxControl, SandboxServer
+
+PARTNER = AppCredentials(
+    client_id="sandbox-partner", client_secret=SecretStr("sandbox-partner-secret")
+)
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # sdk-python#300: a process that used a Temporal client can abort while the
+    # interpreter tears down. The run is over and reported: leave before teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    server = SandboxServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def sandbox(sandbox_server: SandboxServer) -> AsyncIterator[SandboxControl]:
+    """The sandbox, reset to an empty world with instant tasks and 30-minute tokens."""
+    control = SandboxControl(sandbox_server.url)
+    await control.reset()
+    await control.settings(
+        taskDelaySeconds=0,
+        tokenTtlSeconds=1800,
+        tokenExpiresInAsString=False,
+        encodeResponseKeys=True,
+    )
+    yield control
+    await control.http.aclose()
+
+
+@pytest.fixture
+async def linkedin(sandbox: SandboxControl) -> AsyncIterator[LinkedInClient]:
+    async with LinkedInClient(api_url=sandbox.url, oauth_url=sandbox.url, partner=PARTNER) as c:
+        yield c
+
+
+@dataclass
+class Customer:
+    app: ProvisionedApplication
+    creds: AppCredentials
+
+
+async def provision(linkedin: LinkedInClient, customer_id: str = "cust-1") -> Customer:
+    app, creds = await linkedin.create_application(
+        NewApplication(
+            unique_foreign_id=customer_id,
+            name=f"Acme ATS - {customer_id}",
+            description=f"Customer {customer_id}",
+            valid_js_sdk_domains=["https://ats.example.com"],
+        )
+    )
+    return Customer(app, creds)
+
+
+@pytest.fixture
+async def customer(linkedin: LinkedInClient) -> Customer:
+    return await provision(linkedin)

@@ -1,0 +1,47 @@
+"""Job payloads for tests, valid unless a test says otherwise."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from domain.jobs import Budget, JobPosting, ListingType, Money, OperationType
+
+DESCRIPTION = "We are hiring a passionate engineer to build durable, boring systems. " * 3
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def job_fields(external_id: str = "job-1", **overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "external_job_posting_id": external_id,
+        "job_posting_operation_type": "CREATE",
+        "title": "Software Engineer",
+        "description": DESCRIPTION,
+        "company_apply_url": "https://careers.example.com/apply",
+        "listed_at": now_ms() - 60_000,
+        "location": "San Francisco, CA",
+        "integration_context": "urn:li:organization:42",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def valid_job(external_id: str = "job-1", **overrides: Any) -> JobPosting:
+    return JobPosting.model_validate(job_fields(external_id, **overrides))
+
+
+def raw_job(external_id: str = "job-1", **overrides: Any) -> JobPosting:
+    """A job that skips our own validation, to see what LinkedIn says of it."""
+    fields = job_fields(external_id, **overrides)
+    fields["job_posting_operation_type"] = OperationType(fields["job_posting_operation_type"])
+    if "listing_type" in fields:
+        fields["listing_type"] = ListingType(fields["listing_type"])
+    return JobPosting.model_construct(**fields)
+
+
+def raw_budget(amount: str | None, currency: str | None = "USD") -> Budget:
+    money = Money.model_construct(currency_code=currency, amount=amount)
+    return Budget.model_construct(pay_for_performance_total_budget=money)
