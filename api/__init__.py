@@ -1,0 +1,1 @@
+"""The ATS-facing HTTP API (FastAPI) over `client/`."""
