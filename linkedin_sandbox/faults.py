@@ -48,6 +48,8 @@ class Fault(BaseModel):
 
     fail_next: int = Field(default=0, ge=0, alias="failNext")
     status: int = Field(default=500, ge=400, le=599)
+    message: str | None = None
+    """LinkedIn's message to answer with; a generic one for the status when unset."""
     retry_after: float | None = Field(default=None, alias="retryAfter")
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0, alias="errorRate")
     latency_ms: int = Field(default=0, ge=0, alias="latencyMs")
@@ -162,7 +164,7 @@ class FaultMiddleware:
         payload = json.dumps(
             {
                 "serviceErrorCode": 0,
-                "message": messages.get(fault.status, "Internal Server Error"),
+                "message": fault.message or messages.get(fault.status, "Internal Server Error"),
                 "status": fault.status,
             }
         ).encode()

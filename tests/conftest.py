@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
 
+from client.onboarding import OnboardingClient
 from domain.provisioning import AppCredentials, NewApplication, ProvisionedApplication
 from linkedin import LinkedInClient
 from tests.sandbox_control import SandboxControl, SandboxServer
+from tests.temporal_support import dev_server
+from workers.settings import Settings
+from workers.worker import running_worker
 
 PARTNER = AppCredentials(
     client_id="sandbox-partner", client_secret=SecretStr("sandbox-partner-secret")
@@ -83,3 +90,35 @@ async def provision(linkedin: LinkedInClient, customer_id: str = "cust-1") -> Cu
 @pytest.fixture
 async def customer(linkedin: LinkedInClient) -> Customer:
     return await provision(linkedin)
+
+
+# -- Temporal ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await dev_server()
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def settings(sandbox: SandboxControl, tmp_path: Path) -> Settings:
+    """Worker settings for one test: its own task queue and data dir, the sandbox's URLs."""
+    return Settings(
+        linkedin_api_url=sandbox.url,
+        linkedin_oauth_url=sandbox.url,
+        task_queue=f"tq-{uuid.uuid4()}",
+        data_dir=tmp_path,
+    )
+
+
+@pytest.fixture
+async def worker(temporal_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[None]:
+    async with running_worker(temporal_env.client, settings):
+        yield
+
+
+@pytest.fixture
+def onboarding(temporal_env: WorkflowEnvironment, settings: Settings) -> OnboardingClient:
+    return OnboardingClient(temporal_env.client, task_queue=settings.task_queue)

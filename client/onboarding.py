@@ -1,0 +1,165 @@
+"""OnboardingClient: what an ATS back end calls to onboard customers to LinkedIn."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+
+from domain.integrations import IntegrationType, WidgetCallback
+from domain.onboarding import (
+    WORKFLOW_TYPE,
+    ContextStatus,
+    EnableRequest,
+    IntegrationState,
+    OnboardingInput,
+    WidgetSave,
+    integration_workflow_id,
+)
+
+
+class IntegrationSummary(BaseModel):
+    """One integration workflow as the list shows it, from its search attributes."""
+
+    workflow_id: str
+    customer_id: str
+    integration_type: IntegrationType
+    status: ContextStatus | None
+
+
+class OnboardingClient:
+    """Starts, signals, updates and queries CustomerIntegrationWorkflows."""
+
+    def __init__(self, temporal: Client, *, task_queue: str, ats_name: str = "Acme ATS") -> None:
+        self._temporal = temporal
+        self._task_queue = task_queue
+        self._ats_name = ats_name
+
+    def _input(
+        self, customer_id: str, customer_name: str | None, integration_type: IntegrationType
+    ) -> OnboardingInput:
+        return OnboardingInput(
+            customer_id=customer_id,
+            customer_name=customer_name or customer_id,
+            integration_type=integration_type,
+            ats_name=self._ats_name,
+        )
+
+    async def start_onboarding(
+        self,
+        customer_id: str,
+        customer_name: str,
+        integration_types: Iterable[IntegrationType] = (IntegrationType.PREMIUM_JOB_POSTING,),
+    ) -> list[str]:
+        """Start one workflow per integration type; starting again is harmless."""
+        ids = []
+        for integration_type in integration_types:
+            handle = await self._temporal.start_workflow(
+                WORKFLOW_TYPE,
+                self._input(customer_id, customer_name, integration_type),
+                id=integration_workflow_id(customer_id, integration_type),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+            ids.append(handle.id)
+        return ids
+
+    async def widget_saved(
+        self,
+        customer_id: str,
+        values: Sequence[dict[str, Any]],
+        customer_name: str | None = None,
+    ) -> list[str]:
+        """Hand the widget's callback values to each integration's workflow.
+
+        Signal-with-start: the callback may come before or after onboarding started.
+        Values are validated here first, so a caller hears about bad input at once.
+        """
+        by_type: dict[IntegrationType, list[dict[str, Any]]] = defaultdict(list)
+        for raw in values:
+            callback = WidgetCallback.model_validate(raw)
+            callback.key  # noqa: B018 - raises if the values do not fit together
+            by_type[callback.integration_type].append(raw)
+        ids = []
+        for integration_type, group in by_type.items():
+            handle = await self._temporal.start_workflow(
+                WORKFLOW_TYPE,
+                self._input(customer_id, customer_name, integration_type),
+                id=integration_workflow_id(customer_id, integration_type),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                start_signal="widget_saved",
+                start_signal_args=[WidgetSave(values=group)],
+            )
+            ids.append(handle.id)
+        return ids
+
+    def _handle(
+        self, customer_id: str, integration_type: IntegrationType
+    ) -> WorkflowHandle[Any, Any]:
+        return self._temporal.get_workflow_handle(
+            integration_workflow_id(customer_id, integration_type)
+        )
+
+    async def enable(
+        self,
+        customer_id: str,
+        integration_type: IntegrationType = IntegrationType.PREMIUM_JOB_POSTING,
+        integration_context: str | None = None,
+    ) -> IntegrationState:
+        """Enable and verify now, and answer the resulting state."""
+        return await self._handle(customer_id, integration_type).execute_update(
+            "enable",
+            EnableRequest(integration_context=integration_context),
+            result_type=IntegrationState,
+        )
+
+    async def retry(self, customer_id: str, integration_type: IntegrationType) -> None:
+        await self._handle(customer_id, integration_type).signal("retry")
+
+    async def integration_state(
+        self,
+        customer_id: str,
+        integration_type: IntegrationType = IntegrationType.PREMIUM_JOB_POSTING,
+    ) -> IntegrationState:
+        return await self._handle(customer_id, integration_type).query(
+            "state", result_type=IntegrationState
+        )
+
+    async def list_integrations(
+        self, *, status: ContextStatus | None = None, customer_id: str | None = None
+    ) -> list[IntegrationSummary]:
+        """Integrations by status and customer, from the search attributes."""
+        query = f'WorkflowType = "{WORKFLOW_TYPE}" AND ExecutionStatus = "Running"'
+        if status is not None:
+            query += f' AND IntegrationStatus = "{ContextStatus(status)}"'
+        if customer_id is not None:
+            query += f" AND CustomerId = {_quoted(customer_id)}"
+        summaries = []
+        async for execution in self._temporal.list_workflows(query):
+            attributes = execution.search_attributes
+            raw_status = _first(attributes.get("IntegrationStatus"))
+            summaries.append(
+                IntegrationSummary(
+                    workflow_id=execution.id,
+                    customer_id=str(_first(attributes.get("CustomerId"))),
+                    integration_type=IntegrationType(
+                        str(_first(attributes.get("IntegrationType")))
+                    ),
+                    status=ContextStatus(raw_status) if raw_status else None,
+                )
+            )
+        return sorted(summaries, key=lambda s: s.workflow_id)
+
+
+def _first(values: Any) -> Any:
+    return values[0] if values else None
+
+
+def _quoted(value: str) -> str:
+    """A string literal for a visibility query."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,78 @@
+"""The worker process: our workflows and activities on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.credentials import CredentialStore, SqliteCredentialStore, load_or_create_key
+from activities.integrations import IntegrationActivities
+from domain.provisioning import AppCredentials
+from linkedin import LinkedInClient
+from workers.settings import Settings
+from workflows.integration import CustomerIntegrationWorkflow
+
+log = structlog.get_logger("worker")
+
+WORKFLOWS = [CustomerIntegrationWorkflow]
+
+
+def linkedin_client(settings: Settings) -> LinkedInClient:
+    return LinkedInClient(
+        api_url=settings.linkedin_api_url,
+        oauth_url=settings.linkedin_oauth_url,
+        partner=AppCredentials(
+            client_id=settings.partner_client_id, client_secret=settings.partner_client_secret
+        ),
+        timeout=settings.linkedin_timeout_seconds,
+    )
+
+
+def credential_store(settings: Settings) -> SqliteCredentialStore:
+    key = settings.credential_key or load_or_create_key(settings.data_dir / "credential.key")
+    return SqliteCredentialStore(settings.credentials_path, key)
+
+
+@asynccontextmanager
+async def running_worker(
+    temporal: Client,
+    settings: Settings,
+    *,
+    linkedin: LinkedInClient | None = None,
+    store: CredentialStore | None = None,
+) -> AsyncIterator[Worker]:
+    """A started worker with one shared LinkedIn client; stopped on exit."""
+    linkedin = linkedin or linkedin_client(settings)
+    store = store or credential_store(settings)
+    integrations = IntegrationActivities(linkedin, store)
+    worker = Worker(
+        temporal,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            integrations.provision_customer,
+            integrations.enable_integration,
+            integrations.verify_integrations,
+        ],
+    )
+    async with worker:
+        log.info(
+            "worker.started",
+            task_queue=settings.task_queue,
+            linkedin_api_url=settings.linkedin_api_url,
+        )
+        yield worker
+    await linkedin.aclose()
+
+
+async def run_worker(settings: Settings) -> None:
+    from client.connection import connect
+
+    temporal = await connect()
+    async with running_worker(temporal, settings):
+        await asyncio.Event().wait()
