@@ -1,0 +1,143 @@
+"""The integration workflow survives workers, time and long life."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from client.onboarding import OnboardingClient
+from domain.integrations import IntegrationType
+from domain.onboarding import (
+    WORKFLOW_TYPE,
+    ContextStatus,
+    IntegrationState,
+    OnboardingInput,
+    WidgetSave,
+    integration_workflow_id,
+)
+from tests.sandbox_control import SandboxControl
+from tests.temporal_support import eventually, time_skipping_server
+from workers.settings import Settings
+from workers.worker import running_worker
+
+CONTRACT = "urn:li:contract:555"
+PJP = IntegrationType.PREMIUM_JOB_POSTING
+
+
+@pytest.fixture
+def cid() -> str:
+    return f"cust-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await time_skipping_server()
+    yield env
+    await env.shutdown()
+
+
+async def widget_values(sandbox: SandboxControl, cid: str, poster: str) -> list[dict[str, object]]:
+    response = await sandbox.widget_save(
+        customerId=cid, integrationContext=CONTRACT, jobPosterEmail=poster
+    )
+    response.raise_for_status()
+    return list(response.json())
+
+
+def transitions(state: IntegrationState) -> list[str]:
+    return [t.status for t in state.contexts[CONTRACT].transitions]
+
+
+async def test_worker_restart_mid_enable_finishes_without_provisioning_twice(
+    temporal_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
+) -> None:
+    onboarding = OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+    async with running_worker(temporal_env.client, settings):
+        await onboarding.start_onboarding(cid, "Globex")
+        await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
+        await sandbox.fault("atsIntegrations", latencyMs=1500)
+        await onboarding.widget_saved(cid, await widget_values(sandbox, cid, "boss@globex.com"))
+        await asyncio.sleep(0.5)  # the enable call is now in flight
+    await sandbox.fault("atsIntegrations", latencyMs=0)
+    async with running_worker(temporal_env.client, settings):
+        state = await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.status == ContextStatus.ENABLED,
+            within=60,
+        )
+    assert transitions(state) == ["REQUESTED", "ENABLED"]
+    enables = [
+        r["status"] for r in await sandbox.requests("/v2/atsIntegrations") if r["method"] == "POST"
+    ]
+    assert enables == [200, 400]  # committed as the first worker stopped; then "already enabled"
+    creates = [
+        r for r in await sandbox.requests("/v2/provisionedApplications") if r["method"] == "POST"
+    ]
+    assert len(creates) == 1
+
+
+async def test_periodic_verify_catches_drift_and_re_enables(
+    time_skipping_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
+) -> None:
+    onboarding = OnboardingClient(time_skipping_env.client, task_queue=settings.task_queue)
+    async with running_worker(time_skipping_env.client, settings):
+        await onboarding.start_onboarding(cid, "Globex")
+        await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
+        await onboarding.widget_saved(cid, await widget_values(sandbox, cid, "boss@globex.com"))
+        await eventually(
+            lambda: onboarding.integration_state(cid), lambda s: s.status == ContextStatus.ENABLED
+        )
+        # The poster is removed on LinkedIn's side; no callback reaches the ATS.
+        await widget_values(sandbox, cid, "")
+        await time_skipping_env.sleep(timedelta(hours=25))
+        state = await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: len(s.contexts[CONTRACT].transitions) == 4,
+        )
+    assert transitions(state) == ["REQUESTED", "ENABLED", "REQUESTED", "ENABLED"]
+    drift = state.contexts[CONTRACT].transitions[2]
+    assert drift.reason == "drift: LinkedIn reports REQUESTED; enabling again"
+    assert drift.at - state.contexts[CONTRACT].transitions[1].at >= timedelta(hours=24)
+
+
+async def test_continue_as_new_carries_the_state(
+    temporal_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    cid: str,
+    worker: None,
+) -> None:
+    client = temporal_env.client
+    handle = await client.start_workflow(
+        WORKFLOW_TYPE,
+        OnboardingInput(customer_id=cid, customer_name="Globex", max_history_length=25),
+        id=integration_workflow_id(cid, PJP),
+        task_queue=settings.task_queue,
+    )
+    first_run = handle.first_execution_run_id or (await handle.describe()).run_id
+    onboarding = OnboardingClient(client, task_queue=settings.task_queue)
+    await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
+    for poster in ("a@globex.com", "b@globex.com"):
+        await handle.signal(
+            "widget_saved", WidgetSave(values=await widget_values(sandbox, cid, poster))
+        )
+        await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.status == ContextStatus.ENABLED and not s.contexts[CONTRACT].enable_pending,
+        )
+    description = await eventually(
+        lambda: client.get_workflow_handle(handle.id).describe(), lambda d: d.run_id != first_run
+    )
+    state = await onboarding.integration_state(cid)
+    assert description.run_id != first_run
+    assert transitions(state) == ["REQUESTED", "ENABLED", "REQUESTED", "ENABLED"]
+    assert state.client_id is not None
+    creates = [
+        r for r in await sandbox.requests("/v2/provisionedApplications") if r["method"] == "POST"
+    ]
+    assert len(creates) == 1
