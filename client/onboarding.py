@@ -82,7 +82,6 @@ class OnboardingClient:
         by_type: dict[IntegrationType, list[dict[str, Any]]] = defaultdict(list)
         for raw in values:
             callback = WidgetCallback.model_validate(raw)
-            callback.key  # noqa: B018 - raises if the values do not fit together
             by_type[callback.integration_type].append(raw)
         ids = []
         for integration_type, group in by_type.items():

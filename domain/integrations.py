@@ -139,9 +139,14 @@ class WidgetCallback(BaseModel):
     integration_type: IntegrationType
     integration_context: IntegrationContextUrn = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _fits_together(self) -> WidgetCallback:
+        self.key  # noqa: B018 - building the key checks tenantType and context kind
+        return self
+
     @property
     def key(self) -> IntegrationKey:
-        """The integration key; raises ValueError if the values are inconsistent."""
+        """The integration key these values name."""
         return IntegrationKey(
             integration_context=self.integration_context,
             integration_type=self.integration_type,

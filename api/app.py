@@ -1,0 +1,162 @@
+"""The ATS-facing HTTP API: onboarding and the widget callback, over `client/`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from client.onboarding import IntegrationSummary, OnboardingClient
+from domain.integrations import IntegrationType, WidgetCallback
+from domain.onboarding import ContextStatus, IntegrationState
+from workers.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+class OnboardingStart(BaseModel):
+    customer_name: str = Field(min_length=1, description="Shown to the customer by LinkedIn.")
+    integration_types: list[IntegrationType] = Field(
+        default=[IntegrationType.PREMIUM_JOB_POSTING], min_length=1
+    )
+
+
+class Accepted(BaseModel):
+    workflow_ids: list[str]
+
+
+class EnableBody(BaseModel):
+    integration_context: str | None = Field(
+        default=None, description="One context to enable; every waiting one when left out."
+    )
+
+
+def _onboarding(request: Request) -> OnboardingClient:
+    client: OnboardingClient = request.app.state.onboarding
+    return client
+
+
+Onboarding = Annotated[OnboardingClient, Depends(_onboarding)]
+
+
+def create_app(
+    settings: Settings, connect_temporal: Callable[[], Awaitable[Client]] | None = None
+) -> FastAPI:
+    """The API; at start-up it connects to Temporal (TEMPORAL_* unless told otherwise)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from client.connection import connect
+
+        client = await (connect_temporal or connect)()
+        app.state.onboarding = OnboardingClient(
+            client, task_queue=settings.task_queue, ats_name=settings.ats_name
+        )
+        yield
+
+    app = FastAPI(
+        title="linkedin-ats",
+        description="Onboard an ATS's customers to LinkedIn and manage their jobs.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+
+    def authorised(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        expected = settings.api_token.get_secret_value()
+        if credentials is None or not secrets.compare_digest(
+            credentials.credentials.encode(), expected.encode()
+        ):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "a valid bearer token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    auth = [Depends(authorised)]
+
+    @app.exception_handler(RPCError)
+    async def temporal_error(_: Request, error: RPCError) -> JSONResponse:
+        code = 404 if error.status == RPCStatusCode.NOT_FOUND else 503
+        return JSONResponse({"detail": error.message}, status_code=code)
+
+    @app.exception_handler(ValidationError)
+    async def invalid(_: Request, error: ValidationError) -> JSONResponse:
+        detail = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(WorkflowUpdateFailedError)
+    async def update_failed(_: Request, error: WorkflowUpdateFailedError) -> JSONResponse:
+        cause = error.cause
+        message = getattr(cause, "message", None) or str(cause or error)
+        return JSONResponse({"detail": message}, status_code=422)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/customers/{customer_id}/onboarding", status_code=202, dependencies=auth)
+    async def start_onboarding(
+        customer_id: str, body: OnboardingStart, client: Onboarding
+    ) -> Accepted:
+        """Start onboarding a customer: one durable workflow per integration type."""
+        ids = await client.start_onboarding(customer_id, body.customer_name, body.integration_types)
+        return Accepted(workflow_ids=ids)
+
+    @app.post("/v1/customers/{customer_id}/widget-callback", status_code=202, dependencies=auth)
+    async def widget_callback(
+        customer_id: str, values: list[WidgetCallback], client: Onboarding
+    ) -> Accepted:
+        """The array LinkedIn's widget hands `confirmJobPoster` / `handleIntegrations`."""
+        raw = [v.model_dump(by_alias=True, mode="json") for v in values]
+        return Accepted(workflow_ids=await client.widget_saved(customer_id, raw))
+
+    @app.get("/v1/customers/{customer_id}/integrations", dependencies=auth)
+    async def integrations(customer_id: str, client: Onboarding) -> list[IntegrationState]:
+        """Every integration of the customer, with each context's state and history."""
+        summaries = await client.list_integrations(customer_id=customer_id)
+        return [await client.integration_state(customer_id, s.integration_type) for s in summaries]
+
+    @app.post(
+        "/v1/customers/{customer_id}/integrations/{integration_type}/enable", dependencies=auth
+    )
+    async def enable(
+        customer_id: str,
+        integration_type: IntegrationType,
+        client: Onboarding,
+        body: EnableBody | None = None,
+    ) -> IntegrationState:
+        """Enable and verify at LinkedIn now; answers the resulting state."""
+        context = body.integration_context if body else None
+        return await client.enable(customer_id, integration_type, context)
+
+    @app.post(
+        "/v1/customers/{customer_id}/integrations/{integration_type}/retry",
+        status_code=202,
+        dependencies=auth,
+    )
+    async def retry(
+        customer_id: str, integration_type: IntegrationType, client: Onboarding
+    ) -> None:
+        """After an operator fixed what NEEDS_ATTENTION named."""
+        await client.retry(customer_id, integration_type)
+
+    @app.get("/v1/integrations", dependencies=auth)
+    async def list_integrations(
+        client: Onboarding, status: ContextStatus | None = None
+    ) -> list[IntegrationSummary]:
+        """Integrations across customers, filtered by headline status."""
+        return await client.list_integrations(status=status)
+
+    return app

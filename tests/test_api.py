@@ -1,0 +1,163 @@
+"""The ATS-facing HTTP API, served for real, with the sandbox's widget calling it back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from client.connection import connect
+from tests.sandbox_control import SandboxControl, ServerThread
+from tests.temporal_support import eventually
+from workers.settings import Settings
+
+CONTRACT = "urn:li:contract:555"
+AUTH = {"Authorization": "Bearer dev-token"}
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture
+def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
+    address = temporal_env.client.service_client.config.target_host
+    server = ServerThread(
+        create_app(settings, lambda: connect(target_host=address)), health="/healthz"
+    ).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def api(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url, headers=AUTH, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def cid() -> str:
+    return f"cust-{uuid.uuid4().hex[:8]}"
+
+
+def callback(**overrides: Any) -> list[dict[str, Any]]:
+    values = {
+        "tenantType": "JOBS",
+        "onboardingStatus": "REQUESTED",
+        "integrationType": "PREMIUM_JOB_POSTING",
+        "integrationContext": CONTRACT,
+    }
+    values.update(overrides)
+    return [values]
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic ZGV2LXRva2Vu"}]
+)
+async def test_requests_without_the_token_are_refused(
+    api_url: str, headers: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(base_url=api_url) as http:
+        response = await http.get("/v1/integrations", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_openapi_is_published(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    assert "/v1/customers/{customer_id}/widget-callback" in spec["paths"]
+    assert (await api.get("/docs")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "values, loc, fragment",
+    [
+        (callback(integrationType="NOPE"), ["body", 0, "integrationType"], "Input should be"),
+        (
+            callback(integrationContext="contract:1"),
+            ["body", 0, "integrationContext"],
+            "urn:li:organization:<id> or urn:li:company:<id> or urn:li:contract:<id>",
+        ),
+        (callback(tenantType="RECRUITER"), ["body", 0], "tenantType: must be JOBS"),
+        ([{"tenantType": "JOBS"}], ["body", 0, "integrationType"], "Field required"),
+    ],
+)
+async def test_bad_callback_values_are_422_naming_the_field(
+    api: httpx.AsyncClient, cid: str, values: Any, loc: list[Any], fragment: str
+) -> None:
+    response = await api.post(f"/v1/customers/{cid}/widget-callback", json=values)
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert any(e["loc"] == loc and fragment in e["msg"] for e in errors), errors
+
+
+async def test_customer_name_linkedin_refuses_is_422(api: httpx.AsyncClient, cid: str) -> None:
+    response = await api.post(
+        f"/v1/customers/{cid}/onboarding", json={"customer_name": "LinkedIn Fans Inc"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["customer_name"]
+
+
+async def test_unknown_integration_type_in_the_path(api: httpx.AsyncClient, cid: str) -> None:
+    response = await api.post(f"/v1/customers/{cid}/integrations/NOPE/enable")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "integration_type"]
+
+
+async def test_enable_of_an_unknown_customer_is_404(api: httpx.AsyncClient, cid: str) -> None:
+    response = await api.post(f"/v1/customers/{cid}/integrations/PREMIUM_JOB_POSTING/enable")
+    assert response.status_code == 404
+
+
+async def test_widget_on_the_page_reaches_enabled(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, cid: str
+) -> None:
+    started = await api.post(f"/v1/customers/{cid}/onboarding", json={"customer_name": "Globex"})
+    assert started.status_code == 202
+    assert started.json() == {"workflow_ids": [f"integration/{cid}/PREMIUM_JOB_POSTING"]}
+
+    async def integrations() -> list[dict[str, Any]]:
+        return list((await api.get(f"/v1/customers/{cid}/integrations")).json())
+
+    await eventually(integrations, lambda found: bool(found) and found[0]["client_id"])
+    saved = await sandbox.widget_save(
+        customerId=cid,
+        integrationContext=CONTRACT,
+        jobPosterEmail="boss@globex.com",
+        callbackUrl=f"{api_url}/v1/customers/{cid}/widget-callback",
+        callbackHeaders=AUTH,
+    )
+    assert saved.headers["x-sandbox-callback-status"] == "202"
+    found = await eventually(integrations, lambda found: found[0]["status"] == "ENABLED")
+    context = found[0]["contexts"][CONTRACT]
+    assert [t["status"] for t in context["transitions"]] == ["REQUESTED", "ENABLED"]
+    listed = await eventually(
+        lambda: api.get("/v1/integrations", params={"status": "ENABLED"}),
+        lambda r: any(i["customer_id"] == cid for i in r.json()),
+    )
+    assert listed.status_code == 200
+
+
+async def test_enable_answers_the_state(
+    api: httpx.AsyncClient, sandbox: SandboxControl, cid: str
+) -> None:
+    await api.post(f"/v1/customers/{cid}/onboarding", json={"customer_name": "Globex"})
+    await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/integrations"),
+        lambda r: bool(r.json()) and r.json()[0]["client_id"],
+    )
+    await sandbox.widget_save(customerId=cid, integrationContext=CONTRACT, jobPosterEmail="a@b.co")
+    response = await api.post(
+        f"/v1/customers/{cid}/integrations/PREMIUM_JOB_POSTING/enable",
+        json={"integration_context": CONTRACT},
+    )
+    assert response.status_code == 200
+    assert response.json()["contexts"][CONTRACT]["status"] == "ENABLED"
+    wrong = await api.post(
+        f"/v1/customers/{cid}/integrations/PREMIUM_JOB_POSTING/enable",
+        json={"integration_context": "urn:li:organization:1"},
+    )
+    assert wrong.status_code == 422 and "urn:li:contract:<id>" in wrong.json()["detail"]
