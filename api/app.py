@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -39,6 +40,16 @@ class EnableBody(BaseModel):
     )
 
 
+def onboarding_client(temporal: Client, settings: Settings) -> OnboardingClient:
+    """The OnboardingClient our settings describe (API, CLI and demo share it)."""
+    return OnboardingClient(
+        temporal,
+        task_queue=settings.task_queue,
+        ats_name=settings.ats_name,
+        verify_interval=timedelta(seconds=settings.verify_interval_seconds),
+    )
+
+
 def _onboarding(request: Request) -> OnboardingClient:
     client: OnboardingClient = request.app.state.onboarding
     return client
@@ -57,9 +68,7 @@ def create_app(
         from client.connection import connect
 
         client = await (connect_temporal or connect)()
-        app.state.onboarding = OnboardingClient(
-            client, task_queue=settings.task_queue, ats_name=settings.ats_name
-        )
+        app.state.onboarding = onboarding_client(client, settings)
         yield
 
     app = FastAPI(

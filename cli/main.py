@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
+import httpx
 import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from client.onboarding import OnboardingClient
+    from domain.onboarding import IntegrationState
+    from workers.settings import Settings
+
+T = TypeVar("T")
+console = Console()
+errors = Console(stderr=True)
 
 app = typer.Typer(
     name="linkedin-ats",
@@ -13,6 +28,63 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def configure_logging() -> None:
+    """structlog: JSON lines, or a console renderer on a terminal."""
+    import logging
+
+    import structlog
+
+    renderer = (
+        structlog.dev.ConsoleRenderer()
+        if sys.stderr.isatty()
+        else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def finish(code: int) -> NoReturn:
+    """End a command that used a Temporal client without interpreter teardown (sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def fail(message: str) -> NoReturn:
+    errors.print(f"[red]error:[/red] {message}")
+    finish(1)
+
+
+def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
+    """Run one async operation for a command; its failure is one readable line."""
+    from pydantic import ValidationError
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    async def call() -> T:
+        return await make()
+
+    try:
+        return asyncio.run(call())
+    except ValidationError as error:
+        first = error.errors()[0]
+        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    except WorkflowUpdateFailedError as error:
+        fail(getattr(error.cause, "message", None) or str(error.cause or error))
+    except RPCError as error:
+        fail(f"Temporal: {error.message}")
+    except (ConnectionError, OSError, RuntimeError) as error:
+        fail(f"{type(error).__name__}: {error}")
 
 
 @app.callback()
@@ -43,6 +115,213 @@ def sandbox(
     if task_delay is not None:
         settings.task_delay_seconds = task_delay
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Run the worker: our workflows and activities on the task queue."""
+    from workers.settings import get_settings
+    from workers.worker import run_worker
+
+    configure_logging()
+    asyncio.run(run_worker(get_settings()))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Interface; LINKEDIN_ATS_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; LINKEDIN_ATS_API_PORT.")] = None,
+) -> None:
+    """Serve the ATS-facing HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+    from workers.settings import get_settings
+
+    configure_logging()
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="warning",
+    )
+
+
+@app.command()
+def setup() -> None:
+    """Register our search attributes on the Temporal cluster of TEMPORAL_*."""
+    from client.connection import connect
+    from workers.setup import ensure_search_attributes
+
+    async def register() -> list[str]:
+        return await ensure_search_attributes(await connect())
+
+    added = run_briefly(register)
+    console.print(f"registered: {', '.join(added)}" if added else "search attributes in place")
+    finish(0)
+
+
+@app.command()
+def up() -> None:
+    """Start Temporal + UI, the sandbox, the worker and the API; stop them with Ctrl-C."""
+    from cli.up import Stack, StartupError
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    stack = Stack(settings)
+    try:
+        stack.check_ports()
+        with console.status("starting…") as status:
+            stack.start(lambda name: status.update(f"{name} is up; starting the next…"))
+    except StartupError as error:
+        stack.stop()
+        fail(str(error))
+    print_urls(settings)
+    reason = stack.wait()
+    console.print(f"stopping ({reason})…")
+    stack.stop()
+    finish(0)
+
+
+def onboarding_client() -> Awaitable[OnboardingClient]:
+    from api.app import onboarding_client as build
+    from client.connection import connect
+    from workers.settings import get_settings
+
+    async def make() -> OnboardingClient:
+        return build(await connect(), get_settings())
+
+    return make()
+
+
+@app.command()
+def onboard(
+    customer: Annotated[str, typer.Argument(help="The customer's id in your ATS.")],
+    name: Annotated[
+        str | None, typer.Option(help="The customer's name, shown by LinkedIn.")
+    ] = None,
+    integration_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Integration type(s); PJP by default.")
+    ] = None,
+) -> None:
+    """Start onboarding a customer (one durable workflow per integration type)."""
+    from domain.integrations import IntegrationType
+
+    types = [IntegrationType(t) for t in integration_type or ["PREMIUM_JOB_POSTING"]]
+
+    async def start() -> list[str]:
+        return await (await onboarding_client()).start_onboarding(customer, name or customer, types)
+
+    for workflow_id in run_briefly(start):
+        console.print(f"started {workflow_id}")
+    finish(0)
+
+
+@app.command("widget-save")
+def widget_save(
+    customer: Annotated[str, typer.Argument(help="The customer's id in your ATS.")],
+    contract: Annotated[str, typer.Option(help="The contract id the customer picks.")],
+    poster: Annotated[str, typer.Option(help="Default job poster's email; '' removes it.")],
+) -> None:
+    """Act as the customer saving the widget in the sandbox; its callback reaches our API."""
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    api_url = f"http://{settings.api_host}:{settings.api_port}"
+    try:
+        response = httpx.post(
+            f"http://127.0.0.1:{settings.sandbox_port}/sandbox/widget/save",
+            json={
+                "customerId": customer,
+                "integrationContext": f"urn:li:contract:{contract}",
+                "jobPosterEmail": poster,
+                "callbackUrl": f"{api_url}/v1/customers/{customer}/widget-callback",
+                "callbackHeaders": {
+                    "Authorization": f"Bearer {settings.api_token.get_secret_value()}"
+                },
+            },
+            timeout=30,
+        )
+    except httpx.HTTPError as error:
+        fail(f"the sandbox did not answer: {error}")
+    if response.status_code != 200:
+        fail(f"the widget says: {response.json().get('message', response.text)}")
+    console.print_json(data=response.json())
+    console.print(
+        f"callback to the API answered {response.headers.get('x-sandbox-callback-status')}"
+    )
+    finish(0)
+
+
+@app.command()
+def integrations(
+    status: Annotated[str | None, typer.Option(help="Only this headline status.")] = None,
+    customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
+) -> None:
+    """List integrations with their status, from Temporal's search attributes."""
+    from rich.table import Table
+
+    from domain.onboarding import ContextStatus
+
+    wanted = ContextStatus(status) if status else None
+
+    async def fetch() -> list[IntegrationState]:
+        client = await onboarding_client()
+        found = await client.list_integrations(status=wanted, customer_id=customer)
+        return [await client.integration_state(i.customer_id, i.integration_type) for i in found]
+
+    table = Table("workflow", "status", "contexts", "waiting for")
+    for state in run_briefly(fetch):
+        contexts = ", ".join(f"{c.integration_context}={c.status}" for c in state.contexts.values())
+        table.add_row(
+            f"integration/{state.customer_id}/{state.integration_type}",
+            str(state.status),
+            contexts or "-",
+            state.waiting_for,
+        )
+    console.print(table)
+    finish(0)
+
+
+@app.command()
+def enable(
+    customer: Annotated[str, typer.Argument(help="The customer's id in your ATS.")],
+    contract: Annotated[str | None, typer.Option(help="Only this contract id.")] = None,
+    integration_type: Annotated[str, typer.Option("--type")] = "PREMIUM_JOB_POSTING",
+) -> None:
+    """Enable and verify at LinkedIn now, and show the result."""
+    from domain.integrations import IntegrationType
+
+    context = f"urn:li:contract:{contract}" if contract else None
+
+    async def call() -> IntegrationState:
+        client = await onboarding_client()
+        return await client.enable(customer, IntegrationType(integration_type), context)
+
+    state = run_briefly(call)
+    console.print_json(state.model_dump_json())
+    finish(0)
+
+
+def print_urls(settings: Settings) -> None:
+    from rich.table import Table
+
+    table = Table(title="linkedin-ats is up", show_header=False)
+    table.add_row("Temporal UI", f"http://127.0.0.1:{settings.temporal_ui_port}")
+    table.add_row("API docs", f"http://{settings.api_host}:{settings.api_port}/docs")
+    table.add_row("API token", settings.api_token.get_secret_value())
+    table.add_row("LinkedIn sandbox", f"http://127.0.0.1:{settings.sandbox_port}/docs")
+    table.add_row("Temporal gRPC", f"127.0.0.1:{settings.temporal_port}")
+    table.add_row("Logs", str(settings.data_dir.resolve() / "logs"))
+    console.print(table)
+    console.print("Try, in another terminal:")
+    console.print("  .venv/bin/linkedin-ats onboard globex --name Globex")
+    console.print(
+        "  .venv/bin/linkedin-ats widget-save globex --contract 555 --poster boss@globex.com"
+    )
+    console.print("  .venv/bin/linkedin-ats integrations")
+    console.print("Ctrl-C stops everything; state stays in .data/.")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,10 +35,18 @@ class IntegrationSummary(BaseModel):
 class OnboardingClient:
     """Starts, signals, updates and queries CustomerIntegrationWorkflows."""
 
-    def __init__(self, temporal: Client, *, task_queue: str, ats_name: str = "Acme ATS") -> None:
+    def __init__(
+        self,
+        temporal: Client,
+        *,
+        task_queue: str,
+        ats_name: str = "Acme ATS",
+        verify_interval: timedelta = timedelta(hours=24),
+    ) -> None:
         self._temporal = temporal
         self._task_queue = task_queue
         self._ats_name = ats_name
+        self._verify_interval = verify_interval
 
     def _input(
         self, customer_id: str, customer_name: str | None, integration_type: IntegrationType
@@ -47,6 +56,7 @@ class OnboardingClient:
             customer_name=customer_name or customer_id,
             integration_type=integration_type,
             ats_name=self._ats_name,
+            verify_interval=self._verify_interval,
         )
 
     async def start_onboarding(

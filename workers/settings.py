@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     """Fernet key that encrypts stored client secrets; default a key file in data_dir."""
     verify_interval_seconds: float = 24 * 3600
     """How often an enabled integration is verified at LinkedIn to catch drift."""
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    sandbox_port: int = 8090
+    """Where `linkedin-ats up` serves the sandbox."""
+    temporal_port: int = 7233
+    """Where `linkedin-ats up` serves the Temporal dev server's gRPC."""
+    temporal_ui_port: int = 8233
 
     @property
     def credentials_path(self) -> Path:

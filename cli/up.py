@@ -1,0 +1,234 @@
+"""`linkedin-ats up`: the whole system on one machine, as supervised child processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from workers.settings import Settings
+
+BIN = Path(sys.executable).parent
+
+
+class StartupError(Exception):
+    """Something the user must fix before the stack can start; said in one line."""
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    ready: Callable[[], bool]
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    def probe() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    return probe
+
+
+def worker_polling(settings: Settings, address: str) -> Callable[[], bool]:
+    """Ready once the task queue has a poller: the worker is really taking work."""
+
+    def probe() -> bool:
+        result = subprocess.run(
+            [
+                str(BIN / "temporal"),
+                "task-queue",
+                "describe",
+                "--address",
+                address,
+                "--task-queue",
+                settings.task_queue,
+                "--output",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.returncode == 0 and '"identity"' in result.stdout
+
+    return probe
+
+
+def children(settings: Settings, data: Path) -> list[Child]:
+    address = f"127.0.0.1:{settings.temporal_port}"
+    sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
+    ours = {
+        "TEMPORAL_ADDRESS": address,
+        "LINKEDIN_ATS_LINKEDIN_API_URL": sandbox_url,
+        "LINKEDIN_ATS_LINKEDIN_OAUTH_URL": sandbox_url,
+        "LINKEDIN_ATS_DATA_DIR": str(data),
+    }
+    cli = str(BIN / "linkedin-ats")
+    return [
+        Child(
+            "temporal",
+            [
+                str(BIN / "temporal"),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(settings.temporal_port),
+                "--ui-port",
+                str(settings.temporal_ui_port),
+                "--db-filename",
+                str(data / "temporal.sqlite"),
+                "--log-level",
+                "error",
+            ],
+            http_ok(f"http://127.0.0.1:{settings.temporal_ui_port}/"),
+        ),
+        Child(
+            "sandbox",
+            [
+                cli,
+                "sandbox",
+                "--port",
+                str(settings.sandbox_port),
+                "--state",
+                str(data / "sandbox.sqlite"),
+            ],
+            http_ok(f"{sandbox_url}/sandbox/health"),
+        ),
+        Child("worker", [cli, "worker"], worker_polling(settings, address), ours),
+        Child(
+            "api",
+            [cli, "api", "--host", settings.api_host, "--port", str(settings.api_port)],
+            http_ok(f"http://{settings.api_host}:{settings.api_port}/healthz"),
+            ours,
+        ),
+    ]
+
+
+class Stack:
+    """Starts children in order, waits for each to be ready, stops them all together."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data = settings.data_dir.resolve()
+        self.logs = self.data / "logs"
+        self.children = children(settings, self.data)
+
+    def check_ports(self) -> None:
+        s = self.settings
+        for name, port in (
+            ("Temporal", s.temporal_port),
+            ("Temporal UI", s.temporal_ui_port),
+            ("sandbox", s.sandbox_port),
+            ("API", s.api_port),
+        ):
+            if not port_free(port):
+                raise StartupError(
+                    f"port {port} ({name}) is already in use: stop what holds it, or choose "
+                    f"another with LINKEDIN_ATS_{_env_name(name)}_PORT"
+                )
+
+    def start(self, on_ready: Callable[[str], None]) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for child in self.children:
+            log = (self.logs / f"{child.name}.log").open("ab")
+            child.process = subprocess.Popen(
+                child.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **child.env},
+                start_new_session=True,
+            )
+            self._wait(child)
+            if child.name == "temporal":
+                self._register_search_attributes()
+            on_ready(child.name)
+
+    def _wait(self, child: Child, within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            assert child.process is not None
+            if child.process.poll() is not None:
+                raise StartupError(
+                    f"{child.name} exited with status {child.process.returncode}; see "
+                    f"{self.logs / (child.name + '.log')}"
+                )
+            if child.ready():
+                return
+            time.sleep(0.2)
+        raise StartupError(
+            f"{child.name} was not ready within {within:.0f}s; see "
+            f"{self.logs / (child.name + '.log')}"
+        )
+
+    def _register_search_attributes(self) -> None:
+        from client.connection import connect
+        from workers.setup import ensure_search_attributes
+
+        async def register() -> None:
+            client = await connect(target_host=f"127.0.0.1:{self.settings.temporal_port}")
+            await ensure_search_attributes(client)
+
+        asyncio.run(register())
+
+    def wait(self) -> str:
+        """Block until a child dies or we are told to stop; returns why."""
+        stop = {"reason": ""}
+
+        def request_stop(signum: int, _: object) -> None:
+            stop["reason"] = signal.Signals(signum).name
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not stop["reason"]:
+            for child in self.children:
+                if child.process is not None and child.process.poll() is not None:
+                    return f"{child.name} exited with status {child.process.returncode}"
+            time.sleep(0.5)
+        return stop["reason"]
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process is not None and child.process.poll() is None:
+                os.killpg(child.process.pid, signal.SIGTERM)
+        for child in reversed(self.children):
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.process.pid, signal.SIGKILL)
+
+
+def _env_name(name: str) -> str:
+    return {
+        "Temporal": "TEMPORAL",
+        "Temporal UI": "TEMPORAL_UI",
+        "sandbox": "SANDBOX",
+        "API": "API",
+    }[name]
