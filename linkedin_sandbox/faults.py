@@ -120,26 +120,27 @@ class FaultMiddleware:
         body = await _read_body(receive)
         endpoint = endpoint_of(scope["path"])
         fault = self.faults.get(endpoint) if endpoint else None
-        status_seen: list[int] = []
+        journaled = not scope["path"].startswith("/sandbox/")
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_seen.append(message["status"])
+        async def journaling_send(message: Message) -> None:
+            # Journal before the answer leaves, so a caller never reads a journal without it.
+            if journaled and message["type"] == "http.response.start":
+                self.journal.record(scope, body, message["status"])
             await send(message)
 
-        if fault is not None and endpoint is not None:
+        if fault is not None:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)
             if self._should_fail(fault):
-                await self._fail(fault, recording_send)
-                self.journal.record(scope, body, status_seen[0])
+                await self._fail(fault, journaling_send)
                 return
             if fault.drop_next > 0:
                 fault.drop_next -= 1
                 await self.app(scope, replay, _swallow)
+                self.journal.record(scope, body, None)
                 await send(
                     {
                         "type": "http.response.start",
@@ -147,11 +148,8 @@ class FaultMiddleware:
                         "headers": [(b"content-length", b"64")],
                     }
                 )
-                self.journal.record(scope, body, None)
                 return
-        await self.app(scope, replay, recording_send)
-        if not scope["path"].startswith("/sandbox/"):
-            self.journal.record(scope, body, status_seen[0] if status_seen else None)
+        await self.app(scope, replay, journaling_send)
 
     def _should_fail(self, fault: Fault) -> bool:
         if fault.fail_next > 0:
