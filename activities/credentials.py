@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import threading
@@ -11,7 +12,9 @@ from typing import Protocol
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from temporalio.exceptions import ApplicationError
 
+from domain.errors import FailureType
 from domain.provisioning import AppCredentials
 
 
@@ -28,6 +31,18 @@ class CredentialStore(Protocol):
     def save(self, customer_id: str, application_key: str, credentials: AppCredentials) -> None: ...
 
     def get(self, customer_id: str) -> StoredCredentials | None: ...
+
+
+async def customer_credentials(store: CredentialStore, customer_id: str) -> AppCredentials:
+    """The customer's app credentials, or a non-retryable CustomerCredentialsMissing."""
+    stored = await asyncio.to_thread(store.get, customer_id)
+    if stored is None:
+        raise ApplicationError(
+            f"no stored credentials for customer {customer_id}: onboard the customer first",
+            type=FailureType.CREDENTIALS_MISSING,
+            non_retryable=True,
+        )
+    return stored.credentials
 
 
 def load_or_create_key(path: Path) -> SecretStr:

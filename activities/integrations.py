@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.credentials import CredentialStore
+from activities.credentials import CredentialStore, customer_credentials
 from activities.errors import linkedin_errors
 from domain.errors import FailureType
 from domain.onboarding import (
@@ -22,7 +22,7 @@ from domain.onboarding import (
     VerifiedIntegrations,
     VerifyIntegrationsRequest,
 )
-from domain.provisioning import AppCredentials, NewApplication
+from domain.provisioning import NewApplication
 from linkedin import LinkedInClient
 
 log = structlog.get_logger("activities")
@@ -44,16 +44,6 @@ class IntegrationActivities:
     def __init__(self, linkedin: LinkedInClient, store: CredentialStore) -> None:
         self._linkedin = linkedin
         self._store = store
-
-    async def credentials(self, customer_id: str) -> AppCredentials:
-        stored = await asyncio.to_thread(self._store.get, customer_id)
-        if stored is None:
-            raise ApplicationError(
-                f"no stored credentials for customer {customer_id}",
-                type=FailureType.CREDENTIALS_MISSING,
-                non_retryable=True,
-            )
-        return stored.credentials
 
     @activity.defn(name=PROVISION_CUSTOMER)
     async def provision_customer(self, request: ProvisionRequest) -> ProvisionedCustomer:
@@ -86,7 +76,7 @@ class IntegrationActivities:
 
     @activity.defn(name=ENABLE_INTEGRATION)
     async def enable_integration(self, request: EnableIntegrationRequest) -> None:
-        creds = await self.credentials(request.customer_id)
+        creds = await customer_credentials(self._store, request.customer_id)
         _bound(request.customer_id).info(
             "integration.enable", integration_context=request.key.integration_context
         )
@@ -95,7 +85,7 @@ class IntegrationActivities:
 
     @activity.defn(name=VERIFY_INTEGRATIONS)
     async def verify_integrations(self, request: VerifyIntegrationsRequest) -> VerifiedIntegrations:
-        creds = await self.credentials(request.customer_id)
+        creds = await customer_credentials(self._store, request.customer_id)
         async with linkedin_errors():
             answer = await self._linkedin.verify_integrations(creds, request.keys)
         statuses = {

@@ -438,6 +438,11 @@ class ContractSetup(BaseModel):
     owner_client_id: str | None = Field(default=None, alias="ownerClientId")
 
 
+class TaskFailure(BaseModel):
+    error_message: str = Field(alias="errorMessage")
+    count: int = Field(default=1, ge=1)
+
+
 class CampaignSetup(BaseModel):
     client_id: str = Field(alias="clientId")
     active: bool = True
@@ -550,6 +555,11 @@ def _control_routes(api: FastAPI, sandbox: Sandbox) -> None:
     async def advance_clock(seconds: float) -> dict[str, int]:
         sandbox.world.clock_offset_ms += int(seconds * 1000)
         return {"nowMs": sandbox.world.now_ms()}
+
+    @api.post("/sandbox/tasks/fail-next")
+    async def fail_next_tasks(failure: TaskFailure) -> dict[str, int]:
+        sandbox.world.failing_tasks.extend([failure.error_message] * failure.count)
+        return {"failing": len(sandbox.world.failing_tasks)}
 
     @api.put("/sandbox/contracts/{contract_id}")
     async def set_contract(contract_id: str, setup: ContractSetup) -> dict[str, Any]:

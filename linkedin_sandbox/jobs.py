@@ -139,6 +139,9 @@ def process_due(world: World, settings: SandboxSettings) -> None:
         key=lambda t: (t.created_at_ms, t.ready_at_ms),
     )
     for task in due:
+        if world.failing_tasks:
+            task.status, task.error_message = "FAILED", world.failing_tasks.pop(0)
+            continue
         try:
             job = _apply(world, task, settings)
         except Refusal as failure:

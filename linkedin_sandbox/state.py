@@ -94,6 +94,8 @@ class World(BaseModel):
     next_app: int = 1000
     next_job: int = 4217555213
     clock_offset_ms: int = 0
+    failing_tasks: list[str] = Field(default_factory=list)
+    """errorMessages for the next tasks to process: LinkedIn failing accepted work."""
 
     def now_ms(self) -> int:
         return int(time.time() * 1000) + self.clock_offset_ms

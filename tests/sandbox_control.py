@@ -80,6 +80,13 @@ class SandboxControl:
     async def advance(self, seconds: float) -> None:
         await self._ok(await self.http.post("/sandbox/clock/advance", params={"seconds": seconds}))
 
+    async def fail_next_tasks(self, message: str, count: int = 1) -> None:
+        await self._ok(
+            await self.http.post(
+                "/sandbox/tasks/fail-next", json={"errorMessage": message, "count": count}
+            )
+        )
+
     async def contract(self, contract_id: str | int, **setup: Any) -> None:
         await self._ok(await self.http.put(f"/sandbox/contracts/{contract_id}", json=setup))
 

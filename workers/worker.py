@@ -12,14 +12,16 @@ from temporalio.worker import Worker
 
 from activities.credentials import CredentialStore, SqliteCredentialStore, load_or_create_key
 from activities.integrations import IntegrationActivities
+from activities.jobs import JobActivities
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from workers.settings import Settings
 from workflows.integration import CustomerIntegrationWorkflow
+from workflows.job import JobPostingWorkflow
 
 log = structlog.get_logger("worker")
 
-WORKFLOWS = [CustomerIntegrationWorkflow]
+WORKFLOWS = [CustomerIntegrationWorkflow, JobPostingWorkflow]
 
 
 def linkedin_client(settings: Settings) -> LinkedInClient:
@@ -50,6 +52,7 @@ async def running_worker(
     linkedin = linkedin or linkedin_client(settings)
     store = store or credential_store(settings)
     integrations = IntegrationActivities(linkedin, store)
+    jobs = JobActivities(linkedin, store, temporal)
     worker = Worker(
         temporal,
         task_queue=settings.task_queue,
@@ -58,6 +61,10 @@ async def running_worker(
             integrations.provision_customer,
             integrations.enable_integration,
             integrations.verify_integrations,
+            jobs.submit_job,
+            jobs.await_task,
+            jobs.fetch_job_status,
+            jobs.notify_jobs_of_enabled_contract,
         ],
     )
     async with worker:

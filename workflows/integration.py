@@ -18,7 +18,12 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from domain.errors import FailureType
-    from domain.integrations import IntegrationKey, OnboardingStatus, WidgetCallback
+    from domain.integrations import (
+        IntegrationKey,
+        IntegrationType,
+        OnboardingStatus,
+        WidgetCallback,
+    )
     from domain.onboarding import (
         ENABLE_INTEGRATION,
         INTEGRATION_LABEL,
@@ -40,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
         VerifyIntegrationsRequest,
         WidgetSave,
     )
+    from domain.postings import NOTIFY_JOBS, NotifyJobsRequest
+    from workflows.failures import failure_message, failure_type
     from workflows.policies import (
         BACKGROUND_DEADLINE,
         INTERACTIVE_DEADLINE,
@@ -51,22 +58,6 @@ with workflow.unsafe.imports_passed_through():
 
 class _ContextProblem(Exception):
     """An activity failure, already recorded on its context."""
-
-
-def failure_type(error: ActivityError) -> FailureType | None:
-    """The activity's FailureType, or None for a timeout (retries ran out of time)."""
-    cause = error.cause
-    if not isinstance(cause, ApplicationError) or cause.type is None:
-        return None
-    try:
-        return FailureType(cause.type)
-    except ValueError:
-        return None
-
-
-def failure_message(error: ActivityError) -> str:
-    cause = error.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or error)
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -246,12 +237,28 @@ class CustomerIntegrationWorkflow:
         if linkedin_status == OnboardingStatus.ENABLED:
             context.integration_name = context.integration_name or name
             context.last_error = None
+            newly_enabled = context.status != ContextStatus.ENABLED
             self._move(context, ContextStatus.ENABLED, "enabled and verified at LinkedIn")
+            if newly_enabled and key.integration_type == IntegrationType.PREMIUM_JOB_POSTING:
+                await self._notify_jobs(context.integration_context)
         else:
             self._problem(
                 context,
                 f"LinkedIn reports {linkedin_status or 'no record'} right after enabling",
             )
+
+    async def _notify_jobs(self, contract: str) -> None:
+        """Wake the customer's job workflows parked on this contract (best effort)."""
+        try:
+            await workflow.execute_activity(
+                NOTIFY_JOBS,
+                NotifyJobsRequest(customer_id=self._input.customer_id, contract=contract),
+                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                schedule_to_close_timeout=INTERACTIVE_DEADLINE,
+                retry_policy=LINKEDIN_CALL,
+            )
+        except ActivityError as error:
+            workflow.logger.warning("could not notify jobs of %s: %s", contract, error)
 
     async def _verify_enabled(self) -> None:
         """The periodic check: an ENABLED context that LinkedIn no longer reports ENABLED."""

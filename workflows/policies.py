@@ -31,3 +31,14 @@ BACKGROUND_DEADLINE = timedelta(hours=6)
 
 INTERACTIVE_DEADLINE = timedelta(seconds=90)
 """How long an update a caller waits on retries a transient fault."""
+
+TASK_POLL = RetryPolicy(
+    initial_interval=timedelta(seconds=3),
+    backoff_coefficient=1.0,
+    maximum_attempts=0,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+"""Polling a job task: a fixed interval, each poll a retry, so history does not grow."""
+
+TASK_LIFETIME = timedelta(hours=24)
+"""LinkedIn forgets a task id after 24 hours: stop polling by then."""
