@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from workflows import search_attributes
 
 BIN = Path(sys.executable).parent
+HISTORIES = Path(__file__).parent / "histories"
 T = TypeVar("T")
 
 
@@ -60,3 +63,17 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
         await asyncio.sleep(0.1)
+
+
+async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """Keep a history for the replay test when none is committed under that name yet.
+
+    Delete a file to record it afresh; commit it so CI replays it from then on.
+    """
+    path = HISTORIES / f"{name}.json"
+    if path.exists():
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    body = {"workflow_id": history.workflow_id, "history": history.to_json_dict()}
+    await asyncio.to_thread(path.write_text, json.dumps(body, indent=1))

@@ -15,7 +15,7 @@ from client.onboarding import OnboardingClient
 from domain.integrations import IntegrationType
 from domain.onboarding import ContextStatus, IntegrationState, integration_workflow_id
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 from workers.settings import Settings
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
@@ -91,7 +91,10 @@ async def test_widget_save_requested_then_enabled(
 
 
 async def test_resave_with_a_new_poster_goes_back_and_forth(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl
+    cid: str,
+    onboarding: OnboardingClient,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await onboarding.widget_saved(cid, [])  # nothing to do yet
     await onboarding.start_onboarding(cid, "Globex")
@@ -106,6 +109,10 @@ async def test_resave_with_a_new_poster_goes_back_and_forth(
     assert statuses(state) == ["REQUESTED", "ENABLED", "REQUESTED", "ENABLED"]
     enables = [r for r in await sandbox.requests("/v2/atsIntegrations") if r["method"] == "POST"]
     assert [r["status"] for r in enables] == [200, 200]
+    await record_history(
+        temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP)),
+        "integration_enabled_resaved_enabled_again",
+    )
 
 
 async def test_two_contracts_and_the_least_advanced_headline(

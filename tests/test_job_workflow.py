@@ -20,7 +20,7 @@ from linkedin import LinkedInClient
 from tests.conftest import provision
 from tests.jobs_support import job_fields
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 from workers.settings import Settings
 from workers.worker import credential_store
 
@@ -157,6 +157,7 @@ async def test_the_lifecycle_create_upgrade_renew_downgrade_close(
         "DOWNGRADE",
         "CLOSE",
     ]
+    await record_history(handle, "job_create_upgrade_renew_downgrade_close")
 
 
 async def test_p4p_upgrade_and_renew_with_a_new_budget(

@@ -1,0 +1,164 @@
+"""The job workflow across time, worker restarts and code changes (replay)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from client.jobs import JobsClient
+from domain.jobs import JobPosting
+from domain.postings import AutoRenew, JobStatus, job_workflow_id
+from linkedin import LinkedInClient
+from tests.conftest import provision
+from tests.jobs_support import job_fields
+from tests.sandbox_control import SandboxControl
+from tests.temporal_support import HISTORIES, eventually, record_history, time_skipping_server
+from workers.settings import Settings
+from workers.worker import WORKFLOWS, credential_store, running_worker
+
+P4P = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "275.00"}}
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def cid() -> str:
+    return f"cust-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A test server of this test's own, so its clock starts where LinkedIn's and ours are."""
+    env = await time_skipping_server()
+    yield env
+    await env.shutdown()
+
+
+async def p4p_customer(linkedin: LinkedInClient, settings: Settings, cid: str) -> str:
+    customer = await provision(linkedin, cid)
+    credential_store(settings).save(cid, customer.app.key, customer.creds)
+    return (await linkedin.setup_hiring_contract(customer.creds, 67890)).contract
+
+
+def p4p_job(contract: str) -> dict[str, Any]:
+    fields = job_fields("job-1", listing_type="PREMIUM", contract=contract, budget=P4P)
+    return JobPosting.model_validate(fields).to_wire()
+
+
+async def test_a_p4p_job_expires_after_30_days(
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    cid: str,
+) -> None:
+    contract = await p4p_customer(linkedin, settings, cid)
+    jobs = JobsClient(time_skipping_env.client, task_queue=settings.task_queue)
+    async with running_worker(time_skipping_env.client, settings):
+        await jobs.create(cid, p4p_job(contract), wait=True)
+        state = await jobs.state(cid, "job-1")
+        assert state.status == "LISTED" and state.expire_at - state.listed_at == 30 * DAY
+        await time_skipping_env.sleep(29 * DAY)
+        assert (await jobs.state(cid, "job-1")).status == "LISTED"
+        await time_skipping_env.sleep(2 * DAY)
+        expired = await eventually(
+            lambda: jobs.state(cid, "job-1"), lambda s: s.status == JobStatus.EXPIRED
+        )
+    assert "renew or close" in expired.waiting_for
+
+
+async def test_renew_moves_the_expiry_timer(
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    cid: str,
+) -> None:
+    contract = await p4p_customer(linkedin, settings, cid)
+    jobs = JobsClient(time_skipping_env.client, task_queue=settings.task_queue)
+    async with running_worker(time_skipping_env.client, settings):
+        await jobs.create(cid, p4p_job(contract), wait=True)
+        first = (await jobs.state(cid, "job-1")).expire_at
+        await sandbox.advance(20 * 86400)  # LinkedIn's clock moves with Temporal's
+        await time_skipping_env.sleep(20 * DAY)
+        await jobs.renew(cid, "job-1", wait=True)
+        renewed = (await jobs.state(cid, "job-1")).expire_at
+        assert renewed - first == pytest.approx(20 * DAY, abs=timedelta(hours=1))
+        await time_skipping_env.sleep(15 * DAY)  # past the first expiry, before the new one
+        assert (await jobs.state(cid, "job-1")).status == "LISTED"
+        await time_skipping_env.sleep(16 * DAY)
+        await eventually(lambda: jobs.state(cid, "job-1"), lambda s: s.status == JobStatus.EXPIRED)
+
+
+async def test_auto_renew_renews_before_expiry(
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    cid: str,
+) -> None:
+    contract = await p4p_customer(linkedin, settings, cid)
+    jobs = JobsClient(time_skipping_env.client, task_queue=settings.task_queue)
+    async with running_worker(time_skipping_env.client, settings):
+        await jobs.create(
+            cid, p4p_job(contract), wait=True, auto_renew=AutoRenew(days_before=3, max_renewals=1)
+        )
+        first = (await jobs.state(cid, "job-1")).expire_at
+        await sandbox.advance(27 * 86400)
+        await time_skipping_env.sleep(27 * DAY + timedelta(hours=1))
+        state = await eventually(
+            lambda: jobs.state(cid, "job-1"),
+            lambda s: len(s.operations) == 2 and s.operations[1].outcome == "SUCCEEDED",
+        )
+    assert (
+        state.operations[1].kind == "RENEW"
+        and state.operations[1].note == "auto-renew before expiry"
+    )
+    assert state.expire_at - first == pytest.approx(27 * DAY, abs=timedelta(hours=2))
+    assert state.renewals == 1 and "expiry at" in state.waiting_for  # no second renewal
+
+
+async def test_worker_restart_while_waiting_for_the_task(
+    temporal_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    cid: str,
+) -> None:
+    customer = await provision(linkedin, cid)
+    credential_store(settings).save(cid, customer.app.key, customer.creds)
+    await sandbox.settings(taskDelaySeconds=4)
+    jobs = JobsClient(temporal_env.client, task_queue=settings.task_queue)
+    job = JobPosting.model_validate(job_fields("job-1")).to_wire()
+    async with running_worker(temporal_env.client, settings):
+        accepted = await jobs.create(cid, job)
+        assert accepted.task_id
+        await asyncio.sleep(0.5)
+    async with running_worker(temporal_env.client, settings):
+        finished = await jobs.await_operation(cid, "job-1", accepted.id)
+    assert finished.outcome == "SUCCEEDED" and finished.task_id == accepted.task_id
+    assert len(await sandbox.requests("/v2/simpleJobPostings")) == 1
+    handle = temporal_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
+    await record_history(handle, "job_created_across_a_worker_restart")
+
+
+RECORDED = [
+    pytest.param(json.loads(p.read_text()), id=p.stem) for p in sorted(HISTORIES.glob("*.json"))
+]
+
+
+@pytest.mark.parametrize("recorded", RECORDED)
+async def test_recorded_histories_replay_with_todays_code(recorded: dict[str, Any]) -> None:
+    """A code change that breaks determinism for running workflows fails here."""
+    history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
