@@ -161,3 +161,108 @@ async def test_enable_answers_the_state(
         json={"integration_context": "urn:li:organization:1"},
     )
     assert wrong.status_code == 422 and "urn:li:contract:<id>" in wrong.json()["detail"]
+
+
+async def enabled_customer(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, cid: str
+) -> None:
+    await api.post(f"/v1/customers/{cid}/onboarding", json={"customer_name": "Globex"})
+    await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/integrations"),
+        lambda r: bool(r.json()) and r.json()[0]["client_id"],
+    )
+    await sandbox.widget_save(
+        customerId=cid,
+        integrationContext=CONTRACT,
+        jobPosterEmail="boss@globex.com",
+        callbackUrl=f"{api_url}/v1/customers/{cid}/widget-callback",
+        callbackHeaders=AUTH,
+    )
+    await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/integrations"),
+        lambda r: r.json()[0]["status"] == "ENABLED",
+    )
+
+
+def job_body(**overrides: Any) -> dict[str, Any]:
+    from tests.jobs_support import DESCRIPTION, now_ms
+
+    body = {
+        "title": "Software Engineer",
+        "description": DESCRIPTION,
+        "companyApplyUrl": "https://careers.example.com/apply",
+        "listedAt": now_ms() - 60_000,
+        "location": "San Francisco, CA",
+        "integrationContext": "urn:li:organization:42",
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_a_job_through_its_whole_life_over_http(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, cid: str
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    path = f"/v1/customers/{cid}/jobs/req-42"
+
+    accepted = await api.put(path, json=job_body())
+    assert accepted.status_code == 202
+    created = accepted.json()
+    assert created["kind"] == "CREATE" and created["task_id"].startswith(
+        "urn:li:simpleJobPostingTask:"
+    )
+    outcome = await api.get(f"{path}/operations/{created['id']}")
+    assert outcome.json()["outcome"] == "SUCCEEDED"
+    basic = (await api.get(path)).json()
+    assert basic["status"] == "LISTED" and basic["listing_type"] == "BASIC"
+
+    upgraded = await api.post(
+        f"{path}/upgrade", params={"wait": "true"}, json={"contract": CONTRACT}
+    )
+    assert upgraded.status_code == 200 and upgraded.json()["outcome"] == "SUCCEEDED"
+    state = (await api.get(path)).json()
+    assert (state["job_id"], state["job_posting_url"]) == (
+        basic["job_id"],
+        basic["job_posting_url"],
+    )
+
+    renewed = await api.post(f"{path}/renew", params={"wait": "true"})
+    assert renewed.json()["outcome"] == "SUCCEEDED"
+
+    downgraded = await api.post(f"{path}/downgrade", params={"wait": "true"})
+    assert downgraded.json()["outcome"] == "SUCCEEDED"
+    state = (await api.get(path)).json()
+    assert state["job_id"] != basic["job_id"]
+    assert state["replaced_listings"][0]["job_posting_url"] == basic["job_posting_url"]
+
+    updated = await api.put(path, params={"wait": "true"}, json=job_body(title="Staff Engineer"))
+    assert updated.json()["kind"] == "UPDATE" and updated.json()["outcome"] == "SUCCEEDED"
+
+    closed = await api.post(f"{path}/close", params={"wait": "true"})
+    assert closed.json()["outcome"] == "SUCCEEDED"
+    listed = await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/jobs", params={"status": "CLOSED"}),
+        lambda r: len(r.json()) == 1,
+    )
+    assert listed.json()[0]["external_job_posting_id"] == "req-42"
+
+
+async def test_bad_jobs_are_422_naming_the_field(api: httpx.AsyncClient, cid: str) -> None:
+    path = f"/v1/customers/{cid}/jobs/req-1"
+    response = await api.put(path, json=job_body(description="too short"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["description"]
+    budget = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "12.345"}}
+    response = await api.put(
+        path, json=job_body(listingType="PREMIUM", contract=CONTRACT, budget=budget)
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == [
+        "budget",
+        "payForPerformanceTotalBudget",
+        "amount",
+    ]
+    response = await api.put(path, json=job_body(externalJobPostingId="other"))
+    assert response.status_code == 422 and "must match the path" in response.json()["detail"]
+    response = await api.post(f"/v1/customers/{cid}/jobs/nope/close")
+    assert response.status_code == 404
