@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
-from rich.console import Console
+
+from cli.common import configure_logging, console, errors, fail, finish, run_briefly
+from cli.jobs import job_app, jobs
 
 if TYPE_CHECKING:
     from client.onboarding import OnboardingClient
     from domain.onboarding import IntegrationState
     from workers.settings import Settings
 
-T = TypeVar("T")
-console = Console()
-errors = Console(stderr=True)
 
 app = typer.Typer(
     name="linkedin-ats",
@@ -30,61 +27,8 @@ app = typer.Typer(
 )
 
 
-def configure_logging() -> None:
-    """structlog: JSON lines, or a console renderer on a terminal."""
-    import logging
-
-    import structlog
-
-    renderer = (
-        structlog.dev.ConsoleRenderer()
-        if sys.stderr.isatty()
-        else structlog.processors.JSONRenderer()
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
-
-
-def finish(code: int) -> NoReturn:
-    """End a command that used a Temporal client without interpreter teardown (sdk-python#300)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/red] {message}")
-    finish(1)
-
-
-def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
-    """Run one async operation for a command; its failure is one readable line."""
-    from pydantic import ValidationError
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.service import RPCError
-
-    async def call() -> T:
-        return await make()
-
-    try:
-        return asyncio.run(call())
-    except ValidationError as error:
-        first = error.errors()[0]
-        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-    except WorkflowUpdateFailedError as error:
-        fail(getattr(error.cause, "message", None) or str(error.cause or error))
-    except RPCError as error:
-        fail(f"Temporal: {error.message}")
-    except (ConnectionError, OSError, RuntimeError) as error:
-        fail(f"{type(error).__name__}: {error}")
+app.add_typer(job_app, name="job")
+app.command("jobs")(jobs)
 
 
 @app.callback()
@@ -163,7 +107,29 @@ def setup() -> None:
 
 
 @app.command()
-def up() -> None:
+def demo() -> None:
+    """A scripted tour of the running stack (start it with `linkedin-ats up`)."""
+    run_briefly(tour)
+    finish(0)
+
+
+async def tour() -> None:
+    from api.app import onboarding_client
+    from cli.demo import Tour
+    from client.connection import connect
+    from client.jobs import JobsClient
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    temporal = await connect(target_host=f"127.0.0.1:{settings.temporal_port}")
+    jobs = JobsClient(temporal, task_queue=settings.task_queue)
+    await Tour(settings, onboarding_client(temporal, settings), jobs, console).run()
+
+
+@app.command()
+def up(
+    with_demo: Annotated[bool, typer.Option("--demo", help="Run the demo once it is up.")] = False,
+) -> None:
     """Start Temporal + UI, the sandbox, the worker and the API; stop them with Ctrl-C."""
     from cli.up import Stack, StartupError
     from workers.settings import get_settings
@@ -178,6 +144,11 @@ def up() -> None:
         stack.stop()
         fail(str(error))
     print_urls(settings)
+    if with_demo:
+        try:
+            asyncio.run(tour())
+        except Exception as error:  # the stack stays up for a look at what went wrong
+            errors.print(f"[red]demo failed:[/red] {type(error).__name__}: {error}")
     reason = stack.wait()
     console.print(f"stopping ({reason})…")
     stack.stop()

@@ -1,0 +1,72 @@
+"""What every command shares: consoles, one-line failures, a clean exit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import NoReturn, TypeVar
+
+from rich.console import Console
+
+T = TypeVar("T")
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def configure_logging() -> None:
+    """structlog: JSON lines, or a console renderer on a terminal."""
+    import logging
+
+    import structlog
+
+    renderer = (
+        structlog.dev.ConsoleRenderer()
+        if sys.stderr.isatty()
+        else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def finish(code: int) -> NoReturn:
+    """End a command that used a Temporal client without interpreter teardown (sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def fail(message: str) -> NoReturn:
+    errors.print(f"[red]error:[/red] {message}")
+    finish(1)
+
+
+def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
+    """Run one async operation for a command; its failure is one readable line."""
+    from pydantic import ValidationError
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    async def call() -> T:
+        return await make()
+
+    try:
+        return asyncio.run(call())
+    except ValidationError as error:
+        first = error.errors()[0]
+        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    except WorkflowUpdateFailedError as error:
+        fail(getattr(error.cause, "message", None) or str(error.cause or error))
+    except RPCError as error:
+        fail(f"Temporal: {error.message}")
+    except (ConnectionError, OSError, RuntimeError) as error:
+        fail(f"{type(error).__name__}: {error}")

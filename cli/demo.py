@@ -1,0 +1,165 @@
+"""`linkedin-ats demo`: a scripted tour of the running stack, against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from rich.console import Console
+
+from client.jobs import JobsClient
+from client.onboarding import OnboardingClient
+from domain.integrations import IntegrationType
+from domain.onboarding import ContextStatus, IntegrationState, integration_workflow_id
+from domain.postings import job_workflow_id
+from workers.settings import Settings
+
+PJP = IntegrationType.PREMIUM_JOB_POSTING
+DESCRIPTION = (
+    "Globex is hiring a backend engineer to build durable, boring systems that keep "
+    "working when everything around them does not. You will own services end to end."
+)
+
+
+class Tour:
+    def __init__(
+        self, settings: Settings, onboarding: OnboardingClient, jobs: JobsClient, console: Console
+    ) -> None:
+        self.settings = settings
+        self.onboarding = onboarding
+        self.jobs = jobs
+        self.say = console.print
+        self.sandbox = f"http://127.0.0.1:{settings.sandbox_port}"
+        self.api = f"http://{settings.api_host}:{settings.api_port}"
+        self.ui = f"http://127.0.0.1:{settings.temporal_ui_port}/namespaces/default/workflows/"
+
+    def link(self, workflow_id: str) -> str:
+        return self.ui + quote(workflow_id, safe="")
+
+    async def save_widget(self, customer: str, contract: str, poster: str) -> None:
+        """The customer saves LinkedIn's widget; its callback goes to our API."""
+        token = self.settings.api_token.get_secret_value()
+        async with httpx.AsyncClient(timeout=30) as http:
+            response = await http.post(
+                f"{self.sandbox}/sandbox/widget/save",
+                json={
+                    "customerId": customer,
+                    "integrationContext": contract,
+                    "jobPosterEmail": poster,
+                    "callbackUrl": f"{self.api}/v1/customers/{customer}/widget-callback",
+                    "callbackHeaders": {"Authorization": f"Bearer {token}"},
+                },
+            )
+        response.raise_for_status()
+        self.say(
+            f"  {customer} saved the widget for {contract} with poster {poster or '(none)'}"
+            f" → callback answered {response.headers.get('x-sandbox-callback-status')}"
+        )
+
+    async def follow(
+        self,
+        customer: str,
+        done: Callable[[IntegrationState], bool],
+        seen: int = 0,
+        within: float = 60,
+    ) -> IntegrationState:
+        """Print each new transition of the customer's PJP integration until `done`."""
+        deadline = time.monotonic() + within
+        while True:
+            state = await self.onboarding.integration_state(customer, PJP)
+            transitions = sorted(
+                (t for c in state.contexts.values() for t in c.transitions), key=lambda t: t.at
+            )
+            for transition in transitions[seen:]:
+                self.say(
+                    f"    {transition.at:%H:%M:%S}  {transition.status:<15} {transition.reason}"
+                )
+            seen = len(transitions)
+            if done(state):
+                return state
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{customer}: still {state.status}: {state.waiting_for}")
+            await asyncio.sleep(0.3)
+
+    async def onboard(self, customer: str, name: str, contract: str) -> int:
+        await self.onboarding.start_onboarding(customer, name, [PJP])
+        workflow_id = integration_workflow_id(customer, PJP)
+        self.say(f"[bold]{name}[/bold]: onboarding started — {self.link(workflow_id)}")
+        await self.follow(customer, lambda s: s.client_id is not None)
+        await self.save_widget(customer, contract, f"recruiter@{customer}.example.com")
+        state = await self.follow(customer, lambda s: s.status == ContextStatus.ENABLED)
+        return sum(len(c.transitions) for c in state.contexts.values())
+
+    async def job_life(self, customer: str, contract: str) -> None:
+        external_id = f"demo-{int(time.time())}"
+        link = self.link(job_workflow_id(customer, external_id))
+        self.say(f"[bold]A job[/bold] {external_id} — {link}")
+        job: dict[str, Any] = {
+            "externalJobPostingId": external_id,
+            "jobPostingOperationType": "CREATE",
+            "title": "Backend Engineer",
+            "description": DESCRIPTION,
+            "companyApplyUrl": f"https://careers.{customer}.example.com/{external_id}",
+            "listedAt": int(time.time() * 1000) - 60_000,
+            "location": "Springfield",
+            "integrationContext": "urn:li:organization:42",
+        }
+        steps = [
+            ("create (BASIC)", lambda: self.jobs.create(customer, job, wait=True)),
+            (
+                "upgrade to PREMIUM",
+                lambda: self.jobs.upgrade(customer, external_id, contract, wait=True),
+            ),
+            ("renew", lambda: self.jobs.renew(customer, external_id, wait=True)),
+            ("downgrade to BASIC", lambda: self.jobs.downgrade(customer, external_id, wait=True)),
+            ("close", lambda: self.jobs.close(customer, external_id, wait=True)),
+        ]
+        for label, step in steps:
+            operation = await step()
+            state = await self.jobs.state(customer, external_id)
+            detail = (
+                f"jobId {state.job_id}  {state.job_posting_url}  "
+                f"{state.listing_type} {state.listing_status}"
+            )
+            if state.expire_at:
+                detail += f"  expires {state.expire_at:%Y-%m-%d}"
+            self.say(f"  {label:<20} {operation.outcome:<10} {detail}")
+            if operation.outcome != "SUCCEEDED":
+                raise RuntimeError(f"{label} {operation.outcome}: {operation.error}")
+            if label.startswith("upgrade"):
+                self.say("    LinkedIn kept the jobId and URL (inline upgrade)")
+            if label.startswith("downgrade"):
+                old = state.replaced_listings[-1]
+                self.say(
+                    f"    new listing; the old one was jobId {old.job_id} {old.job_posting_url}",
+                    soft_wrap=True,
+                )
+
+    async def run(self) -> None:
+        stamp = time.strftime("%H%M%S")
+        globex, initech = f"globex-{stamp}", f"initech-{stamp}"
+        globex_contract, initech_contract = "urn:li:contract:555", "urn:li:contract:556"
+        seen = await self.onboard(globex, "Globex", globex_contract)
+        await self.onboard(initech, "Initech", initech_contract)
+        self.say(
+            "[bold]Globex[/bold] picks a new default job poster: back to REQUESTED, then ENABLED"
+        )
+        await self.save_widget(globex, globex_contract, "new.recruiter@globex.example.com")
+        await self.follow(
+            globex,
+            lambda s: (
+                s.status == ContextStatus.ENABLED
+                and sum(len(c.transitions) for c in s.contexts.values()) >= seen + 2
+            ),
+            seen=seen,
+        )
+        await self.job_life(globex, globex_contract)
+        self.say(
+            "[green]Demo complete.[/green] Filter the UI by IntegrationStatus or JobStatus, "
+            f"e.g. {self.ui}?query=" + quote('IntegrationStatus="ENABLED"'),
+            soft_wrap=True,
+        )

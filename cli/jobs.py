@@ -1,0 +1,161 @@
+"""`linkedin-ats job …` and `linkedin-ats jobs`: a customer's jobs from the command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli.common import console, fail, finish, run_briefly
+
+if TYPE_CHECKING:
+    from client.jobs import JobsClient
+    from domain.postings import Operation
+
+job_app = typer.Typer(help="Post and manage one job at LinkedIn.", no_args_is_help=True)
+
+Customer = Annotated[str, typer.Argument(help="The customer's id in your ATS.")]
+External = Annotated[str, typer.Argument(help="The job's externalJobPostingId.")]
+Wait = Annotated[bool, typer.Option(help="Wait for LinkedIn to finish the operation.")]
+JobFile = Annotated[Path, typer.Option("--file", help="The job as JSON, LinkedIn's field names.")]
+
+
+async def _jobs() -> JobsClient:
+    from client.connection import connect
+    from client.jobs import JobsClient
+    from workers.settings import get_settings
+
+    return JobsClient(await connect(), task_queue=get_settings().task_queue)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        body = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        fail(f"{path}: {error}")
+    if not isinstance(body, dict):
+        fail(f"{path}: expected a JSON object")
+    return body
+
+
+def _budget(amount: str | None, currency: str) -> dict[str, Any] | None:
+    if amount is None:
+        return None
+    return {"payForPerformanceTotalBudget": {"currencyCode": currency, "amount": amount}}
+
+
+def _run(call: Callable[[JobsClient], Awaitable[Operation]], wait: bool) -> None:
+    async def go() -> Operation:
+        return await call(await _jobs())
+
+    label = "waiting for LinkedIn…" if wait else "submitting…"
+    with console.status(label):
+        operation = run_briefly(go)
+    line = f"{operation.kind} {operation.outcome}"
+    if operation.task_id:
+        line += f"  task {operation.task_id}"
+    if operation.job_id_after:
+        line += f"  jobId {operation.job_id_after}  {operation.job_posting_url_after}"
+    console.print(line)
+    if operation.error:
+        console.print(f"LinkedIn said: {operation.error}")
+    if operation.note:
+        console.print(operation.note)
+    finish(0 if operation.outcome != "FAILED" else 1)
+
+
+@job_app.command()
+def create(customer: Customer, file: JobFile, wait: Wait = True) -> None:
+    """Post a job (its workflow starts with it)."""
+    body = {"jobPostingOperationType": "CREATE", **_read(file)}
+    _run(lambda c: c.create(customer, body, wait=wait), wait)
+
+
+@job_app.command()
+def update(customer: Customer, file: JobFile, wait: Wait = True) -> None:
+    """Change a job's content (same listing type)."""
+    body = {**_read(file), "jobPostingOperationType": "UPDATE"}
+    _run(lambda c: c.update(customer, body, wait=wait), wait)
+
+
+@job_app.command()
+def upgrade(
+    customer: Customer,
+    external_id: External,
+    contract: Annotated[str, typer.Option(help="Contract id (the N of urn:li:contract:N).")],
+    budget: Annotated[str | None, typer.Option(help="P4P total budget, e.g. 275.00.")] = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency of the budget.")] = "USD",
+    wait: Wait = True,
+) -> None:
+    """BASIC → PREMIUM (P4P with --budget); LinkedIn keeps the jobId and URL."""
+    urn = f"urn:li:contract:{contract}"
+    money = _budget(budget, currency)
+    _run(lambda c: c.upgrade(customer, external_id, urn, budget=money, wait=wait), wait)
+
+
+@job_app.command()
+def downgrade(
+    customer: Customer,
+    external_id: External,
+    contract: Annotated[
+        str | None, typer.Option(help="Contract id; the job's own by default.")
+    ] = None,
+    wait: Wait = True,
+) -> None:
+    """PREMIUM → BASIC; prints the new jobId and URL."""
+    urn = f"urn:li:contract:{contract}" if contract else None
+    _run(lambda c: c.downgrade(customer, external_id, urn, wait=wait), wait)
+
+
+@job_app.command()
+def renew(
+    customer: Customer,
+    external_id: External,
+    budget: Annotated[str | None, typer.Option(help="New P4P total budget.")] = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency of the budget.")] = "USD",
+    wait: Wait = True,
+) -> None:
+    """RENEW: 30 more days (P4P: with the new budget)."""
+    money = _budget(budget, currency)
+    _run(lambda c: c.renew(customer, external_id, money, wait=wait), wait)
+
+
+@job_app.command()
+def close(customer: Customer, external_id: External, wait: Wait = True) -> None:
+    """CLOSE the job; its workflow then completes."""
+    _run(lambda c: c.close(customer, external_id, wait=wait), wait)
+
+
+@job_app.command()
+def show(customer: Customer, external_id: External) -> None:
+    """The job's state: jobId, URL, statuses, expiry, operations."""
+
+    async def go() -> str:
+        return (await (await _jobs()).state(customer, external_id)).model_dump_json(indent=1)
+
+    console.print_json(run_briefly(go))
+    finish(0)
+
+
+def jobs(
+    customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status, e.g. LISTED.")] = None,
+) -> None:
+    """List jobs with their status, from Temporal's search attributes."""
+    from rich.table import Table
+
+    from domain.postings import JobStatus
+
+    wanted = JobStatus(status) if status else None
+
+    async def go() -> list[Any]:
+        return await (await _jobs()).list_jobs(customer_id=customer, status=wanted)
+
+    table = Table("workflow", "status", "listing")
+    for job in run_briefly(go):
+        table.add_row(job.workflow_id, str(job.status), str(job.listing_type))
+    console.print(table)
+    finish(0)
