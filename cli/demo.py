@@ -136,7 +136,6 @@ class Tour:
                 old = state.replaced_listings[-1]
                 self.say(
                     f"    new listing; the old one was jobId {old.job_id} {old.job_posting_url}",
-                    soft_wrap=True,
                 )
 
     async def run(self) -> None:
@@ -161,5 +160,4 @@ class Tour:
         self.say(
             "[green]Demo complete.[/green] Filter the UI by IntegrationStatus or JobStatus, "
             f"e.g. {self.ui}?query=" + quote('IntegrationStatus="ENABLED"'),
-            soft_wrap=True,
         )
