@@ -6,6 +6,7 @@ import structlog
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.credentials import CredentialStore, customer_credentials
 from activities.errors import application_error, linkedin_errors
@@ -114,10 +115,17 @@ class JobActivities:
             f'AND CustomerId = "{request.customer_id}" AND JobStatus = "NEEDS_ATTENTION"'
         )
         notified = 0
-        async for execution in self._temporal.list_workflows(query):
-            handle = self._temporal.get_workflow_handle(execution.id)
-            await handle.signal("integration_enabled", request.contract)
-            notified += 1
+        try:
+            async for execution in self._temporal.list_workflows(query):
+                handle = self._temporal.get_workflow_handle(execution.id)
+                await handle.signal("integration_enabled", request.contract)
+                notified += 1
+        except RPCError as error:
+            if error.status != RPCStatusCode.UNIMPLEMENTED:
+                raise
+            _bound(request.customer_id).warning(
+                "jobs.not_notified", reason="this Temporal server cannot list workflows"
+            )
         _bound(request.customer_id).info(
             "jobs.notified", contract=request.contract, workflows=notified
         )

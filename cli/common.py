@@ -56,17 +56,22 @@ def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
+    from domain.validation import first_problem
+
     async def call() -> T:
         return await make()
 
     try:
         return asyncio.run(call())
     except ValidationError as error:
-        first = error.errors()[0]
-        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        fail(first_problem(error))
     except WorkflowUpdateFailedError as error:
         fail(getattr(error.cause, "message", None) or str(error.cause or error))
     except RPCError as error:
         fail(f"Temporal: {error.message}")
-    except (ConnectionError, OSError, RuntimeError) as error:
+    except RuntimeError as error:
+        if "Failed client connect" in str(error):
+            fail("cannot reach Temporal: is it running, and is TEMPORAL_ADDRESS right?")
+        fail(f"{type(error).__name__}: {error}")
+    except (ConnectionError, OSError) as error:
         fail(f"{type(error).__name__}: {error}")

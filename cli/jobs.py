@@ -41,6 +41,16 @@ def _read(path: Path) -> dict[str, Any]:
     return body
 
 
+def _checked(body: dict[str, Any]) -> dict[str, Any]:
+    """The job checked against LinkedIn's rules before anything is contacted."""
+    from client.jobs import validated_job
+
+    async def check() -> dict[str, Any]:
+        return validated_job(body).to_wire()
+
+    return run_briefly(check)
+
+
 def _budget(amount: str | None, currency: str) -> dict[str, Any] | None:
     if amount is None:
         return None
@@ -70,14 +80,14 @@ def _run(call: Callable[[JobsClient], Awaitable[Operation]], wait: bool) -> None
 @job_app.command()
 def create(customer: Customer, file: JobFile, wait: Wait = True) -> None:
     """Post a job (its workflow starts with it)."""
-    body = {"jobPostingOperationType": "CREATE", **_read(file)}
+    body = _checked({"jobPostingOperationType": "CREATE", **_read(file)})
     _run(lambda c: c.create(customer, body, wait=wait), wait)
 
 
 @job_app.command()
 def update(customer: Customer, file: JobFile, wait: Wait = True) -> None:
     """Change a job's content (same listing type)."""
-    body = {**_read(file), "jobPostingOperationType": "UPDATE"}
+    body = _checked({**_read(file), "jobPostingOperationType": "UPDATE"})
     _run(lambda c: c.update(customer, body, wait=wait), wait)
 
 

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         UpdateJob,
         UpgradeJob,
     )
+    from domain.validation import first_problem
     from workflows.failures import failure_message, failure_type
     from workflows.policies import (
         BACKGROUND_DEADLINE,
@@ -338,9 +339,7 @@ class JobPostingWorkflow:
                 fields, context={"now_ms": int(workflow.now().timestamp() * 1000)}
             )
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise _invalid(f"{where}: {first['msg']}" if where else first["msg"]) from None
+            raise _invalid(first_problem(error)) from None
 
     def _created(self) -> bool:
         """A CREATE has succeeded, or is on its way."""

@@ -1,0 +1,143 @@
+"""The command line, and `linkedin-ats up` bringing the whole system up for real."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.sandbox_control import free_port
+
+CLI = str(Path(sys.executable).parent / "linkedin-ats")
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    process: subprocess.Popen[str]
+    output: Path
+    ui_port: int
+    api_port: int
+
+    def text(self) -> str:
+        return self.output.read_text()
+
+
+def stack_env(data_dir: Path) -> dict[str, str]:
+    ports = {
+        name: str(free_port())
+        for name in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "SANDBOX_PORT", "API_PORT")
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKEDIN_ATS_", "TEMPORAL_"))}
+    env.update({f"LINKEDIN_ATS_{k}": v for k, v in ports.items()})
+    env["LINKEDIN_ATS_DATA_DIR"] = str(data_dir)
+    return env
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """`linkedin-ats up --demo` on free ports, run until the demo completes."""
+    data = tmp_path_factory.mktemp("stack")
+    env = stack_env(data)
+    output = data / "up.log"
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [CLI, "up", "--demo"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    started = Stack(
+        env,
+        process,
+        output,
+        int(env["LINKEDIN_ATS_TEMPORAL_UI_PORT"]),
+        int(env["LINKEDIN_ATS_API_PORT"]),
+    )
+    deadline = time.monotonic() + 180
+    while "Demo complete" not in started.text() and "demo failed" not in started.text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    yield started
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_up_prints_the_urls_and_the_demo_completes(stack: Stack) -> None:
+    text = stack.text()
+    assert "linkedin-ats is up" in text, text
+    assert f"http://127.0.0.1:{stack.ui_port}" in text
+    assert f"http://127.0.0.1:{stack.api_port}/docs" in text
+    assert "Demo complete" in text, text
+    assert "LinkedIn kept the jobId and URL" in text
+    assert "new listing; the old one was jobId" in text
+
+
+def test_the_ui_lists_workflows_by_search_attribute(stack: Stack) -> None:
+    base = f"http://127.0.0.1:{stack.ui_port}/api/v1/namespaces/default/workflows"
+    for query, prefix in (
+        ('IntegrationStatus="ENABLED"', "integration/"),
+        ('JobStatus="CLOSED"', "job/"),
+    ):
+        answer = httpx.get(base, params={"query": query}, timeout=10).json()
+        ids = [e["execution"]["workflowId"] for e in answer.get("executions", [])]
+        assert ids and all(i.startswith(prefix) for i in ids), (query, answer)
+
+
+def test_up_stops_everything_on_sigterm(stack: Stack) -> None:
+    os.killpg(stack.process.pid, signal.SIGTERM)
+    assert stack.process.wait(timeout=60) == 0
+    for port in (stack.ui_port, stack.api_port):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+
+
+def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    env = stack_env(tmp_path)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", int(env["LINKEDIN_ATS_API_PORT"])))
+        holder.listen()
+        result = subprocess.run(
+            [CLI, "up"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    assert result.returncode == 1
+    port = env["LINKEDIN_ATS_API_PORT"]
+    assert f"port {port} (API) is already in use" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_commands_fail_in_one_readable_line(tmp_path: Path) -> None:
+    env = stack_env(tmp_path)
+    env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{free_port()}"  # nothing listens there
+    result = subprocess.run(
+        [CLI, "integrations"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == "error: cannot reach Temporal: is it running, and is TEMPORAL_ADDRESS right?\n"
+    )
+    job = tmp_path / "job.json"
+    job.write_text('{"externalJobPostingId": "j1", "title": "x"}')
+    result = subprocess.run(
+        [CLI, "job", "create", "acme", "--file", str(job)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == "error: description: required for CREATE\n"  # before any connection
