@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import structlog
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.credentials import CredentialStore, customer_credentials
@@ -89,9 +91,15 @@ class JobActivities:
                 f"LinkedIn's answer lacks task {request.task_id}", type=FailureType.TRANSIENT
             )
         if not task.status.is_final:
-            raise ApplicationError(
-                f"task {request.task_id} is {task.status}", type=FailureType.TASK_IN_PROGRESS
+            raise ApplicationError(  # benign: Temporal logs it at DEBUG, polls again
+                f"task {request.task_id} is {task.status}",
+                type=FailureType.TASK_IN_PROGRESS,
+                category=ApplicationErrorCategory.BENIGN,
             )
+        waited = datetime.now(UTC) - activity.info().scheduled_time
+        activity.metric_meter().create_histogram_float(
+            "linkedin_task_wait", "Time from submission until LinkedIn finished a job task", "s"
+        ).record(waited.total_seconds(), {"status": str(task.status)})
         return FinishedTask(task=task)
 
     @activity.defn(name=FETCH_JOB_STATUS)

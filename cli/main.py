@@ -284,6 +284,7 @@ def print_urls(settings: Settings) -> None:
     table.add_row("API token", settings.api_token.get_secret_value())
     table.add_row("LinkedIn sandbox", f"http://127.0.0.1:{settings.sandbox_port}/docs")
     table.add_row("Temporal gRPC", f"127.0.0.1:{settings.temporal_port}")
+    table.add_row("Worker metrics", f"http://{settings.metrics_address}/metrics")
     table.add_row("Logs", str(settings.data_dir.resolve() / "logs"))
     console.print(table)
     console.print("Try, in another terminal:")

@@ -141,16 +141,18 @@ class Stack:
 
     def check_ports(self) -> None:
         s = self.settings
-        for name, port in (
-            ("Temporal", s.temporal_port),
-            ("Temporal UI", s.temporal_ui_port),
-            ("sandbox", s.sandbox_port),
-            ("API", s.api_port),
+        metrics_port = int(s.metrics_address.rpartition(":")[2])
+        for name, port, variable in (
+            ("Temporal", s.temporal_port, "TEMPORAL_PORT"),
+            ("Temporal UI", s.temporal_ui_port, "TEMPORAL_UI_PORT"),
+            ("sandbox", s.sandbox_port, "SANDBOX_PORT"),
+            ("API", s.api_port, "API_PORT"),
+            ("worker metrics", metrics_port, "METRICS_ADDRESS"),
         ):
             if not port_free(port):
                 raise StartupError(
                     f"port {port} ({name}) is already in use: stop what holds it, or choose "
-                    f"another with LINKEDIN_ATS_{_env_name(name)}_PORT"
+                    f"another with LINKEDIN_ATS_{variable}"
                 )
 
     def start(self, on_ready: Callable[[str], None]) -> None:
@@ -223,12 +225,3 @@ class Stack:
                 child.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(child.process.pid, signal.SIGKILL)
-
-
-def _env_name(name: str) -> str:
-    return {
-        "Temporal": "TEMPORAL",
-        "Temporal UI": "TEMPORAL_UI",
-        "sandbox": "SANDBOX",
-        "API": "API",
-    }[name]

@@ -14,7 +14,7 @@ import email.utils
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -68,6 +68,19 @@ class TaskSubmission:
     error: LinkedInError | None = None
 
 
+class CallObserver(Protocol):
+    """Told of every HTTP exchange with LinkedIn, for metrics. Sees no payloads."""
+
+    def call(self, endpoint: str, method: str, outcome: str, seconds: float) -> None: ...
+
+    def token_requested(self) -> None: ...
+
+
+def outcome_of(status: int | None) -> str:
+    """A low-cardinality label: '2xx', '4xx', '5xx', or 'network' for no answer."""
+    return "network" if status is None else f"{status // 100}xx"
+
+
 @dataclass
 class _Token:
     value: SecretStr
@@ -87,6 +100,7 @@ class LinkedInClient:
         timeout: float = 30.0,
         token_refresh_margin: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        observer: CallObserver | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
         self._oauth_url = oauth_url.rstrip("/")
@@ -97,6 +111,7 @@ class LinkedInClient:
         self._clock = clock
         self._tokens: dict[str, _Token] = {}
         self._token_locks: dict[str, asyncio.Lock] = {}
+        self._observer = observer
         self.token_requests = 0
         """How many token requests this client has made (for tests and metrics)."""
 
@@ -137,6 +152,8 @@ class LinkedInClient:
 
     async def _request_token(self, creds: AppCredentials) -> _Token:
         self.token_requests += 1
+        if self._observer is not None:
+            self._observer.token_requested()
         form = urlencode(
             {
                 "grant_type": "client_credentials",
@@ -173,8 +190,10 @@ class LinkedInClient:
 
     async def _send(self, method: str, url: str, *, endpoint: str, **kw: Any) -> httpx.Response:
         started = time.perf_counter()
+        status: int | None = None
         try:
             response = await self._http.request(method, url, **kw)
+            status = response.status_code
         except httpx.TimeoutException as exc:
             log.warning("linkedin.timeout", endpoint=endpoint, error=type(exc).__name__)
             raise TransientLinkedInError(
@@ -185,12 +204,16 @@ class LinkedInClient:
             raise TransientLinkedInError(
                 f"connection failed ({type(exc).__name__}: {exc})", endpoint=endpoint
             ) from None
+        finally:
+            elapsed = time.perf_counter() - started
+            if self._observer is not None:
+                self._observer.call(endpoint, method, outcome_of(status), elapsed)
         log.debug(
             "linkedin.call",
             endpoint=endpoint,
             method=method,
-            status=response.status_code,
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+            status=status,
+            elapsed_ms=round(elapsed * 1000, 1),
             linkedin_request_id=_request_id(response),
         )
         return response

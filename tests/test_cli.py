@@ -39,6 +39,7 @@ def stack_env(data_dir: Path) -> dict[str, str]:
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKEDIN_ATS_", "TEMPORAL_"))}
     env.update({f"LINKEDIN_ATS_{k}": v for k, v in ports.items()})
+    env["LINKEDIN_ATS_METRICS_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["LINKEDIN_ATS_DATA_DIR"] = str(data_dir)
     return env
 
@@ -94,6 +95,22 @@ def test_the_ui_lists_workflows_by_search_attribute(stack: Stack) -> None:
         answer = httpx.get(base, params={"query": query}, timeout=10).json()
         ids = [e["execution"]["workflowId"] for e in answer.get("executions", [])]
         assert ids and all(i.startswith(prefix) for i in ids), (query, answer)
+
+
+def test_the_worker_serves_our_metrics_and_temporals(stack: Stack) -> None:
+    address = stack.env["LINKEDIN_ATS_METRICS_ADDRESS"]
+    text = httpx.get(f"http://{address}/metrics", timeout=10).text
+    for metric in (
+        "linkedin_calls{",
+        'endpoint="simpleJobPostings"',
+        'outcome="2xx"',
+        "linkedin_call_latency",
+        "linkedin_token_requests",
+        "linkedin_task_wait",
+        "temporal_workflow_completed",
+        "temporal_activity_execution_latency",
+    ):
+        assert metric in text, metric
 
 
 def test_up_stops_everything_on_sigterm(stack: Stack) -> None:

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     """Where `linkedin-ats up` serves the Temporal dev server's gRPC."""
     temporal_ui_port: int = 8233
+    metrics_address: str = "127.0.0.1:9464"
+    """Where the worker serves Prometheus metrics (Temporal's and ours)."""
 
     @property
     def credentials_path(self) -> Path:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.credentials import CredentialStore, SqliteCredentialStore, load_or_create_key
@@ -15,6 +16,8 @@ from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
+from linkedin.client import CallObserver
+from workers.metrics import LinkedInMetrics, prometheus_runtime
 from workers.settings import Settings
 from workflows.integration import CustomerIntegrationWorkflow
 from workflows.job import JobPostingWorkflow
@@ -24,8 +27,9 @@ log = structlog.get_logger("worker")
 WORKFLOWS = [CustomerIntegrationWorkflow, JobPostingWorkflow]
 
 
-def linkedin_client(settings: Settings) -> LinkedInClient:
+def linkedin_client(settings: Settings, observer: CallObserver | None = None) -> LinkedInClient:
     return LinkedInClient(
+        observer=observer,
         api_url=settings.linkedin_api_url,
         oauth_url=settings.linkedin_oauth_url,
         partner=AppCredentials(
@@ -49,7 +53,8 @@ async def running_worker(
     store: CredentialStore | None = None,
 ) -> AsyncIterator[Worker]:
     """A started worker with one shared LinkedIn client; stopped on exit."""
-    linkedin = linkedin or linkedin_client(settings)
+    runtime = temporal.service_client.config.runtime or Runtime.default()
+    linkedin = linkedin or linkedin_client(settings, LinkedInMetrics(runtime.metric_meter))
     store = store or credential_store(settings)
     integrations = IntegrationActivities(linkedin, store)
     jobs = JobActivities(linkedin, store, temporal)
@@ -78,8 +83,11 @@ async def running_worker(
 
 
 async def run_worker(settings: Settings) -> None:
+    """The worker process: metrics at http://<metrics address>/metrics, then work forever."""
     from client.connection import connect
 
-    temporal = await connect()
+    runtime = prometheus_runtime(settings.metrics_address)
+    temporal = await connect(runtime=runtime)
+    log.info("worker.metrics", url=f"http://{settings.metrics_address}/metrics")
     async with running_worker(temporal, settings):
         await asyncio.Event().wait()
