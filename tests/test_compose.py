@@ -1,0 +1,80 @@
+"""docker-compose.yml agrees with our settings, commands and ports (Docker is not here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cli.main import app as cli
+from linkedin_sandbox import SandboxSettings
+from workers.settings import Settings
+
+ROOT = Path(__file__).parents[1]
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+OURS = ("setup", "worker", "api", "sandbox")
+COMMANDS = {command.name or command.callback.__name__ for command in cli.registered_commands}
+
+
+def test_the_services_are_there() -> None:
+    assert {"postgresql", "temporal", "temporal-ui", *OURS} <= set(SERVICES)
+    assert SERVICES["sandbox"]["profiles"] == ["sandbox"]
+
+
+@pytest.mark.parametrize("name", ["postgresql", "temporal", "temporal-ui"])
+def test_third_party_images_are_pinned(name: str) -> None:
+    image = SERVICES[name]["image"]
+    assert re.fullmatch(r"[\w./-]+:\d+(\.\d+)+", image), image
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_our_services_run_our_commands_with_our_settings(name: str) -> None:
+    service = SERVICES[name]
+    assert service["build"] == "."
+    assert service["command"][0] in COMMANDS
+    for variable in service.get("environment", {}):
+        if variable.startswith("LINKEDIN_ATS_"):
+            assert variable.removeprefix("LINKEDIN_ATS_").lower() in Settings.model_fields, variable
+        elif variable.startswith("LINKEDIN_SANDBOX_"):
+            field = variable.removeprefix("LINKEDIN_SANDBOX_").lower()
+            assert field in SandboxSettings.model_fields, variable
+        else:
+            assert variable.startswith("TEMPORAL_"), variable
+
+
+def test_our_processes_reach_temporal_and_publish_their_ports() -> None:
+    for name in ("setup", "worker", "api"):
+        assert SERVICES[name]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert "7233:7233" in SERVICES["temporal"]["ports"]
+    api_port = SERVICES["api"]["command"][SERVICES["api"]["command"].index("--port") + 1]
+    assert f"{api_port}:{api_port}" in SERVICES["api"]["ports"]
+    metrics = SERVICES["worker"]["environment"]["LINKEDIN_ATS_METRICS_ADDRESS"]
+    assert metrics.startswith("0.0.0.0:")
+    assert f"{metrics.split(':')[1]}:{metrics.split(':')[1]}" in SERVICES["worker"]["ports"]
+    sandbox_port = SERVICES["sandbox"]["command"][
+        SERVICES["sandbox"]["command"].index("--port") + 1
+    ]
+    assert f"{sandbox_port}:{sandbox_port}" in SERVICES["sandbox"]["ports"]
+    assert SERVICES["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_secrets_are_required_not_defaulted() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for secret in ("PARTNER_CLIENT_SECRET", "API_TOKEN", "CREDENTIAL_KEY"):
+        assert re.search(rf"LINKEDIN_ATS_{secret}: \$\{{LINKEDIN_ATS_{secret}:\?", text), secret
+
+
+def test_the_image_holds_every_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    packages = yaml.safe_load(
+        "["
+        + re.search(r"packages = \[(.*?)\]", (ROOT / "pyproject.toml").read_text(), re.S)[1]
+        + "]"
+    )
+    for package in packages:
+        assert f"COPY {package} {package}" in dockerfile, package
+    assert 'ENTRYPOINT ["linkedin-ats"]' in dockerfile
