@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck pytest install clean bench
+.PHONY: up test lint typecheck pytest install clean bench chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ install: $(STAMP)
 up: install
 	$(BIN)/linkedin-ats up
 
-test: install lint typecheck pytest
+test: install chromium lint typecheck pytest
+
+# The Temporal UI test needs a browser: Debian's chromium, installed when missing.
+# Without root or a package mirror it is skipped, and the test says so.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the UI test…"; \
+	  { apt-get update -qq && apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+	  || echo "chromium could not be installed: the browser test will be skipped"; }
 
 lint: install
 	$(BIN)/ruff check .

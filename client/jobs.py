@@ -75,6 +75,8 @@ class JobsClient:
             id=job_workflow_id(customer_id, posting.external_job_posting_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"{customer_id}: job {posting.external_job_posting_id} "
+            f"({posting.title}) on LinkedIn",
         )
         result: Operation = await self._temporal.execute_update_with_start_workflow(
             "create",

@@ -13,6 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from domain.integrations import IntegrationType, WidgetCallback
 from domain.onboarding import (
+    INTEGRATION_LABEL,
     WORKFLOW_TYPE,
     ContextStatus,
     EnableRequest,
@@ -74,6 +75,7 @@ class OnboardingClient:
                 id=integration_workflow_id(customer_id, integration_type),
                 task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=_summary(customer_name or customer_id, integration_type),
             )
             ids.append(handle.id)
         return ids
@@ -101,6 +103,7 @@ class OnboardingClient:
                 id=integration_workflow_id(customer_id, integration_type),
                 task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=_summary(customer_name or customer_id, integration_type),
                 start_signal="widget_saved",
                 start_signal_args=[WidgetSave(values=group)],
             )
@@ -163,6 +166,11 @@ class OnboardingClient:
                 )
             )
         return sorted(summaries, key=lambda s: s.workflow_id)
+
+
+def _summary(customer_name: str, integration_type: IntegrationType) -> str:
+    """The line the Temporal UI shows for the workflow."""
+    return f"{customer_name}: {INTEGRATION_LABEL[integration_type]} on LinkedIn"
 
 
 def _first(values: Any) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -111,6 +114,55 @@ def test_the_worker_serves_our_metrics_and_temporals(stack: Stack) -> None:
         "temporal_activity_execution_latency",
     ):
         assert metric in text, metric
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOT = Path(__file__).parents[1] / "docs" / "images" / "temporal-ui.png"
+
+
+def headless(url: str, profile: Path, *args: str) -> str:
+    """Chromium as the probe here runs it: headless, and quiet on this closed network."""
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=20000",
+            "--window-size=1400,800",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return result.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+def test_the_temporal_ui_filters_the_demo_by_search_attribute(stack: Stack, tmp_path: Path) -> None:
+    query = quote('IntegrationStatus="ENABLED"')
+    url = f"http://127.0.0.1:{stack.ui_port}/namespaces/default/workflows?query={query}"
+    dom = headless(url, tmp_path / "profile", "--dump-dom")
+    shown = set(re.findall(r"integration/[\w-]+/PREMIUM_JOB_POSTING", dom))
+    assert len(shown) == 2, shown  # the demo's Globex and Initech, both ENABLED
+    assert not re.search(r"job/[\w-]+/demo-\d+", dom)  # the filter leaves jobs out
+    screenshot = tmp_path / "ui.png"
+    headless(url, tmp_path / "profile2", f"--screenshot={screenshot}")
+    assert screenshot.stat().st_size > 10_000
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(screenshot, SCREENSHOT)
 
 
 def test_up_stops_everything_on_sigterm(stack: Stack) -> None:
