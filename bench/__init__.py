@@ -1,0 +1,1 @@
+"""Benchmarks: printed tables, run with `make bench`; never timed assertions in tests."""

@@ -1,0 +1,195 @@
+"""The LinkedIn client and the job workflow against the sandbox, measured.
+
+    make bench        # or: .venv/bin/python -m bench.linkedin_client
+
+Prints three tables: token single flight under concurrency, batched versus one-by-one
+job submission, and jobs end to end through JobPostingWorkflow on the dev server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pydantic import SecretStr
+
+from client.jobs import JobsClient
+from domain.integrations import IntegrationKey, IntegrationType
+from domain.jobs import JobPosting
+from domain.provisioning import AppCredentials, NewApplication
+from linkedin import LinkedInClient
+from linkedin_sandbox import SandboxSettings
+from tests.sandbox_control import SandboxServer
+from tests.temporal_support import dev_server
+from workers.settings import Settings
+from workers.worker import credential_store, running_worker
+
+PARTNER = AppCredentials(
+    client_id="sandbox-partner", client_secret=SecretStr("sandbox-partner-secret")
+)
+DESCRIPTION = "We are hiring engineers who like durable, boring systems that keep working. " * 2
+
+
+def job(external_id: str) -> JobPosting:
+    return JobPosting.model_validate(
+        {
+            "externalJobPostingId": external_id,
+            "jobPostingOperationType": "CREATE",
+            "title": "Engineer",
+            "description": DESCRIPTION,
+            "companyApplyUrl": "https://careers.example.com/1",
+            "listedAt": int(time.time() * 1000) - 60_000,
+            "location": "Remote",
+            "integrationContext": "urn:li:organization:1",
+        }
+    )
+
+
+def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    print(f"\n{title}")
+    for row in (header, tuple("-" * w for w in widths), *rows):
+        print("  ".join(str(x).rjust(w) for x, w in zip(row, widths, strict=True)))
+
+
+async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = await call()
+    return result, time.perf_counter() - started
+
+
+async def token_single_flight(url: str, creds: AppCredentials) -> None:
+    rows = []
+    key = IntegrationKey.for_type("urn:li:contract:1", IntegrationType.PREMIUM_JOB_POSTING)
+    for concurrency in (1, 10, 100, 500):
+        async with LinkedInClient(api_url=url, oauth_url=url, partner=PARTNER) as client:
+            _, seconds = await timed(
+                lambda c=client, n=concurrency: asyncio.gather(
+                    *(c.verify_integrations(creds, [key]) for _ in range(n))
+                )
+            )
+            rows.append(
+                (
+                    concurrency,
+                    client.token_requests,
+                    f"{seconds * 1000:.0f}",
+                    f"{concurrency / seconds:.0f}",
+                )
+            )
+    table(
+        "Token single flight: N concurrent first calls of one application",
+        ("concurrent calls", "token requests", "total ms", "calls/s"),
+        rows,
+    )
+
+
+async def batching(url: str, creds: AppCredentials) -> None:
+    rows = []
+    async with LinkedInClient(api_url=url, oauth_url=url, partner=PARTNER) as client:
+        for count in (100, 1000):
+            prefix = uuid.uuid4().hex[:6]
+            batched, seconds = await timed(
+                lambda n=count, p=prefix: client.submit_jobs(
+                    creds, [job(f"b{p}-{i}") for i in range(n)]
+                )
+            )
+            rows.append(
+                (
+                    "batched (≤100 a call)",
+                    count,
+                    (count + 99) // 100,
+                    f"{seconds * 1000:.0f}",
+                    f"{count / seconds:.0f}",
+                )
+            )
+            assert all(s.task_id for s in batched)
+            single = [job(f"s{prefix}-{i}") for i in range(count)]
+            _, seconds = await timed(
+                lambda s=single: asyncio.gather(*(client.submit_jobs(creds, [j]) for j in s))
+            )
+            rows.append(
+                ("one job a call", count, count, f"{seconds * 1000:.0f}", f"{count / seconds:.0f}")
+            )
+    table(
+        "Submitting jobs to simpleJobPostings (sandbox over loopback)",
+        ("how", "jobs", "HTTP calls", "total ms", "jobs/s"),
+        rows,
+    )
+
+
+async def workflows(url: str, customer: str, creds: AppCredentials, app_key: str) -> None:
+    env = await dev_server()
+    with tempfile.TemporaryDirectory() as data:
+        settings = Settings(
+            linkedin_api_url=url,
+            linkedin_oauth_url=url,
+            task_queue=f"bench-{uuid.uuid4()}",
+            data_dir=Path(data),
+        )
+        credential_store(settings).save(customer, app_key, creds)
+        jobs = JobsClient(env.client, task_queue=settings.task_queue)
+        rows = []
+        async with running_worker(env.client, settings):
+            for count in (1, 10, 50):
+                prefix = uuid.uuid4().hex[:6]
+
+                async def one(i: int, p: str = prefix) -> float:
+                    started = time.perf_counter()
+                    operation = await jobs.create(customer, job(f"w{p}-{i}").to_wire(), wait=True)
+                    assert operation.outcome == "SUCCEEDED", operation
+                    return time.perf_counter() - started
+
+                latencies, seconds = await timed(
+                    lambda n=count, f=one: asyncio.gather(*(f(i) for i in range(n)))
+                )
+                ordered = sorted(latencies)
+                rows.append(
+                    (
+                        count,
+                        f"{statistics.median(ordered) * 1000:.0f}",
+                        f"{ordered[int(0.95 * (len(ordered) - 1))] * 1000:.0f}",
+                        f"{count / seconds:.1f}",
+                    )
+                )
+    await env.shutdown()
+    table(
+        "CREATE through JobPostingWorkflow, waiting for the outcome (dev server, 1 worker, "
+        "tasks finish at once)",
+        ("concurrent jobs", "p50 ms", "p95 ms", "jobs/s"),
+        rows,
+    )
+
+
+async def main() -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    server = SandboxServer(SandboxSettings(task_delay_seconds=0)).start()
+    try:
+        async with LinkedInClient(api_url=server.url, oauth_url=server.url, partner=PARTNER) as c:
+            customer = f"bench-{uuid.uuid4().hex[:6]}"
+            app, creds = await c.create_application(
+                NewApplication(
+                    unique_foreign_id=customer, name="Acme ATS - Bench", description="bench"
+                )
+            )
+        await token_single_flight(server.url, creds)
+        await batching(server.url, creds)
+        await workflows(server.url, customer, creds, app.key)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.stdout.flush()
+    import os
+
+    os._exit(0)  # sdk-python#300: leave before interpreter teardown
