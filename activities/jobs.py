@@ -23,10 +23,12 @@ from domain.postings import (
     FetchedJobStatus,
     FetchJobStatusRequest,
     FinishedTask,
+    JobStatus,
     NotifyJobsRequest,
     SubmitJobRequest,
     SubmittedJob,
 )
+from domain.visibility import where
 from linkedin import LinkedInClient
 
 log = structlog.get_logger("activities")
@@ -118,9 +120,11 @@ class JobActivities:
         """Signal the customer's parked job workflows that a contract is enabled again."""
         if self._temporal is None:
             return 0
-        query = (
-            f'WorkflowType = "{JOB_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" '
-            f'AND CustomerId = "{request.customer_id}" AND JobStatus = "NEEDS_ATTENTION"'
+        query = where(
+            WorkflowType=JOB_WORKFLOW_TYPE,
+            ExecutionStatus="Running",
+            CustomerId=request.customer_id,
+            JobStatus=JobStatus.NEEDS_ATTENTION,
         )
         notified = 0
         try:

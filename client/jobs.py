@@ -29,6 +29,7 @@ from domain.postings import (
     UpgradeJob,
     job_workflow_id,
 )
+from domain.visibility import first, where
 
 
 class JobSummary(BaseModel):
@@ -179,30 +180,22 @@ class JobsClient:
         self, *, customer_id: str | None = None, status: JobStatus | None = None
     ) -> list[JobSummary]:
         """Jobs by customer and status, from the search attributes (closed ones too)."""
-        query = f'WorkflowType = "{JOB_WORKFLOW_TYPE}"'
-        if customer_id is not None:
-            query += f' AND CustomerId = "{_escaped(customer_id)}"'
-        if status is not None:
-            query += f' AND JobStatus = "{JobStatus(status)}"'
+        query = where(
+            WorkflowType=JOB_WORKFLOW_TYPE,
+            CustomerId=customer_id,
+            JobStatus=JobStatus(status) if status else None,
+        )
         found = []
         async for execution in self._temporal.list_workflows(query):
             attributes = execution.search_attributes
-            raw_status = _first(attributes.get("JobStatus"))
+            raw_status = first(attributes.get("JobStatus"))
             found.append(
                 JobSummary(
                     workflow_id=execution.id,
-                    customer_id=str(_first(attributes.get("CustomerId"))),
-                    external_job_posting_id=str(_first(attributes.get("ExternalJobPostingId"))),
+                    customer_id=str(first(attributes.get("CustomerId"))),
+                    external_job_posting_id=str(first(attributes.get("ExternalJobPostingId"))),
                     status=JobStatus(raw_status) if raw_status else None,
-                    listing_type=_first(attributes.get("JobListingType")),
+                    listing_type=first(attributes.get("JobListingType")),
                 )
             )
         return sorted(found, key=lambda j: j.workflow_id)
-
-
-def _first(values: Any) -> Any:
-    return values[0] if values else None
-
-
-def _escaped(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')

@@ -22,6 +22,7 @@ from domain.onboarding import (
     WidgetSave,
     integration_workflow_id,
 )
+from domain.visibility import first, where
 
 
 class IntegrationSummary(BaseModel):
@@ -60,6 +61,25 @@ class OnboardingClient:
             verify_interval=self._verify_interval,
         )
 
+    async def _start(
+        self,
+        customer_id: str,
+        customer_name: str | None,
+        integration_type: IntegrationType,
+        **signal: Any,
+    ) -> str:
+        """Start the integration's workflow, or reach the running one (USE_EXISTING)."""
+        handle = await self._temporal.start_workflow(
+            WORKFLOW_TYPE,
+            self._input(customer_id, customer_name, integration_type),
+            id=integration_workflow_id(customer_id, integration_type),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=_summary(customer_name or customer_id, integration_type),
+            **signal,
+        )
+        return handle.id
+
     async def start_onboarding(
         self,
         customer_id: str,
@@ -67,18 +87,10 @@ class OnboardingClient:
         integration_types: Iterable[IntegrationType] = (IntegrationType.PREMIUM_JOB_POSTING,),
     ) -> list[str]:
         """Start one workflow per integration type; starting again is harmless."""
-        ids = []
-        for integration_type in integration_types:
-            handle = await self._temporal.start_workflow(
-                WORKFLOW_TYPE,
-                self._input(customer_id, customer_name, integration_type),
-                id=integration_workflow_id(customer_id, integration_type),
-                task_queue=self._task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                static_summary=_summary(customer_name or customer_id, integration_type),
-            )
-            ids.append(handle.id)
-        return ids
+        return [
+            await self._start(customer_id, customer_name, integration_type)
+            for integration_type in integration_types
+        ]
 
     async def widget_saved(
         self,
@@ -95,20 +107,16 @@ class OnboardingClient:
         for raw in values:
             callback = WidgetCallback.model_validate(raw)
             by_type[callback.integration_type].append(raw)
-        ids = []
-        for integration_type, group in by_type.items():
-            handle = await self._temporal.start_workflow(
-                WORKFLOW_TYPE,
-                self._input(customer_id, customer_name, integration_type),
-                id=integration_workflow_id(customer_id, integration_type),
-                task_queue=self._task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                static_summary=_summary(customer_name or customer_id, integration_type),
+        return [
+            await self._start(
+                customer_id,
+                customer_name,
+                integration_type,
                 start_signal="widget_saved",
                 start_signal_args=[WidgetSave(values=group)],
             )
-            ids.append(handle.id)
-        return ids
+            for integration_type, group in by_type.items()
+        ]
 
     def _handle(
         self, customer_id: str, integration_type: IntegrationType
@@ -146,22 +154,21 @@ class OnboardingClient:
         self, *, status: ContextStatus | None = None, customer_id: str | None = None
     ) -> list[IntegrationSummary]:
         """Integrations by status and customer, from the search attributes."""
-        query = f'WorkflowType = "{WORKFLOW_TYPE}" AND ExecutionStatus = "Running"'
-        if status is not None:
-            query += f' AND IntegrationStatus = "{ContextStatus(status)}"'
-        if customer_id is not None:
-            query += f" AND CustomerId = {_quoted(customer_id)}"
+        query = where(
+            WorkflowType=WORKFLOW_TYPE,
+            ExecutionStatus="Running",
+            IntegrationStatus=ContextStatus(status) if status else None,
+            CustomerId=customer_id,
+        )
         summaries = []
         async for execution in self._temporal.list_workflows(query):
             attributes = execution.search_attributes
-            raw_status = _first(attributes.get("IntegrationStatus"))
+            raw_status = first(attributes.get("IntegrationStatus"))
             summaries.append(
                 IntegrationSummary(
                     workflow_id=execution.id,
-                    customer_id=str(_first(attributes.get("CustomerId"))),
-                    integration_type=IntegrationType(
-                        str(_first(attributes.get("IntegrationType")))
-                    ),
+                    customer_id=str(first(attributes.get("CustomerId"))),
+                    integration_type=IntegrationType(str(first(attributes.get("IntegrationType")))),
                     status=ContextStatus(raw_status) if raw_status else None,
                 )
             )
@@ -171,12 +178,3 @@ class OnboardingClient:
 def _summary(customer_name: str, integration_type: IntegrationType) -> str:
     """The line the Temporal UI shows for the workflow."""
     return f"{customer_name}: {INTEGRATION_LABEL[integration_type]} on LinkedIn"
-
-
-def _first(values: Any) -> Any:
-    return values[0] if values else None
-
-
-def _quoted(value: str) -> str:
-    """A string literal for a visibility query."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
