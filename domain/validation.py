@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+__all__ = ["ValidationError", "first_problem", "rule"]
+
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 

@@ -19,3 +19,12 @@ def test_every_setting_is_documented() -> None:
 def test_readme_shows_the_two_commands() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "make up" in readme and "make test" in readme
+
+
+def test_the_example_job_is_valid() -> None:
+    import json
+
+    from domain.jobs import JobPosting
+
+    example = json.loads((Path(__file__).parents[1] / "docs/examples/job.json").read_text())
+    JobPosting.model_validate({"jobPostingOperationType": "CREATE", **example})

@@ -15,8 +15,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from domain.errors import FailureType
     from domain.integrations import (
         IntegrationKey,
@@ -46,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         WidgetSave,
     )
     from domain.postings import NOTIFY_JOBS, NotifyJobsRequest
-    from domain.validation import first_problem
+    from domain.validation import ValidationError, first_problem
     from workflows.failures import failure_message, failure_type
     from workflows.policies import (
         BACKGROUND_DEADLINE,
