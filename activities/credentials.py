@@ -95,6 +95,3 @@ class SqliteCredentialStore:
         return StoredCredentials(
             customer_id, row[0], AppCredentials(client_id=row[1], client_secret=SecretStr(secret))
         )
-
-    def close(self) -> None:
-        self._db.close()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import structlog
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.credentials import CredentialStore, customer_credentials
 from activities.errors import linkedin_errors
+from activities.logs import activity_log
 from domain.errors import FailureType
 from domain.onboarding import (
     ENABLE_INTEGRATION,
@@ -24,18 +24,6 @@ from domain.onboarding import (
 )
 from domain.provisioning import NewApplication
 from linkedin import LinkedInClient
-
-log = structlog.get_logger("activities")
-
-
-def _bound(customer_id: str) -> structlog.stdlib.BoundLogger:
-    info = activity.info()
-    return log.bind(
-        customer_id=customer_id,
-        workflow_id=info.workflow_id,
-        activity=info.activity_type,
-        attempt=info.attempt,
-    )
 
 
 class IntegrationActivities:
@@ -52,7 +40,7 @@ class IntegrationActivities:
         The uniqueForeignId is the customer id, so an app created by an earlier attempt
         is found, not created again. Its secret goes to the credential store only.
         """
-        logger = _bound(request.customer_id)
+        logger = activity_log(request.customer_id)
         async with linkedin_errors():
             existing = await self._linkedin.find_application(request.customer_id)
             if existing is not None:
@@ -77,7 +65,7 @@ class IntegrationActivities:
     @activity.defn(name=ENABLE_INTEGRATION)
     async def enable_integration(self, request: EnableIntegrationRequest) -> None:
         creds = await customer_credentials(self._store, request.customer_id)
-        _bound(request.customer_id).info(
+        activity_log(request.customer_id).info(
             "integration.enable", integration_context=request.key.integration_context
         )
         async with linkedin_errors():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import structlog
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -12,6 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.credentials import CredentialStore, customer_credentials
 from activities.errors import application_error, linkedin_errors
+from activities.logs import activity_log
 from domain.errors import FailureType
 from domain.postings import (
     AWAIT_TASK,
@@ -31,19 +31,6 @@ from domain.postings import (
 from domain.visibility import where
 from linkedin import LinkedInClient
 
-log = structlog.get_logger("activities")
-
-
-def _bound(customer_id: str, external_id: str | None = None) -> structlog.stdlib.BoundLogger:
-    info = activity.info()
-    return log.bind(
-        customer_id=customer_id,
-        job_id=external_id,
-        workflow_id=info.workflow_id,
-        activity=info.activity_type,
-        attempt=info.attempt,
-    )
-
 
 class JobActivities:
     """Holds the shared LinkedIn client, the credential store and a Temporal client."""
@@ -62,7 +49,7 @@ class JobActivities:
         posting = request.posting
         async with linkedin_errors():
             (submission,) = await self._linkedin.submit_jobs(creds, [posting])
-        logger = _bound(request.customer_id, posting.external_job_posting_id)
+        logger = activity_log(request.customer_id, job_id=posting.external_job_posting_id)
         if submission.error is not None:
             logger.warning(
                 "job.refused",
@@ -135,10 +122,10 @@ class JobActivities:
         except RPCError as error:
             if error.status != RPCStatusCode.UNIMPLEMENTED:
                 raise
-            _bound(request.customer_id).warning(
+            activity_log(request.customer_id).warning(
                 "jobs.not_notified", reason="this Temporal server cannot list workflows"
             )
-        _bound(request.customer_id).info(
+        activity_log(request.customer_id).info(
             "jobs.notified", contract=request.contract, workflows=notified
         )
         return notified

@@ -115,10 +115,6 @@ class LinkedInClient:
         self.token_requests = 0
         """How many token requests this client has made (for tests and metrics)."""
 
-    @property
-    def partner(self) -> AppCredentials:
-        return self._partner
-
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
