@@ -365,3 +365,26 @@ async def test_put_creates_then_updates(jobs: JobsClient, onboarded: Onboard, ci
     updated = await jobs.put(cid, wire(title="Senior Software Engineer"), wait=True)
     assert (created.kind, updated.kind) == ("CREATE", "UPDATE")
     assert (await jobs.state(cid, "job-1")).posting.title == "Senior Software Engineer"
+
+
+async def test_an_raa_job_is_created_through_its_campaign(
+    jobs: JobsClient,
+    onboarded: Onboard,
+    cid: str,
+    sandbox: SandboxControl,
+    linkedin: LinkedInClient,
+) -> None:
+    customer = await onboarded(cid, enable=False)
+    await linkedin.setup_hiring_contract(customer.creds, 67890)
+    await sandbox.campaign("spring-campaign", clientId=customer.creds.client_id)
+    created = await jobs.create(
+        cid, wire(listingType="PREMIUM", partnerJobCampaignId="spring-campaign"), wait=True
+    )
+    assert created.outcome == "SUCCEEDED", created.error
+    state = await jobs.state(cid, "job-1")
+    assert (state.status, state.listing_type, state.contract) == ("LISTED", "PREMIUM", None)
+    sent = (await sandbox.requests("/v2/simpleJobPostings"))[-1]["body"]["elements"][0]
+    assert "contract" not in sent and "budget" not in sent
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await jobs.renew(cid, "job-1")
+    assert "RENEW is not supported for RAA jobs" in str(info.value.cause)
