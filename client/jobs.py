@@ -23,7 +23,6 @@ from domain.postings import (
     JobStatus,
     Operation,
     OperationKind,
-    OperationOutcome,
     RenewJob,
     UpdateJob,
     UpgradeJob,
@@ -98,11 +97,7 @@ class JobsClient:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
             state = None
-        exists = state is not None and any(
-            op.kind == OperationKind.CREATE and op.outcome != OperationOutcome.FAILED
-            for op in state.operations
-        )
-        if not exists:
+        if state is None or not state.has(OperationKind.CREATE):
             create = posting.model_copy(update={"job_posting_operation_type": OperationType.CREATE})
             return await self.create(customer_id, create, wait=wait)
         return await self.update(customer_id, posting, wait=wait)

@@ -128,6 +128,12 @@ class JobState(BaseModel):
     last_error: str | None = None
     waiting_for: str = ""
 
+    def has(self, kind: OperationKind) -> bool:
+        """An operation of this kind succeeded or is on its way (queued, sent or parked)."""
+        return any(
+            op.kind == kind and op.outcome != OperationOutcome.FAILED for op in self.operations
+        )
+
 
 class JobInput(BaseModel):
     """The one input of JobPostingWorkflow; `state` carries over continue-as-new."""

@@ -165,7 +165,7 @@ class JobPostingWorkflow:
     @create.validator
     def _validate_create(self, request: CreateJob) -> None:
         self._build_create(request)
-        if self._same_create(request.job) is None and self._created():
+        if self._same_create(request.job) is None and self._state.has(OperationKind.CREATE):
             raise ApplicationError(
                 "the job already exists at LinkedIn: send update, upgrade, downgrade, renew "
                 "or close",
@@ -270,9 +270,9 @@ class JobPostingWorkflow:
         """The posting LinkedIn needs for an operation on the current job, checked now."""
         state = self._state
         current = state.posting
-        if not self._created() or current is None:
+        if not self._state.has(OperationKind.CREATE) or current is None:
             raise _invalid(f"{kind}: the job has not been created yet")
-        if self._closing_or_closed():
+        if self._state.has(OperationKind.CLOSE):
             raise _invalid(f"{kind}: the job is closed or being closed")
         listing = current.effective_listing_type
         base = current.to_wire()
@@ -338,19 +338,6 @@ class JobPostingWorkflow:
             )
         except ValidationError as error:
             raise _invalid(first_problem(error)) from None
-
-    def _created(self) -> bool:
-        """A CREATE has succeeded, or is on its way."""
-        return any(
-            op.kind == OperationKind.CREATE and op.outcome != OperationOutcome.FAILED
-            for op in self._state.operations
-        )
-
-    def _closing_or_closed(self) -> bool:
-        return any(
-            op.kind == OperationKind.CLOSE and op.outcome != OperationOutcome.FAILED
-            for op in self._state.operations
-        )
 
     def _same_create(self, job: JobPosting) -> Operation | None:
         return next(
