@@ -198,7 +198,7 @@ def _check_listing(
         _check_budget(world, app, job, str(contract_urn) if contract_urn else None, listing)
     elif listing == "PREMIUM" and contract_urn:
         contract = world.contracts.get(str(contract_urn))
-        if contract and contract.slots_remaining == 0 and job["jobPostingOperationType"] != "CLOSE":
+        if contract and contract.slots_remaining == 0:
             raise Refusal(
                 402, "Payment Required returned for https://api.linkedin.com/v2/simpleJobPostings/."
             )
