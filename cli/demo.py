@@ -25,6 +25,21 @@ DESCRIPTION = (
 )
 
 
+def widget_save_request(
+    settings: Settings, customer: str, contract: str, poster: str
+) -> tuple[str, dict[str, Any]]:
+    """The sandbox call for a customer saving the widget, its callback aimed at our API."""
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    token = settings.api_token.get_secret_value()
+    return f"http://127.0.0.1:{settings.sandbox_port}/sandbox/widget/save", {
+        "customerId": customer,
+        "integrationContext": contract,
+        "jobPosterEmail": poster,
+        "callbackUrl": f"{api}/v1/customers/{customer}/widget-callback",
+        "callbackHeaders": {"Authorization": f"Bearer {token}"},
+    }
+
+
 class Tour:
     def __init__(
         self, settings: Settings, onboarding: OnboardingClient, jobs: JobsClient, console: Console
@@ -33,8 +48,6 @@ class Tour:
         self.onboarding = onboarding
         self.jobs = jobs
         self.say = console.print
-        self.sandbox = f"http://127.0.0.1:{settings.sandbox_port}"
-        self.api = f"http://{settings.api_host}:{settings.api_port}"
         self.ui = f"http://127.0.0.1:{settings.temporal_ui_port}/namespaces/default/workflows/"
 
     def link(self, workflow_id: str) -> str:
@@ -42,18 +55,9 @@ class Tour:
 
     async def save_widget(self, customer: str, contract: str, poster: str) -> None:
         """The customer saves LinkedIn's widget; its callback goes to our API."""
-        token = self.settings.api_token.get_secret_value()
+        url, body = widget_save_request(self.settings, customer, contract, poster)
         async with httpx.AsyncClient(timeout=30) as http:
-            response = await http.post(
-                f"{self.sandbox}/sandbox/widget/save",
-                json={
-                    "customerId": customer,
-                    "integrationContext": contract,
-                    "jobPosterEmail": poster,
-                    "callbackUrl": f"{self.api}/v1/customers/{customer}/widget-callback",
-                    "callbackHeaders": {"Authorization": f"Bearer {token}"},
-                },
-            )
+            response = await http.post(url, json=body)
         response.raise_for_status()
         self.say(
             f"  {customer} saved the widget for {contract} with poster {poster or '(none)'}"

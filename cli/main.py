@@ -196,24 +196,12 @@ def widget_save(
     poster: Annotated[str, typer.Option(help="Default job poster's email; '' removes it.")],
 ) -> None:
     """Act as the customer saving the widget in the sandbox; its callback reaches our API."""
+    from cli.demo import widget_save_request
     from workers.settings import get_settings
 
-    settings = get_settings()
-    api_url = f"http://{settings.api_host}:{settings.api_port}"
+    url, body = widget_save_request(get_settings(), customer, f"urn:li:contract:{contract}", poster)
     try:
-        response = httpx.post(
-            f"http://127.0.0.1:{settings.sandbox_port}/sandbox/widget/save",
-            json={
-                "customerId": customer,
-                "integrationContext": f"urn:li:contract:{contract}",
-                "jobPosterEmail": poster,
-                "callbackUrl": f"{api_url}/v1/customers/{customer}/widget-callback",
-                "callbackHeaders": {
-                    "Authorization": f"Bearer {settings.api_token.get_secret_value()}"
-                },
-            },
-            timeout=30,
-        )
+        response = httpx.post(url, json=body, timeout=30)
     except httpx.HTTPError as error:
         fail(f"the sandbox did not answer: {error}")
     if response.status_code != 200:
