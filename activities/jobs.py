@@ -1,112 +1,305 @@
-"""Activities of the job workflow: submit, await the task, read the job's status, notify."""
+"""Activities of the job workflow: run one operation at LinkedIn exactly once; notify jobs.
+
+`run_job_operation` is one activity per operation: submit the element, wait for its task
+with heartbeats, read the job back. LinkedIn has no idempotency keys, so a run that may
+follow an earlier one that reached LinkedIn (a lost answer, a worker killed mid-call)
+first follows the task ids it knows and reads jobPostingStatus, and sends again only when
+LinkedIn's state shows the operation was not applied (`domain.job_lifecycle.already_applied`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.credentials import CredentialStore, customer_credentials
-from activities.errors import application_error, linkedin_errors
+from activities.errors import application_error
 from activities.logs import activity_log
 from domain.errors import FailureType
+from domain.job_lifecycle import already_applied
+from domain.jobs import JobPostingStatus, TaskState, TaskStatus
 from domain.postings import (
-    AWAIT_TASK,
-    FETCH_JOB_STATUS,
+    ALREADY_CLOSED_FRAGMENT,
+    DUPLICATE_CREATE_FRAGMENT,
     JOB_WORKFLOW_TYPE,
     NOTIFY_JOBS,
-    SUBMIT_JOB,
-    AwaitTaskRequest,
-    FetchedJobStatus,
-    FetchJobStatusRequest,
-    FinishedTask,
+    RUN_JOB_OPERATION,
+    JobOperationResult,
+    JobSignal,
     JobStatus,
     NotifyJobsRequest,
-    SubmitJobRequest,
-    SubmittedJob,
+    OperationKind,
+    RunJobOperation,
 )
+from domain.provisioning import AppCredentials
 from domain.visibility import where
 from linkedin import LinkedInClient
+from linkedin.errors import LinkedInError, TransientLinkedInError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class JobTiming:
+    """How often and how long run_job_operation waits; shorter in tests."""
+
+    task_poll_seconds: float = 3.0
+    """Between two reads of a task still IN_PROGRESS."""
+    settle_seconds: float = 300.0
+    """After an answer was lost, how long LinkedIn may take to show the operation's effect
+    (most tasks finish within 5 minutes) before it is sent again."""
+    credentials_wait_seconds: float = 600.0
+    """How long a job sent while its customer is being provisioned waits for credentials."""
+
+
+@dataclass
+class _Progress:
+    """What this operation's runs have done, kept in heartbeat details across attempts."""
+
+    task_ids: list[str]
+    uncertain: bool = False
+    """A submit may have reached LinkedIn without its answer reaching us."""
+
+    def beat(self) -> None:
+        activity.heartbeat({"task_ids": self.task_ids})
+
+
+class _Outcome(Exception):
+    """Ends the run with LinkedIn's outcome (a refusal, our configuration)."""
+
+    def __init__(self, result: JobOperationResult) -> None:
+        super().__init__(result.message)
+        self.result = result
 
 
 class JobActivities:
     """Holds the shared LinkedIn client, the credential store and a Temporal client."""
 
     def __init__(
-        self, linkedin: LinkedInClient, store: CredentialStore, temporal: Client | None = None
+        self,
+        linkedin: LinkedInClient,
+        store: CredentialStore,
+        temporal: Client,
+        timing: JobTiming | None = None,
     ) -> None:
         self._linkedin = linkedin
         self._store = store
         self._temporal = temporal
+        self._timing = timing or JobTiming()
 
-    @activity.defn(name=SUBMIT_JOB)
-    async def submit_job(self, request: SubmitJobRequest) -> SubmittedJob:
-        """One simpleJobPostings element; LinkedIn's per-item refusal is raised, typed."""
-        creds = await customer_credentials(self._store, request.customer_id)
-        posting = request.posting
-        async with linkedin_errors():
-            (submission,) = await self._linkedin.submit_jobs(creds, [posting])
-        logger = activity_log(request.customer_id, job_id=posting.external_job_posting_id)
-        if submission.error is not None:
-            logger.warning(
-                "job.refused",
-                operation=posting.job_posting_operation_type,
-                status=submission.error.status,
-                message=submission.error.message,
-            )
-            raise application_error(submission.error)
-        assert submission.task_id is not None
-        logger.info(
-            "job.submitted",
-            operation=posting.job_posting_operation_type,
-            task_id=submission.task_id,
+    @activity.defn(name=RUN_JOB_OPERATION)
+    async def run_job_operation(self, request: RunJobOperation) -> JobOperationResult:
+        """Submit, await the task, read back; LinkedIn's every outcome is returned, typed.
+
+        Transient faults are retried here, where it is known whether a submit may have
+        reached LinkedIn; a new attempt (after a worker crash) resumes from the heartbeat
+        and treats an unrecorded submit as possibly received.
+        """
+        progress = _resume(request)
+        try:
+            creds = await self._credentials(request.customer_id, progress)
+            return await self._run(creds, request, progress)
+        except _Outcome as outcome:
+            return outcome.result.model_copy(update={"task_ids": progress.task_ids})
+
+    async def _run(
+        self, creds: AppCredentials, request: RunJobOperation, progress: _Progress
+    ) -> JobOperationResult:
+        log = activity_log(
+            request.customer_id,
+            job_id=request.posting.external_job_posting_id,
+            operation=str(request.kind),
         )
-        return SubmittedJob(task_id=submission.task_id)
-
-    @activity.defn(name=AWAIT_TASK)
-    async def await_task(self, request: AwaitTaskRequest) -> FinishedTask:
-        """The task once final; raises TaskInProgress before, so Temporal polls again."""
-        creds = await customer_credentials(self._store, request.customer_id)
-        async with linkedin_errors():
-            answer = await self._linkedin.get_tasks(creds, [request.task_id])
-        if request.task_id in answer.errors:
-            raise application_error(answer.errors[request.task_id])
-        task = answer.results.get(request.task_id)
+        if progress.task_ids:  # an earlier run submitted: follow its task first
+            task = await self._finished_task(creds, progress, progress.task_ids[-1])
+            if task is not None:
+                return await self._after_task(creds, request, progress, task)
+            progress.uncertain = True  # LinkedIn forgot the task: its state decides
+        failures = 0
+        while True:
+            if progress.uncertain:
+                reconciled = await self._reconcile(creds, request, progress)
+                if reconciled is not None:
+                    log.info("job.reconciled", note=reconciled.note)
+                    return reconciled
+            try:
+                (submission,) = await self._linkedin.submit_jobs(creds, [request.posting])
+            except TransientLinkedInError as error:
+                # A 429 was refused before processing; anything else may have been applied.
+                progress.uncertain = error.status != 429
+                failures += 1
+                log.warning("job.submit_unanswered", error=str(error), failures=failures)
+                await self._pause(progress, failures, error)
+                continue
+            except LinkedInError as error:
+                return await self._refused(creds, request, progress, error)
+            break
+        if submission.error is not None:
+            if isinstance(submission.error, TransientLinkedInError):
+                raise application_error(submission.error)
+            return await self._refused(creds, request, progress, submission.error)
+        assert submission.task_id is not None
+        progress.task_ids.append(submission.task_id)
+        progress.uncertain = False
+        progress.beat()
+        log.info("job.submitted", task_id=submission.task_id)
+        task = await self._finished_task(creds, progress, submission.task_id)
         if task is None:
-            raise ApplicationError(
-                f"LinkedIn's answer lacks task {request.task_id}", type=FailureType.TRANSIENT
+            raise _Outcome(
+                _failed(FailureType.TASK_FAILED, f"LinkedIn forgot task {submission.task_id}")
             )
-        if not task.status.is_final:
-            raise ApplicationError(  # benign: Temporal logs it at DEBUG, polls again
-                f"task {request.task_id} is {task.status}",
-                type=FailureType.TASK_IN_PROGRESS,
-                category=ApplicationErrorCategory.BENIGN,
-            )
-        waited = datetime.now(UTC) - activity.info().scheduled_time
-        activity.metric_meter().create_histogram_float(
-            "linkedin_task_wait", "Time from submission until LinkedIn finished a job task", "s"
-        ).record(waited.total_seconds(), {"status": str(task.status)})
-        return FinishedTask(task=task)
+        return await self._after_task(creds, request, progress, task)
 
-    @activity.defn(name=FETCH_JOB_STATUS)
-    async def fetch_job_status(self, request: FetchJobStatusRequest) -> FetchedJobStatus:
-        creds = await customer_credentials(self._store, request.customer_id)
-        external_id = request.external_job_posting_id
-        async with linkedin_errors():
-            answer = await self._linkedin.get_job_statuses(creds, [external_id])
+    async def _credentials(self, customer_id: str, progress: _Progress) -> AppCredentials:
+        """The customer's credentials, waiting while onboarding may still be storing them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timing.credentials_wait_seconds
+        while True:
+            try:
+                return await customer_credentials(self._store, customer_id)
+            except ApplicationError as error:
+                missing = error.type == FailureType.CREDENTIALS_MISSING
+                if not missing or loop.time() >= deadline:
+                    raise _Outcome(_failed(_failure_type(error.type), error.message)) from None
+            progress.beat()
+            await asyncio.sleep(self._timing.task_poll_seconds)
+
+    async def _read(self, progress: _Progress, call: Callable[[], Awaitable[T]]) -> T:
+        """A LinkedIn read, retried here on transient faults; a refusal ends the run."""
+        failures = 0
+        while True:
+            progress.beat()
+            try:
+                return await call()
+            except TransientLinkedInError as error:
+                failures += 1
+                await self._pause(progress, failures, error)
+            except LinkedInError as error:
+                raise _Outcome(_failed(_failure_of(error), str(error))) from None
+
+    async def _pause(
+        self, progress: _Progress, failures: int, error: TransientLinkedInError
+    ) -> None:
+        """Exponential backoff (LinkedIn's Retry-After when it gives one), heartbeating."""
+        delay = error.retry_after
+        if delay is None:
+            delay = min(self._timing.task_poll_seconds * 2 ** min(failures, 10), 60.0)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + delay
+        while (left := until - loop.time()) > 0:
+            progress.beat()
+            await asyncio.sleep(min(left, 5.0))
+
+    async def _finished_task(
+        self, creds: AppCredentials, progress: _Progress, task_id: str
+    ) -> TaskStatus | None:
+        """The task once final (None when LinkedIn no longer knows it), polled meanwhile."""
+        while True:
+            answer = await self._read(progress, lambda: self._linkedin.get_tasks(creds, [task_id]))
+            if task_id in answer.errors:
+                return None
+            task = answer.results.get(task_id)
+            if task is not None and task.status.is_final:
+                _record_wait()
+                return task
+            await asyncio.sleep(self._timing.task_poll_seconds)
+
+    async def _after_task(
+        self,
+        creds: AppCredentials,
+        request: RunJobOperation,
+        progress: _Progress,
+        task: TaskStatus,
+    ) -> JobOperationResult:
+        if task.status != TaskState.FAILED:
+            return JobOperationResult(
+                succeeded=True,
+                task_ids=progress.task_ids,
+                task_status=str(task.status),
+                status=await self._status(creds, request, progress),
+            )
+        message = task.error_message or f"task {task.id} FAILED"
+        if _is_repeat(request.kind, message):
+            return await self._repeat(creds, request, progress, message)
+        return _failed(FailureType.TASK_FAILED, message, task_status="FAILED")
+
+    async def _refused(
+        self,
+        creds: AppCredentials,
+        request: RunJobOperation,
+        progress: _Progress,
+        error: LinkedInError,
+    ) -> JobOperationResult:
+        if _is_repeat(request.kind, error.message):
+            return await self._repeat(creds, request, progress, str(error))
+        return _failed(_failure_of(error), str(error))
+
+    async def _repeat(
+        self, creds: AppCredentials, request: RunJobOperation, progress: _Progress, message: str
+    ) -> JobOperationResult:
+        """LinkedIn says it has done this already (a CREATE or CLOSE sent again): check."""
+        status = await self._status(creds, request, progress)
+        closed = request.kind == OperationKind.CLOSE and (
+            status is None or str(status.listing_status) != "LISTED"
+        )
+        if closed or already_applied(request.kind, request.before, status):
+            return JobOperationResult(
+                succeeded=True,
+                task_ids=progress.task_ids,
+                status=status,
+                note=f"LinkedIn had done it already ({message.strip()}); "
+                "reconciled through jobPostingStatus",
+            )
+        return _failed(FailureType.TASK_FAILED, message)
+
+    async def _reconcile(
+        self, creds: AppCredentials, request: RunJobOperation, progress: _Progress
+    ) -> JobOperationResult | None:
+        """After a submit that may have reached LinkedIn: its result, or None to send again.
+
+        LinkedIn processes tasks asynchronously, so an operation sent just before may not
+        show yet: its effect is looked for until the settle time has passed. An UPDATE
+        shows nothing in jobPostingStatus; the same whole job is sent again.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timing.settle_seconds
+        while True:
+            status = await self._status(creds, request, progress)
+            if already_applied(request.kind, request.before, status):
+                return JobOperationResult(
+                    succeeded=True,
+                    task_ids=progress.task_ids,
+                    status=status,
+                    note="an earlier attempt's answer was lost; LinkedIn had applied it "
+                    "(reconciled through jobPostingStatus)",
+                )
+            if request.kind == OperationKind.UPDATE or loop.time() >= deadline:
+                return None
+            await asyncio.sleep(self._timing.task_poll_seconds)
+
+    async def _status(
+        self, creds: AppCredentials, request: RunJobOperation, progress: _Progress
+    ) -> JobPostingStatus | None:
+        external_id = request.posting.external_job_posting_id
+        answer = await self._read(
+            progress, lambda: self._linkedin.get_job_statuses(creds, [external_id])
+        )
         error = answer.errors.get(external_id)
         if error is not None and error.status != 404:
-            raise application_error(error)
-        return FetchedJobStatus(status=answer.results.get(external_id))
+            raise _Outcome(_failed(_failure_of(error), str(error)))
+        return answer.results.get(external_id)
 
     @activity.defn(name=NOTIFY_JOBS)
     async def notify_jobs_of_enabled_contract(self, request: NotifyJobsRequest) -> int:
         """Signal the customer's parked job workflows that a contract is enabled again."""
-        if self._temporal is None:
-            return 0
         query = where(
             WorkflowType=JOB_WORKFLOW_TYPE,
             ExecutionStatus="Running",
@@ -117,7 +310,7 @@ class JobActivities:
         try:
             async for execution in self._temporal.list_workflows(query):
                 handle = self._temporal.get_workflow_handle(execution.id)
-                await handle.signal("integration_enabled", request.contract)
+                await handle.signal(JobSignal.INTEGRATION_ENABLED, request.contract)
                 notified += 1
         except RPCError as error:
             if error.status != RPCStatusCode.UNIMPLEMENTED:
@@ -129,3 +322,46 @@ class JobActivities:
             "jobs.notified", contract=request.contract, workflows=notified
         )
         return notified
+
+
+def _resume(request: RunJobOperation) -> _Progress:
+    """Progress from the last heartbeat of an earlier attempt, and the workflow's record."""
+    details: Any = activity.info().heartbeat_details
+    recorded = details[0] if details and isinstance(details[0], dict) else {}
+    task_ids = list(request.known_task_ids)
+    task_ids += [t for t in recorded.get("task_ids", []) if t not in task_ids]
+    # A new attempt follows a run that died: whatever it sent may have reached LinkedIn.
+    uncertain = request.may_have_reached_linkedin or activity.info().attempt > 1
+    return _Progress(task_ids=task_ids, uncertain=uncertain)
+
+
+def _is_repeat(kind: OperationKind, message: str) -> bool:
+    return (kind == OperationKind.CREATE and DUPLICATE_CREATE_FRAGMENT in message) or (
+        kind == OperationKind.CLOSE and ALREADY_CLOSED_FRAGMENT in message
+    )
+
+
+def _failed(
+    failure: FailureType, message: str, task_status: str | None = None
+) -> JobOperationResult:
+    return JobOperationResult(
+        succeeded=False, task_status=task_status, failure=failure, message=message
+    )
+
+
+def _failure_of(error: LinkedInError) -> FailureType:
+    return _failure_type(type(error).__name__)
+
+
+def _failure_type(name: str | None) -> FailureType:
+    try:
+        return FailureType(name or FailureType.PERMANENT)
+    except ValueError:
+        return FailureType.PERMANENT
+
+
+def _record_wait() -> None:
+    waited = datetime.now(UTC) - activity.info().current_attempt_scheduled_time
+    activity.metric_meter().create_histogram_float(
+        "linkedin_task_wait", "Time from submission until LinkedIn finished a job task", "s"
+    ).record(waited.total_seconds())

@@ -6,21 +6,21 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.jobs import JobsClient, JobSummary
+from api.jobs import job_error, job_routes
+from api.paths import EncodedSlashes
+from client.jobs import JobError, JobsClient
 from client.onboarding import IntegrationSummary, OnboardingClient
 from domain.integrations import IntegrationType, WidgetCallback
-from domain.jobs import Budget
 from domain.onboarding import ContextStatus, IntegrationState
-from domain.postings import JobState, JobStatus, Operation
 from workers.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
@@ -37,30 +37,6 @@ class Accepted(BaseModel):
     workflow_ids: list[str]
 
 
-class UpgradeBody(BaseModel):
-    contract: str = Field(description="urn:li:contract:<id> of the premium contract.")
-    budget: Budget | None = Field(default=None, description="P4P total budget, for P4P.")
-    expire_at: int | None = Field(default=None, description="Epoch ms, up to 90 days out.")
-
-
-class DowngradeBody(BaseModel):
-    contract: str | None = Field(default=None, description="Defaults to the job's contract.")
-
-
-class RenewBody(BaseModel):
-    budget: Budget | None = Field(default=None, description="New P4P total budget.")
-
-
-Wait = Annotated[
-    bool, Query(description="Answer with the operation's outcome instead of on acceptance.")
-]
-
-
-def _operation(operation: Operation, waited: bool) -> JSONResponse:
-    code = 200 if waited else 202
-    return JSONResponse(operation.model_dump(mode="json"), status_code=code)
-
-
 class EnableBody(BaseModel):
     integration_context: str | None = Field(
         default=None, description="One context to enable; every waiting one when left out."
@@ -75,14 +51,6 @@ def onboarding_client(temporal: Client, settings: Settings) -> OnboardingClient:
         ats_name=settings.ats_name,
         verify_interval=timedelta(seconds=settings.verify_interval_seconds),
     )
-
-
-def _jobs(request: Request) -> JobsClient:
-    client: JobsClient = request.app.state.jobs
-    return client
-
-
-Jobs = Annotated[JobsClient, Depends(_jobs)]
 
 
 def _onboarding(request: Request) -> OnboardingClient:
@@ -141,6 +109,9 @@ def create_app(
         ]
         return JSONResponse({"detail": detail}, status_code=422)
 
+    app.add_exception_handler(JobError, job_error)
+    app.add_middleware(EncodedSlashes)
+
     @app.exception_handler(WorkflowUpdateFailedError)
     async def update_failed(_: Request, error: WorkflowUpdateFailedError) -> JSONResponse:
         cause = error.cause
@@ -197,100 +168,7 @@ def create_app(
         """After an operator fixed what NEEDS_ATTENTION named."""
         await client.retry(customer_id, integration_type)
 
-    job_path = "/v1/customers/{customer_id}/jobs/{external_job_posting_id}"
-
-    @app.put(
-        job_path,
-        dependencies=auth,
-        status_code=202,
-        responses={200: {"description": "With wait=true: the operation's outcome."}},
-    )
-    async def put_job(
-        customer_id: str,
-        external_job_posting_id: str,
-        job: Annotated[dict[str, Any], Body(description="The job, in LinkedIn's field names.")],
-        client: Jobs,
-        wait: Wait = False,
-    ) -> JSONResponse:
-        """Create the job at LinkedIn, or update it when it exists (202 with the operation)."""
-        body = {"jobPostingOperationType": "CREATE", **job}
-        body.setdefault("externalJobPostingId", external_job_posting_id)
-        if body["externalJobPostingId"] != external_job_posting_id:
-            raise HTTPException(422, "externalJobPostingId: must match the path")
-        return _operation(await client.put(customer_id, body, wait=wait), wait)
-
-    @app.post(f"{job_path}/upgrade", dependencies=auth, status_code=202)
-    async def upgrade_job(
-        customer_id: str,
-        external_job_posting_id: str,
-        body: UpgradeBody,
-        client: Jobs,
-        wait: Wait = False,
-    ) -> JSONResponse:
-        """BASIC → PREMIUM (P4P with a budget); LinkedIn keeps the jobId and URL."""
-        operation = await client.upgrade(
-            customer_id,
-            external_job_posting_id,
-            body.contract,
-            budget=body.budget,
-            expire_at=body.expire_at,
-            wait=wait,
-        )
-        return _operation(operation, wait)
-
-    @app.post(f"{job_path}/downgrade", dependencies=auth, status_code=202)
-    async def downgrade_job(
-        customer_id: str,
-        external_job_posting_id: str,
-        client: Jobs,
-        body: DowngradeBody | None = None,
-        wait: Wait = False,
-    ) -> JSONResponse:
-        """PREMIUM → BASIC; the new jobId and URL are read back and shown in the state."""
-        contract = body.contract if body else None
-        return _operation(
-            await client.downgrade(customer_id, external_job_posting_id, contract, wait=wait), wait
-        )
-
-    @app.post(f"{job_path}/renew", dependencies=auth, status_code=202)
-    async def renew_job(
-        customer_id: str,
-        external_job_posting_id: str,
-        client: Jobs,
-        body: RenewBody | None = None,
-        wait: Wait = False,
-    ) -> JSONResponse:
-        """RENEW: a P4P job takes the new budget and runs 30 days from now."""
-        budget = body.budget if body else None
-        return _operation(
-            await client.renew(customer_id, external_job_posting_id, budget, wait=wait), wait
-        )
-
-    @app.post(f"{job_path}/close", dependencies=auth, status_code=202)
-    async def close_job(
-        customer_id: str, external_job_posting_id: str, client: Jobs, wait: Wait = False
-    ) -> JSONResponse:
-        """CLOSE; the job's workflow completes once LinkedIn closed it."""
-        return _operation(await client.close(customer_id, external_job_posting_id, wait=wait), wait)
-
-    @app.get(job_path, dependencies=auth)
-    async def job_state(customer_id: str, external_job_posting_id: str, client: Jobs) -> JobState:
-        """jobId, jobPostingUrl, listing/promotion/apply status, expiry and every operation."""
-        return await client.state(customer_id, external_job_posting_id)
-
-    @app.get(f"{job_path}/operations/{{operation_id}}", dependencies=auth)
-    async def await_operation(
-        customer_id: str, external_job_posting_id: str, operation_id: str, client: Jobs
-    ) -> Operation:
-        """Wait for an operation's outcome (SUCCEEDED, FAILED or NEEDS_ATTENTION)."""
-        return await client.await_operation(customer_id, external_job_posting_id, operation_id)
-
-    @app.get("/v1/customers/{customer_id}/jobs", dependencies=auth)
-    async def list_jobs(
-        customer_id: str, client: Jobs, status: JobStatus | None = None
-    ) -> list[JobSummary]:
-        """The customer's jobs, filtered by status (PENDING, LISTED, … CLOSED)."""
-        return await client.list_jobs(customer_id=customer_id, status=status)
+    app.include_router(job_routes(auth))
 
     @app.get("/v1/integrations", dependencies=auth)
     async def list_integrations(

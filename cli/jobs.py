@@ -85,6 +85,13 @@ def create(customer: Customer, file: JobFile, wait: Wait = True) -> None:
 
 
 @job_app.command()
+def put(customer: Customer, file: JobFile, wait: Wait = True) -> None:
+    """The whole job: created, or updated when LinkedIn has it; the same job is a no-op."""
+    body = _checked({**_read(file), "jobPostingOperationType": "CREATE"})
+    _run(lambda c: c.put(customer, body, wait=wait), wait)
+
+
+@job_app.command()
 def update(customer: Customer, file: JobFile, wait: Wait = True) -> None:
     """Change a job's content (same listing type)."""
     body = _checked({**_read(file), "jobPostingOperationType": "UPDATE"})
@@ -137,6 +144,40 @@ def renew(
 def close(customer: Customer, external_id: External, wait: Wait = True) -> None:
     """CLOSE the job; its workflow then completes."""
     _run(lambda c: c.close(customer, external_id, wait=wait), wait)
+
+
+@job_app.command()
+def discard(customer: Customer, external_id: External) -> None:
+    """Give up a job LinkedIn never listed (its CREATE failed or is parked)."""
+    _run(lambda c: c.discard(customer, external_id), wait=False)
+
+
+OperationId = Annotated[
+    str | None,
+    typer.Option("--operation", help="One operation's id; every parked one if left out."),
+]
+
+
+@job_app.command()
+def retry(customer: Customer, external_id: External, operation: OperationId = None) -> None:
+    """Try a parked operation again (after fixing what it waits for)."""
+    run_briefly(lambda: _operator(customer, external_id, operation, retry=True))
+    console.print("retry sent; `job show` tells how it goes")
+    finish(0)
+
+
+@job_app.command()
+def cancel(customer: Customer, external_id: External, operation: OperationId = None) -> None:
+    """Give up a parked (or queued, when named) operation."""
+    run_briefly(lambda: _operator(customer, external_id, operation, retry=False))
+    console.print("cancel sent; `job show` tells how it goes")
+    finish(0)
+
+
+async def _operator(customer: str, external_id: str, operation: str | None, retry: bool) -> None:
+    client = await _jobs()
+    send = client.retry if retry else client.cancel
+    await send(customer, external_id, operation)
 
 
 @job_app.command()

@@ -1,4 +1,9 @@
-"""JobsClient: what an ATS back end calls to post and manage a customer's jobs."""
+"""JobsClient: what an ATS back end calls to post and manage a customer's jobs.
+
+Every operation may carry an idempotency key: it becomes the Temporal update id, and the
+workflow answers a repeated key with the first request's operation, so a client retrying
+after a timeout never applies an operation twice.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,54 @@ import time
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.jobs import Budget, JobPosting, OperationType
+from domain.integrations import IntegrationType
+from domain.job_lifecycle import RefusalReason
+from domain.jobs import Budget, JobPosting
+from domain.onboarding import integration_workflow_id
 from domain.postings import (
     JOB_WORKFLOW_TYPE,
+    STATE_QUERY,
     AutoRenew,
     AwaitOperation,
     CloseJob,
     CreateJob,
     DowngradeJob,
     JobInput,
+    JobSignal,
     JobState,
     JobStatus,
+    JobUpdate,
     Operation,
     OperationKind,
+    OperatorRequest,
     RenewJob,
     UpdateJob,
     UpgradeJob,
     job_workflow_id,
 )
 from domain.visibility import first, where
+from workflows.search_attributes import (
+    CUSTOMER_ID,
+    EXTERNAL_JOB_POSTING_ID,
+    JOB_LISTING_TYPE,
+    JOB_STATUS,
+)
 
 
 class JobSummary(BaseModel):
@@ -37,6 +67,28 @@ class JobSummary(BaseModel):
     external_job_posting_id: str
     status: JobStatus | None
     listing_type: str | None
+
+
+class JobError(Exception):
+    """Why a job request was refused; `reason` says which HTTP status fits."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class UnknownCustomer(JobError):
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(
+            f"customer {customer_id!r} has not been onboarded: start its onboarding first",
+            "NotFound",
+        )
+
+
+class UnknownJob(JobError):
+    def __init__(self, customer_id: str, external_id: str) -> None:
+        super().__init__(f"customer {customer_id!r} has no job {external_id!r}", "NotFound")
 
 
 def validated_job(job: JobPosting | dict[str, Any]) -> JobPosting:
@@ -51,9 +103,28 @@ class JobsClient:
     def __init__(self, temporal: Client, *, task_queue: str) -> None:
         self._temporal = temporal
         self._task_queue = task_queue
+        self._known_customers: set[str] = set()
 
     def _handle(self, customer_id: str, external_id: str) -> WorkflowHandle[Any, Any]:
         return self._temporal.get_workflow_handle(job_workflow_id(customer_id, external_id))
+
+    async def _require_customer(self, customer_id: str) -> None:
+        """Refuse a job for a customer never onboarded, before any workflow starts."""
+        if customer_id in self._known_customers:
+            return
+        for integration_type in IntegrationType:
+            handle = self._temporal.get_workflow_handle(
+                integration_workflow_id(customer_id, integration_type)
+            )
+            try:
+                await handle.describe()
+            except RPCError as error:
+                if error.status == RPCStatusCode.NOT_FOUND:
+                    continue
+                raise
+            self._known_customers.add(customer_id)
+            return
+        raise UnknownCustomer(customer_id)
 
     async def create(
         self,
@@ -62,61 +133,139 @@ class JobsClient:
         *,
         wait: bool = False,
         auto_renew: AutoRenew | None = None,
+        idempotency_key: str | None = None,
     ) -> Operation:
         """Post a job: starts its workflow if needed (update-with-start); idempotent."""
         posting = validated_job(job)
-        start = WithStartWorkflowOperation(
+        request = CreateJob(job=posting, wait=wait)
+        return await self._with_start(
+            customer_id, posting, JobUpdate.CREATE, request, auto_renew, idempotency_key
+        )
+
+    async def put(
+        self,
+        customer_id: str,
+        job: JobPosting | dict[str, Any],
+        *,
+        wait: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Operation:
+        """The whole job: created, or updated when it exists; the same job again is a no-op.
+
+        The workflow decides create or update, so two racing PUTs cannot both create.
+        """
+        posting = validated_job(job)
+        request = UpdateJob(job=posting, wait=wait)
+        return await self._with_start(
+            customer_id, posting, JobUpdate.PUT, request, None, idempotency_key
+        )
+
+    async def _with_start(
+        self,
+        customer_id: str,
+        posting: JobPosting,
+        update: JobUpdate,
+        request: BaseModel,
+        auto_renew: AutoRenew | None,
+        idempotency_key: str | None,
+    ) -> Operation:
+        await self._require_customer(customer_id)
+        external_id = posting.external_job_posting_id
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             JOB_WORKFLOW_TYPE,
             JobInput(
                 customer_id=customer_id,
-                external_job_posting_id=posting.external_job_posting_id,
+                external_job_posting_id=external_id,
                 auto_renew=auto_renew,
             ),
-            id=job_workflow_id(customer_id, posting.external_job_posting_id),
+            id=job_workflow_id(customer_id, external_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=f"{customer_id}: job {posting.external_job_posting_id} "
-            f"({posting.title}) on LinkedIn",
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(CUSTOMER_ID, customer_id),
+                    SearchAttributePair(EXTERNAL_JOB_POSTING_ID, external_id),
+                    SearchAttributePair(JOB_STATUS, str(JobStatus.PENDING)),
+                    SearchAttributePair(JOB_LISTING_TYPE, str(posting.effective_listing_type)),
+                ]
+            ),
+            static_summary=f"{customer_id}: job {external_id} ({posting.title}) on LinkedIn",
         )
-        result: Operation = await self._temporal.execute_update_with_start_workflow(
-            "create",
-            CreateJob(job=posting, wait=wait),
-            start_workflow_operation=start,
-            result_type=Operation,
-        )
+        try:
+            result: Operation = await self._temporal.execute_update_with_start_workflow(
+                update,
+                request,
+                start_workflow_operation=start,
+                id=idempotency_key,
+                result_type=Operation,
+            )
+        except WorkflowUpdateFailedError as error:
+            raise _refusal(error) from None
+        except WorkflowAlreadyStartedError:  # its workflow ended: closed or discarded
+            return await self._on_ended(customer_id, external_id, update, idempotency_key)
         return result
 
-    async def put(
-        self, customer_id: str, job: JobPosting | dict[str, Any], *, wait: bool = False
+    async def _send(
+        self,
+        customer_id: str,
+        external_id: str,
+        update: JobUpdate,
+        request: BaseModel,
+        idempotency_key: str | None = None,
     ) -> Operation:
-        """Create the job, or update it when it exists already (HTTP PUT semantics)."""
-        posting = validated_job(job)
+        handle = self._handle(customer_id, external_id)
         try:
-            state = await self.state(customer_id, posting.external_job_posting_id)
+            result: Operation = await handle.execute_update(
+                update, request, id=idempotency_key, result_type=Operation
+            )
+        except WorkflowUpdateFailedError as error:
+            raise _refusal(error) from None
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
-            state = None
-        if state is None or not state.has(OperationKind.CREATE):
-            create = posting.model_copy(update={"job_posting_operation_type": OperationType.CREATE})
-            return await self.create(customer_id, create, wait=wait)
-        return await self.update(customer_id, posting, wait=wait)
-
-    async def _send(self, customer_id: str, external_id: str, name: str, request: Any) -> Operation:
-        result: Operation = await self._handle(customer_id, external_id).execute_update(
-            name, request, result_type=Operation
-        )
+            return await self._on_ended(customer_id, external_id, update, idempotency_key)
         return result
 
+    async def _on_ended(
+        self, customer_id: str, external_id: str, update: JobUpdate, key: str | None
+    ) -> Operation:
+        """The job's workflow has ended (closed or discarded), or never existed."""
+        handle = self._handle(customer_id, external_id)
+        try:
+            description = await handle.describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise UnknownJob(customer_id, external_id) from None
+            raise
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            raise JobError("the job's workflow did not answer; try again", "Unavailable")
+        state = await self.state(customer_id, external_id)
+        earlier = state.operation(key) if key else None
+        if earlier is None and update == JobUpdate.CLOSE:
+            earlier = next((op for op in state.operations if op.kind == OperationKind.CLOSE), None)
+        if earlier is not None:
+            return earlier
+        raise JobError(
+            f"{update}: the job is {state.status}; no operation can follow",
+            str(RefusalReason.CONFLICT),
+        )
+
     async def update(
-        self, customer_id: str, job: JobPosting | dict[str, Any], *, wait: bool = False
+        self,
+        customer_id: str,
+        job: JobPosting | dict[str, Any],
+        *,
+        wait: bool = False,
+        idempotency_key: str | None = None,
     ) -> Operation:
         posting = validated_job(job)
         return await self._send(
             customer_id,
             posting.external_job_posting_id,
-            "update",
+            JobUpdate.UPDATE,
             UpdateJob(job=posting, wait=wait),
+            idempotency_key,
         )
 
     async def upgrade(
@@ -128,17 +277,28 @@ class JobsClient:
         budget: Budget | dict[str, Any] | None = None,
         expire_at: int | None = None,
         wait: bool = False,
+        idempotency_key: str | None = None,
     ) -> Operation:
         request = UpgradeJob.model_validate(
             {"contract": contract, "budget": budget, "expire_at": expire_at, "wait": wait}
         )
-        return await self._send(customer_id, external_id, "upgrade", request)
+        return await self._send(
+            customer_id, external_id, JobUpdate.UPGRADE, request, idempotency_key
+        )
 
     async def downgrade(
-        self, customer_id: str, external_id: str, contract: str | None = None, *, wait: bool = False
+        self,
+        customer_id: str,
+        external_id: str,
+        contract: str | None = None,
+        *,
+        wait: bool = False,
+        idempotency_key: str | None = None,
     ) -> Operation:
-        request = DowngradeJob(contract=contract, wait=wait)
-        return await self._send(customer_id, external_id, "downgrade", request)
+        request = DowngradeJob.model_validate({"contract": contract, "wait": wait})
+        return await self._send(
+            customer_id, external_id, JobUpdate.DOWNGRADE, request, idempotency_key
+        )
 
     async def renew(
         self,
@@ -147,28 +307,93 @@ class JobsClient:
         budget: Budget | dict[str, Any] | None = None,
         *,
         wait: bool = False,
+        idempotency_key: str | None = None,
     ) -> Operation:
         request = RenewJob.model_validate({"budget": budget, "wait": wait})
-        return await self._send(customer_id, external_id, "renew", request)
+        return await self._send(customer_id, external_id, JobUpdate.RENEW, request, idempotency_key)
 
-    async def close(self, customer_id: str, external_id: str, *, wait: bool = False) -> Operation:
-        return await self._send(customer_id, external_id, "close", CloseJob(wait=wait))
+    async def close(
+        self,
+        customer_id: str,
+        external_id: str,
+        *,
+        wait: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Operation:
+        """CLOSE; a second close answers the first one's operation."""
+        return await self._send(
+            customer_id, external_id, JobUpdate.CLOSE, CloseJob(wait=wait), idempotency_key
+        )
+
+    async def discard(
+        self, customer_id: str, external_id: str, *, idempotency_key: str | None = None
+    ) -> Operation:
+        """Give up a job LinkedIn never listed (its CREATE failed or is parked)."""
+        return await self._send(
+            customer_id, external_id, JobUpdate.DISCARD, CloseJob(), idempotency_key
+        )
 
     async def await_operation(
-        self, customer_id: str, external_id: str, operation_id: str
+        self, customer_id: str, external_id: str, operation_id: str, *, wait_seconds: int = 30
     ) -> Operation:
-        """Wait for an operation's outcome."""
+        """The operation once finished or parked, or as it stands after `wait_seconds`."""
+        state = await self._ended_state(customer_id, external_id)
+        if state is not None:
+            found = state.operation(operation_id)
+            if found is None:
+                raise JobError(f"operation_id: no recent operation {operation_id!r}", "NotFound")
+            return found
         return await self._send(
-            customer_id, external_id, "await_operation", AwaitOperation(operation_id=operation_id)
+            customer_id,
+            external_id,
+            JobUpdate.AWAIT,
+            AwaitOperation(operation_id=operation_id, wait_seconds=wait_seconds),
         )
 
-    async def retry(self, customer_id: str, external_id: str) -> None:
-        await self._handle(customer_id, external_id).signal("retry")
+    async def _ended_state(self, customer_id: str, external_id: str) -> JobState | None:
+        try:
+            description = await self._handle(customer_id, external_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise UnknownJob(customer_id, external_id) from None
+            raise
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            return None
+        return await self.state(customer_id, external_id)
+
+    async def retry(
+        self, customer_id: str, external_id: str, operation_id: str | None = None
+    ) -> None:
+        """Try a parked operation (every parked one when none is named) again."""
+        await self._signal(customer_id, external_id, JobSignal.RETRY, operation_id)
+
+    async def cancel(
+        self, customer_id: str, external_id: str, operation_id: str | None = None
+    ) -> None:
+        """Give up a parked or queued operation (every parked one when none is named)."""
+        await self._signal(customer_id, external_id, JobSignal.CANCEL, operation_id)
+
+    async def _signal(
+        self, customer_id: str, external_id: str, signal: JobSignal, operation_id: str | None
+    ) -> None:
+        state = await self.state(customer_id, external_id)
+        if operation_id is not None and state.operation(operation_id) is None:
+            raise JobError(f"operation_id: no recent operation {operation_id!r}", "NotFound")
+        if state.status in (JobStatus.CLOSED, JobStatus.DISCARDED):
+            raise JobError(f"{signal}: the job is {state.status}", str(RefusalReason.CONFLICT))
+        await self._handle(customer_id, external_id).signal(
+            signal, OperatorRequest(operation_id=operation_id)
+        )
 
     async def state(self, customer_id: str, external_id: str) -> JobState:
-        result: JobState = await self._handle(customer_id, external_id).query(
-            "state", result_type=JobState
-        )
+        try:
+            result: JobState = await self._handle(customer_id, external_id).query(
+                STATE_QUERY, result_type=JobState
+            )
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise UnknownJob(customer_id, external_id) from None
+            raise
         return result
 
     async def list_jobs(
@@ -194,3 +419,11 @@ class JobsClient:
                 )
             )
         return sorted(found, key=lambda j: j.workflow_id)
+
+
+def _refusal(error: WorkflowUpdateFailedError) -> JobError:
+    """The workflow's refusal, with the reason its validator gave."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return JobError(cause.message, cause.type or str(RefusalReason.INVALID))
+    return JobError(str(cause or error), str(RefusalReason.INVALID))

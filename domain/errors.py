@@ -21,11 +21,11 @@ class FailureType(StrEnum):
     PERMANENT = "PermanentLinkedInError"
     CREDENTIALS_MISSING = "CustomerCredentialsMissing"
     """The customer's app exists at LinkedIn but its secret is not in our store."""
-    TASK_IN_PROGRESS = "TaskInProgress"
-    """A job task has not finished yet; polled again at a fixed interval."""
+    TASK_FAILED = "LinkedInTaskFailed"
+    """LinkedIn processed a job task and refused it (HTTP 200, task FAILED)."""
 
 
 PERMANENT_FAILURES: tuple[FailureType, ...] = tuple(
-    f for f in FailureType if f not in (FailureType.TRANSIENT, FailureType.TASK_IN_PROGRESS)
+    f for f in FailureType if f != FailureType.TRANSIENT
 )
 """Failures that retrying the same request cannot cure."""

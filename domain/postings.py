@@ -1,35 +1,67 @@
-"""The job workflow's input, state, operations, and the activities it calls."""
+"""The job workflow's contract: its input, state, operations, messages and activity models.
+
+Names of updates, signals, the query and activities are defined here once and used by
+reference by the client, the activities and the workflow.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain.jobs import (
-    Budget,
-    JobPosting,
-    JobPostingStatus,
-    ListingType,
-    TaskStatus,
-)
+from domain.errors import FailureType
+from domain.jobs import Budget, JobPosting, JobPostingStatus, ListingType
 from domain.urns import ContractUrn
 
 JOB_WORKFLOW_TYPE = "JobPostingWorkflow"
 
-SUBMIT_JOB = "submit_job"
-AWAIT_TASK = "await_task"
-FETCH_JOB_STATUS = "fetch_job_status"
+RUN_JOB_OPERATION = "run_job_operation"
 NOTIFY_JOBS = "notify_jobs_of_enabled_contract"
+
+STATE_QUERY = "state"
+
+
+class JobUpdate(StrEnum):
+    """The job workflow's updates: one per operation, and await."""
+
+    CREATE = "create"
+    PUT = "put"
+    """The whole job: CREATE until LinkedIn has it, UPDATE after (HTTP PUT)."""
+    UPDATE = "update"
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    RENEW = "renew"
+    CLOSE = "close"
+    DISCARD = "discard"
+    AWAIT = "await_operation"
+
+
+class JobSignal(StrEnum):
+    INTEGRATION_ENABLED = "integration_enabled"
+    """A contract's integration is ENABLED again: operations parked on it resume."""
+    RETRY = "retry"
+    """An operator asks to try a parked operation (or all of them) again."""
+    CANCEL = "cancel"
+    """An operator gives up on a parked or queued operation (or all of them)."""
+
 
 DUPLICATE_CREATE_FRAGMENT = "same partnerIdentifier already exists"
 """How LinkedIn's failed task says a CREATE met a job it already has."""
 
+ALREADY_CLOSED_FRAGMENT = "already closed"
+"""How LinkedIn says a CLOSE met a job that is closed already."""
+
 
 def job_workflow_id(customer_id: str, external_job_posting_id: str) -> str:
-    """`job/{customer}/{externalJobPostingId}`: one workflow per job, typed by operators."""
-    return f"job/{customer_id}/{external_job_posting_id}"
+    """`job/{customer}/{externalJobPostingId}`, each part percent-encoded.
+
+    Encoding keeps the mapping one-to-one: customer `a/b` with job `c` and customer `a`
+    with job `b/c` get different ids. Plain ids (letters, digits, `-_.~`) read as typed.
+    """
+    return f"job/{quote(customer_id, safe='')}/{quote(external_job_posting_id, safe='')}"
 
 
 class JobStatus(StrEnum):
@@ -37,10 +69,16 @@ class JobStatus(StrEnum):
     """Created at LinkedIn but not listed yet, or the first operation is under way."""
     LISTED = "LISTED"
     NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    """An operation is parked: waiting for access, or for an operator to retry or cancel."""
     EXPIRED = "EXPIRED"
     CLOSED = "CLOSED"
     FAILED = "FAILED"
-    """The CREATE failed at LinkedIn; a corrected create may follow."""
+    """The CREATE failed at LinkedIn; a corrected create (PUT) may follow, or a discard."""
+    DISCARDED = "DISCARDED"
+    """Never posted at LinkedIn, and given up: the workflow has ended."""
+
+
+FINAL_JOB_STATUSES = frozenset({JobStatus.CLOSED, JobStatus.DISCARDED})
 
 
 class OperationKind(StrEnum):
@@ -50,39 +88,70 @@ class OperationKind(StrEnum):
     DOWNGRADE = "DOWNGRADE"
     RENEW = "RENEW"
     CLOSE = "CLOSE"
+    DISCARD = "DISCARD"
+    """Give up a job LinkedIn never listed (its CREATE failed); nothing is sent."""
 
 
 class OperationOutcome(StrEnum):
     QUEUED = "QUEUED"
-    SUBMITTED = "SUBMITTED"
-    """LinkedIn accepted it; its task is being processed."""
+    RUNNING = "RUNNING"
+    """Being sent to LinkedIn, or LinkedIn is processing its task."""
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     NEEDS_ATTENTION = "NEEDS_ATTENTION"
-    """Parked until the contract's integration is enabled again (or an operator retries)."""
+    """Parked: waiting for the contract's integration, or for an operator."""
+    CANCELLED = "CANCELLED"
 
     @property
     def is_final(self) -> bool:
-        return self in (OperationOutcome.SUCCEEDED, OperationOutcome.FAILED)
+        return self in (
+            OperationOutcome.SUCCEEDED,
+            OperationOutcome.FAILED,
+            OperationOutcome.CANCELLED,
+        )
+
+
+class OperationParams(BaseModel):
+    """What the caller asked for; the posting itself is built when the operation runs."""
+
+    job: JobPosting | None = None
+    """CREATE and UPDATE: the whole job."""
+    contract: ContractUrn | None = None
+    budget: Budget | None = None
+    expire_at: int | None = None
 
 
 class Operation(BaseModel):
-    """One operation on the job, as the state query and the updates report it."""
+    """One operation on the job, as the updates and the state query report it."""
 
     id: str
     kind: OperationKind
     requested_at: datetime
     outcome: OperationOutcome = OperationOutcome.QUEUED
-    task_id: str | None = None
-    task_status: str | None = None
-    error: str | None = None
+    digest: str = ""
+    """A digest of the request: the same request again answers this operation."""
     note: str | None = None
+    error: str | None = None
+    task_ids: list[str] = Field(default_factory=list)
+    """Every simpleJobPostingTask submitted for this operation, in order."""
+    task_status: str | None = None
+    attempts: int = 0
+    """How many times the operation was started (a retry after parking starts it again)."""
+    may_have_reached_linkedin: bool = False
+    """An earlier start ended without an answer: LinkedIn's state is read before sending."""
     job_id_before: str | None = None
     job_id_after: str | None = None
     job_posting_url_after: str | None = None
     finished_at: datetime | None = None
-    posting: JobPosting
-    """What was (or will be) sent to LinkedIn for this operation."""
+    params: OperationParams | None = None
+    """Kept while the operation is unfinished; dropped after, to bound the state."""
+    posting: JobPosting | None = None
+    """What is being sent to LinkedIn while the operation runs; dropped after."""
+
+    @property
+    def task_id(self) -> str | None:
+        """The latest task LinkedIn gave this operation."""
+        return self.task_ids[-1] if self.task_ids else None
 
 
 class ReplacedListing(BaseModel):
@@ -99,11 +168,11 @@ class AutoRenew(BaseModel):
     days_before: int = Field(default=3, ge=1, le=29)
     budget: Budget | None = None
     """The budget of each renewal; the job's current budget when left out."""
-    max_renewals: int = Field(default=12, ge=1)
+    max_renewals: int = Field(default=12, ge=1, le=120)
 
 
 class JobState(BaseModel):
-    """What the `state` query answers."""
+    """What the `state` query answers; it is also what continue-as-new carries."""
 
     customer_id: str
     external_job_posting_id: str
@@ -118,21 +187,32 @@ class JobState(BaseModel):
     linked_in_apply_status: str | None = None
     expire_at: datetime | None = None
     listed_at: datetime | None = None
+    expired: bool = False
     posting: JobPosting | None = None
     """The job as LinkedIn last accepted it."""
     operations: list[Operation] = Field(default_factory=list)
+    """Unfinished operations and the most recent finished ones."""
+    earlier_operations: dict[str, int] = Field(default_factory=dict)
+    """Older finished operations, counted by outcome."""
     replaced_listings: list[ReplacedListing] = Field(default_factory=list)
     discrepancies: list[str] = Field(default_factory=list)
     auto_renew: AutoRenew | None = None
     renewals: int = 0
+    auto_renewed_expiry: datetime | None = None
+    """The expiry the last auto-renew was for: one auto-renew per expiry, never a loop."""
     last_error: str | None = None
     waiting_for: str = ""
 
     def has(self, kind: OperationKind) -> bool:
         """An operation of this kind succeeded or is on its way (queued, sent or parked)."""
         return any(
-            op.kind == kind and op.outcome != OperationOutcome.FAILED for op in self.operations
+            op.kind == kind
+            and op.outcome not in (OperationOutcome.FAILED, OperationOutcome.CANCELLED)
+            for op in self.operations
         )
+
+    def operation(self, operation_id: str) -> Operation | None:
+        return next((op for op in self.operations if op.id == operation_id), None)
 
 
 class JobInput(BaseModel):
@@ -147,13 +227,19 @@ class JobInput(BaseModel):
 
 # -- update requests ------------------------------------------------------------------------
 
+MAX_WAIT_SECONDS = 60
 
-class _Request(BaseModel):
+
+class JobRequest(BaseModel):
+    """What every operation request shares: how the update answers."""
+
     wait: bool = False
-    """Answer when LinkedIn finished the operation, not when it accepted it."""
+    """Answer when LinkedIn finished the operation (or it parked), not when it was queued."""
+    wait_seconds: int = Field(default=30, ge=1, le=MAX_WAIT_SECONDS)
+    """With wait: answer the operation as it stands after this long."""
 
 
-class CreateJob(_Request):
+class CreateJob(JobRequest):
     job: JobPosting
 
     @model_validator(mode="after")
@@ -163,12 +249,12 @@ class CreateJob(_Request):
         return self
 
 
-class UpdateJob(_Request):
+class UpdateJob(JobRequest):
     job: JobPosting
     """The whole job with its changes; its listing type stays as it is."""
 
 
-class UpgradeJob(_Request):
+class UpgradeJob(JobRequest):
     contract: ContractUrn
     budget: Budget | None = None
     """A P4P upgrade's total budget; leave out for a premium-slot upgrade."""
@@ -176,53 +262,69 @@ class UpgradeJob(_Request):
     """Up to 90 days after the upgrade (seed 003)."""
 
 
-class DowngradeJob(_Request):
+class DowngradeJob(JobRequest):
     contract: ContractUrn | None = None
     """The premium contract; the job's current one when left out."""
 
 
-class RenewJob(_Request):
+class RenewJob(JobRequest):
     budget: Budget | None = None
     """The new P4P total budget; the current one when left out."""
 
 
-class CloseJob(_Request):
+class CloseJob(JobRequest):
     pass
 
 
 class AwaitOperation(BaseModel):
     operation_id: str
+    wait_seconds: int = Field(default=30, ge=1, le=MAX_WAIT_SECONDS)
 
 
-# -- activities -----------------------------------------------------------------------------
+class OperatorRequest(BaseModel):
+    """Retry or cancel: one operation, or every parked one when `operation_id` is left out."""
+
+    operation_id: str | None = None
 
 
-class SubmitJobRequest(BaseModel):
+# -- the activity ---------------------------------------------------------------------------
+
+
+class ListingSnapshot(BaseModel):
+    """LinkedIn's view of the job before an operation: what its effect is measured against."""
+
+    job_id: str | None = None
+    listing_status: str | None = None
+    promotion_status: str | None = None
+    expire_at_ms: int | None = None
+
+
+class RunJobOperation(BaseModel):
+    """Send one operation to LinkedIn, wait for its task, read the job back."""
+
     customer_id: str
+    kind: OperationKind
     posting: JobPosting
+    before: ListingSnapshot
+    known_task_ids: list[str] = Field(default_factory=list)
+    may_have_reached_linkedin: bool = False
+    """An earlier run ended without an answer: read LinkedIn's state before sending."""
 
 
-class SubmittedJob(BaseModel):
-    task_id: str
+class JobOperationResult(BaseModel):
+    """How the operation ended at LinkedIn: the activity returns every LinkedIn outcome."""
 
-
-class AwaitTaskRequest(BaseModel):
-    customer_id: str
-    task_id: str
-
-
-class FetchJobStatusRequest(BaseModel):
-    customer_id: str
-    external_job_posting_id: str
-
-
-class FetchedJobStatus(BaseModel):
-    status: JobPostingStatus | None
-    """None when LinkedIn has no job with that id."""
-
-
-class FinishedTask(BaseModel):
-    task: TaskStatus
+    succeeded: bool
+    task_ids: list[str] = Field(default_factory=list)
+    """Tasks this run submitted or followed."""
+    task_status: str | None = None
+    status: JobPostingStatus | None = None
+    """jobPostingStatus read after the operation (None when LinkedIn has no such job)."""
+    failure: FailureType | None = None
+    """Why it did not succeed: LinkedIn's refusal, a failed task, or our configuration."""
+    message: str | None = None
+    note: str | None = None
+    """How the outcome was found, e.g. reconciled after a lost answer."""
 
 
 class NotifyJobsRequest(BaseModel):

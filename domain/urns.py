@@ -28,15 +28,17 @@ def urn_id(value: str) -> str:
     return parse_urn(value)[1]
 
 
-def _kind(*kinds: str) -> AfterValidator:
+def _kind(*kinds: str, numeric: bool = False) -> AfterValidator:
     def check(value: str) -> str:
-        parse_urn(value, *kinds)
+        kind, id_ = parse_urn(value, *kinds)
+        if numeric and not id_.isdigit():
+            raise UrnError(f"must be urn:li:{kind}:<digits>, got {value!r}")
         return value
 
     return AfterValidator(check)
 
 
-ContractUrn = Annotated[str, _kind("contract")]
+ContractUrn = Annotated[str, _kind("contract", numeric=True)]
 OrganizationUrn = Annotated[str, _kind("organization", "company")]
 IntegrationContextUrn = Annotated[str, _kind("organization", "company", "contract")]
 IndustryUrn = Annotated[str, _kind("industry")]

@@ -110,6 +110,9 @@ def settings(sandbox: SandboxControl, tmp_path: Path) -> Settings:
         linkedin_oauth_url=sandbox.url,
         task_queue=f"tq-{uuid.uuid4()}",
         data_dir=tmp_path,
+        job_task_poll_seconds=0.1,
+        job_settle_seconds=1.0,
+        job_credentials_wait_seconds=2.0,
     )
 
 

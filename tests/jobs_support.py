@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from temporalio.client import Client
+
+from client.onboarding import OnboardingClient
 from domain.jobs import Budget, JobPosting, ListingType, Money, OperationType
+from linkedin import LinkedInClient
+from workers.settings import Settings
+from workers.worker import credential_store
+
+if TYPE_CHECKING:
+    from tests.conftest import Customer
 
 DESCRIPTION = "We are hiring a passionate engineer to build durable, boring systems. " * 3
 
@@ -45,3 +54,17 @@ def raw_job(external_id: str = "job-1", **overrides: Any) -> JobPosting:
 def raw_budget(amount: str | None, currency: str | None = "USD") -> Budget:
     money = Money.model_construct(currency_code=currency, amount=amount)
     return Budget.model_construct(pay_for_performance_total_budget=money)
+
+
+async def onboard_for_jobs(
+    linkedin: LinkedInClient, settings: Settings, temporal: Client, customer_id: str
+) -> Customer:
+    """A customer as onboarding leaves it: its app provisioned, its secret stored, and its
+    integration workflow started (jobs are refused for customers never onboarded)."""
+    from tests.conftest import provision
+
+    customer = await provision(linkedin, customer_id)
+    credential_store(settings).save(customer_id, customer.app.key, customer.creds)
+    onboarding = OnboardingClient(temporal, task_queue=settings.task_queue)
+    await onboarding.start_onboarding(customer_id, "Globex")
+    return customer

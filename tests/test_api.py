@@ -208,11 +208,10 @@ async def test_a_job_through_its_whole_life_over_http(
     accepted = await api.put(path, json=job_body())
     assert accepted.status_code == 202
     created = accepted.json()
-    assert created["kind"] == "CREATE" and created["task_id"].startswith(
-        "urn:li:simpleJobPostingTask:"
-    )
+    assert created["kind"] == "CREATE" and created["outcome"] == "QUEUED"
     outcome = await api.get(f"{path}/operations/{created['id']}")
     assert outcome.json()["outcome"] == "SUCCEEDED"
+    assert outcome.json()["task_ids"][0].startswith("urn:li:simpleJobPostingTask:")
     basic = (await api.get(path)).json()
     assert basic["status"] == "LISTED" and basic["listing_type"] == "BASIC"
 

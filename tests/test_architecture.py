@@ -26,7 +26,7 @@ ALLOWED = {
     "activities": {"domain", "linkedin"},
     "workflows": {"domain"},
     "workers": {"domain", "linkedin", "activities", "workflows", "client.connection"},
-    "client": {"domain"},
+    "client": {"domain", "workflows.search_attributes"},
     "api": {"domain", "client", "workers.settings"},
     "linkedin_sandbox": set(),
     "cli": OURS,

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -19,12 +19,11 @@ from client.jobs import JobsClient
 from domain.jobs import JobPosting
 from domain.postings import AutoRenew, JobStatus, job_workflow_id
 from linkedin import LinkedInClient
-from tests.conftest import provision
-from tests.jobs_support import job_fields
+from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import HISTORIES, eventually, record_history, time_skipping_server
 from workers.settings import Settings
-from workers.worker import WORKFLOWS, credential_store, running_worker
+from workers.worker import WORKFLOWS, running_worker
 
 P4P = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "275.00"}}
 DAY = timedelta(days=1)
@@ -43,9 +42,10 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-async def p4p_customer(linkedin: LinkedInClient, settings: Settings, cid: str) -> str:
-    customer = await provision(linkedin, cid)
-    credential_store(settings).save(cid, customer.app.key, customer.creds)
+async def p4p_customer(
+    linkedin: LinkedInClient, settings: Settings, temporal: Client, cid: str
+) -> str:
+    customer = await onboard_for_jobs(linkedin, settings, temporal, cid)
     return (await linkedin.setup_hiring_contract(customer.creds, 67890)).contract
 
 
@@ -61,7 +61,7 @@ async def test_a_p4p_job_expires_after_30_days(
     linkedin: LinkedInClient,
     cid: str,
 ) -> None:
-    contract = await p4p_customer(linkedin, settings, cid)
+    contract = await p4p_customer(linkedin, settings, time_skipping_env.client, cid)
     jobs = JobsClient(time_skipping_env.client, task_queue=settings.task_queue)
     async with running_worker(time_skipping_env.client, settings):
         await jobs.create(cid, p4p_job(contract), wait=True)
@@ -83,7 +83,7 @@ async def test_renew_moves_the_expiry_timer(
     linkedin: LinkedInClient,
     cid: str,
 ) -> None:
-    contract = await p4p_customer(linkedin, settings, cid)
+    contract = await p4p_customer(linkedin, settings, time_skipping_env.client, cid)
     jobs = JobsClient(time_skipping_env.client, task_queue=settings.task_queue)
     async with running_worker(time_skipping_env.client, settings):
         await jobs.create(cid, p4p_job(contract), wait=True)
@@ -106,7 +106,7 @@ async def test_auto_renew_renews_before_expiry(
     linkedin: LinkedInClient,
     cid: str,
 ) -> None:
-    contract = await p4p_customer(linkedin, settings, cid)
+    contract = await p4p_customer(linkedin, settings, time_skipping_env.client, cid)
     jobs = JobsClient(time_skipping_env.client, task_queue=settings.task_queue)
     async with running_worker(time_skipping_env.client, settings):
         await jobs.create(
@@ -134,18 +134,18 @@ async def test_worker_restart_while_waiting_for_the_task(
     linkedin: LinkedInClient,
     cid: str,
 ) -> None:
-    customer = await provision(linkedin, cid)
-    credential_store(settings).save(cid, customer.app.key, customer.creds)
+    await onboard_for_jobs(linkedin, settings, temporal_env.client, cid)
     await sandbox.settings(taskDelaySeconds=4)
     jobs = JobsClient(temporal_env.client, task_queue=settings.task_queue)
     job = JobPosting.model_validate(job_fields("job-1")).to_wire()
     async with running_worker(temporal_env.client, settings):
         accepted = await jobs.create(cid, job)
-        assert accepted.task_id
-        await asyncio.sleep(0.5)
+        await eventually(lambda: sandbox.requests("/v2/simpleJobPostings"), lambda r: len(r) == 1)
+        await asyncio.sleep(0.5)  # the worker stops while LinkedIn works on the task
     async with running_worker(temporal_env.client, settings):
         finished = await jobs.await_operation(cid, "job-1", accepted.id)
-    assert finished.outcome == "SUCCEEDED" and finished.task_id == accepted.task_id
+    (task,) = (await sandbox.state())["tasks"]
+    assert finished.outcome == "SUCCEEDED" and finished.task_id == task["urn"]
     assert len(await sandbox.requests("/v2/simpleJobPostings")) == 1
     handle = temporal_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
     await record_history(handle, "job_created_across_a_worker_restart")

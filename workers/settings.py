@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     """Fernet key that encrypts stored client secrets; default a key file in data_dir."""
     verify_interval_seconds: float = 24 * 3600
     """How often an enabled integration is verified at LinkedIn to catch drift."""
+    job_task_poll_seconds: float = Field(default=3.0, gt=0)
+    """Between two reads of a LinkedIn job task still IN_PROGRESS."""
+    job_settle_seconds: float = Field(default=300.0, ge=0)
+    """After a lost answer, how long LinkedIn may take to show an operation's effect before
+    it is sent again (LinkedIn: most tasks finish within 5 minutes)."""
+    job_credentials_wait_seconds: float = Field(default=600.0, ge=0)
+    """How long a job sent while its customer is being onboarded waits for credentials."""
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     sandbox_port: int = 8090

@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 
 from activities.credentials import CredentialStore, SqliteCredentialStore, load_or_create_key
 from activities.integrations import IntegrationActivities
-from activities.jobs import JobActivities
+from activities.jobs import JobActivities, JobTiming
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from linkedin.client import CallObserver
@@ -57,7 +57,12 @@ async def running_worker(
     linkedin = linkedin or linkedin_client(settings, LinkedInMetrics(runtime.metric_meter))
     store = store or credential_store(settings)
     integrations = IntegrationActivities(linkedin, store)
-    jobs = JobActivities(linkedin, store, temporal)
+    timing = JobTiming(
+        task_poll_seconds=settings.job_task_poll_seconds,
+        settle_seconds=settings.job_settle_seconds,
+        credentials_wait_seconds=settings.job_credentials_wait_seconds,
+    )
+    jobs = JobActivities(linkedin, store, temporal, timing)
     worker = Worker(
         temporal,
         task_queue=settings.task_queue,
@@ -66,9 +71,7 @@ async def running_worker(
             integrations.provision_customer,
             integrations.enable_integration,
             integrations.verify_integrations,
-            jobs.submit_job,
-            jobs.await_task,
-            jobs.fetch_job_status,
+            jobs.run_job_operation,
             jobs.notify_jobs_of_enabled_contract,
         ],
     )

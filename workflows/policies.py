@@ -32,13 +32,14 @@ BACKGROUND_DEADLINE = timedelta(hours=6)
 INTERACTIVE_DEADLINE = timedelta(seconds=90)
 """How long an update a caller waits on retries a transient fault."""
 
-TASK_POLL = RetryPolicy(
-    initial_interval=timedelta(seconds=3),
-    backoff_coefficient=1.0,
+JOB_OPERATION = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
     maximum_attempts=0,
     non_retryable_error_types=NON_RETRYABLE,
 )
-"""Polling a job task: a fixed interval, each poll a retry, so history does not grow."""
+"""run_job_operation retries its own transient faults; a new attempt follows a crash."""
 
-TASK_LIFETIME = timedelta(hours=24)
-"""LinkedIn forgets a task id after 24 hours: stop polling by then."""
+HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+"""A worker that dies mid-operation is noticed within this, not after the attempt's timeout."""

@@ -1,0 +1,251 @@
+"""Job routes: PUT a job, upgrade, downgrade, renew, close, discard, retry, cancel, read.
+
+Every write takes an `Idempotency-Key` header: the same key again answers the first
+request's operation. Writes answer 202 with the operation as it stands; with
+`?wait=true`, once it finished (200), failed (422) or parked (202), within a bounded time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request
+from fastapi.params import Depends as DependsParam
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.paths import segment
+from client.jobs import JobError, JobsClient, JobSummary
+from domain.jobs import Budget
+from domain.postings import MAX_WAIT_SECONDS, JobState, JobStatus, Operation, OperationOutcome
+
+JOB_ERROR_STATUS = {"InvalidOperation": 422, "OperationConflict": 409, "NotFound": 404}
+"""HTTP status of each JobError reason; anything else is 503."""
+
+
+class UpgradeBody(BaseModel):
+    contract: str = Field(description="urn:li:contract:<digits> of the premium contract.")
+    budget: Budget | None = Field(default=None, description="P4P total budget, for P4P.")
+    expire_at: int | None = Field(default=None, description="Epoch ms, up to 90 days out.")
+
+
+class DowngradeBody(BaseModel):
+    contract: str | None = Field(default=None, description="Defaults to the job's contract.")
+
+
+class RenewBody(BaseModel):
+    budget: Budget | None = Field(default=None, description="New P4P total budget.")
+
+
+Wait = Annotated[
+    bool,
+    Query(description="Answer with the operation's outcome (within waitSeconds) instead."),
+]
+WaitSeconds = Annotated[
+    int, Query(alias="waitSeconds", ge=1, le=MAX_WAIT_SECONDS, description="With wait.")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="The same key again answers the first request's operation.",
+    ),
+]
+
+
+def _jobs(request: Request) -> JobsClient:
+    client: JobsClient = request.app.state.jobs
+    return client
+
+
+Jobs = Annotated[JobsClient, Depends(_jobs)]
+
+
+def _answer(operation: Operation, waited: bool) -> JSONResponse:
+    """200 finished, 422 LinkedIn refused it (with wait), 202 on its way or parked."""
+    code = 202
+    if waited and operation.outcome == OperationOutcome.SUCCEEDED:
+        code = 200
+    elif waited and operation.outcome == OperationOutcome.FAILED:
+        code = 422
+    return JSONResponse(operation.model_dump(mode="json"), status_code=code)
+
+
+async def job_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, JobError)
+    code = JOB_ERROR_STATUS.get(error.reason, 503)
+    return JSONResponse({"detail": error.message, "reason": error.reason}, status_code=code)
+
+
+def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
+    """The job routes, each behind `dependencies` (the bearer token)."""
+    router = APIRouter(dependencies=list(dependencies), tags=["jobs"])
+    job_path = "/v1/customers/{customer_id}/jobs/{external_job_posting_id}"
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"description": "With wait=true: the operation succeeded."},
+        409: {"description": "The job's state does not allow it (e.g. it is closed)."},
+        422: {"description": "Invalid, or (with wait=true) LinkedIn refused it."},
+    }
+
+    @router.put(job_path, status_code=202, responses=responses)
+    async def put_job(
+        customer_id: str,
+        external_job_posting_id: str,
+        job: Annotated[dict[str, Any], Body(description="The job, in LinkedIn's field names.")],
+        client: Jobs,
+        wait: Wait = False,
+        wait_seconds: WaitSeconds = 30,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """The whole job: created at LinkedIn, or updated when it exists; the same job
+        again changes nothing."""
+        customer_id, external_id = segment(customer_id), segment(external_job_posting_id)
+        body = {**job, "jobPostingOperationType": "CREATE"}
+        body.setdefault("externalJobPostingId", external_id)
+        if body["externalJobPostingId"] != external_id:
+            raise HTTPException(422, "externalJobPostingId: must match the path")
+        operation = await client.put(customer_id, body, wait=wait, idempotency_key=idempotency_key)
+        return _answer(operation, wait)
+
+    @router.post(f"{job_path}/upgrade", status_code=202, responses=responses)
+    async def upgrade_job(
+        customer_id: str,
+        external_job_posting_id: str,
+        body: UpgradeBody,
+        client: Jobs,
+        wait: Wait = False,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """BASIC → PREMIUM (P4P with a budget); LinkedIn keeps the jobId and URL."""
+        operation = await client.upgrade(
+            segment(customer_id),
+            segment(external_job_posting_id),
+            body.contract,
+            budget=body.budget,
+            expire_at=body.expire_at,
+            wait=wait,
+            idempotency_key=idempotency_key,
+        )
+        return _answer(operation, wait)
+
+    @router.post(f"{job_path}/downgrade", status_code=202, responses=responses)
+    async def downgrade_job(
+        customer_id: str,
+        external_job_posting_id: str,
+        client: Jobs,
+        body: DowngradeBody | None = None,
+        wait: Wait = False,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """PREMIUM → BASIC; the new jobId and URL are read back and shown in the state."""
+        operation = await client.downgrade(
+            segment(customer_id),
+            segment(external_job_posting_id),
+            body.contract if body else None,
+            wait=wait,
+            idempotency_key=idempotency_key,
+        )
+        return _answer(operation, wait)
+
+    @router.post(f"{job_path}/renew", status_code=202, responses=responses)
+    async def renew_job(
+        customer_id: str,
+        external_job_posting_id: str,
+        client: Jobs,
+        body: RenewBody | None = None,
+        wait: Wait = False,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """RENEW: a P4P job takes the new budget and runs 30 days from now."""
+        operation = await client.renew(
+            segment(customer_id),
+            segment(external_job_posting_id),
+            body.budget if body else None,
+            wait=wait,
+            idempotency_key=idempotency_key,
+        )
+        return _answer(operation, wait)
+
+    @router.post(f"{job_path}/close", status_code=202, responses=responses)
+    async def close_job(
+        customer_id: str,
+        external_job_posting_id: str,
+        client: Jobs,
+        wait: Wait = False,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """CLOSE; the job's workflow completes once LinkedIn closed it. A second close
+        answers the first."""
+        operation = await client.close(
+            segment(customer_id),
+            segment(external_job_posting_id),
+            wait=wait,
+            idempotency_key=idempotency_key,
+        )
+        return _answer(operation, wait)
+
+    @router.delete(job_path, status_code=200)
+    async def discard_job(
+        customer_id: str,
+        external_job_posting_id: str,
+        client: Jobs,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Operation:
+        """Discard a job LinkedIn never listed (its CREATE failed or is parked); a job
+        LinkedIn has is closed instead (409)."""
+        return await client.discard(
+            segment(customer_id), segment(external_job_posting_id), idempotency_key=idempotency_key
+        )
+
+    @router.post(f"{job_path}/retry", status_code=202)
+    async def retry_job(
+        customer_id: str,
+        external_job_posting_id: str,
+        client: Jobs,
+        operation_id: Annotated[str | None, Query(alias="operationId")] = None,
+    ) -> None:
+        """Try a parked operation (every parked one when none is named) again."""
+        await client.retry(segment(customer_id), segment(external_job_posting_id), operation_id)
+
+    @router.post(f"{job_path}/cancel", status_code=202)
+    async def cancel_job(
+        customer_id: str,
+        external_job_posting_id: str,
+        client: Jobs,
+        operation_id: Annotated[str | None, Query(alias="operationId")] = None,
+    ) -> None:
+        """Give up a parked or queued operation (every parked one when none is named)."""
+        await client.cancel(segment(customer_id), segment(external_job_posting_id), operation_id)
+
+    @router.get(job_path)
+    async def job_state(customer_id: str, external_job_posting_id: str, client: Jobs) -> JobState:
+        """jobId, jobPostingUrl, listing/promotion/apply status, expiry, recent operations."""
+        return await client.state(segment(customer_id), segment(external_job_posting_id))
+
+    @router.get(f"{job_path}/operations/{{operation_id}}")
+    async def await_operation(
+        customer_id: str,
+        external_job_posting_id: str,
+        operation_id: str,
+        client: Jobs,
+        wait_seconds: WaitSeconds = 30,
+    ) -> Operation:
+        """The operation once finished or parked, or as it stands after waitSeconds."""
+        return await client.await_operation(
+            segment(customer_id),
+            segment(external_job_posting_id),
+            segment(operation_id),
+            wait_seconds=wait_seconds,
+        )
+
+    @router.get("/v1/customers/{customer_id}/jobs")
+    async def list_jobs(
+        customer_id: str, client: Jobs, status: JobStatus | None = None
+    ) -> list[JobSummary]:
+        """The customer's jobs, filtered by status (PENDING, LISTED, … CLOSED)."""
+        return await client.list_jobs(customer_id=segment(customer_id), status=status)
+
+    return router

@@ -1,0 +1,784 @@
+"""The job lifecycle's rules: a pure decider, fed events, answering the next command.
+
+`evolve(state, event)` records what happened (an operation requested, started, answered by
+LinkedIn or left unanswered, access granted, a timer, an operator's retry or cancel);
+`decide(state, now)` says what to do next (start an operation, wait, complete). Both are
+plain functions over `JobState`: no I/O, no Temporal, no clock but the one passed in, so
+every edge (a lost answer, a refused RENEW, a parked operation, a closed job) is one case
+here, tested in milliseconds. `JobPostingWorkflow` is the shell that runs them.
+
+`evolve` updates the state in place and returns it: the workflow holds the only copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+
+from domain.errors import FailureType
+from domain.jobs import JobPosting, JobPostingStatus, ListingType, OperationType
+from domain.postings import (
+    FINAL_JOB_STATUSES,
+    AutoRenew,
+    JobOperationResult,
+    JobState,
+    JobStatus,
+    ListingSnapshot,
+    Operation,
+    OperationKind,
+    OperationOutcome,
+    OperationParams,
+    ReplacedListing,
+    RunJobOperation,
+)
+from domain.validation import first_problem
+
+MAX_UNFINISHED = 20
+"""Operations queued, running or parked at once; more are refused until these finish."""
+KEEP_FINISHED = 10
+"""Finished operations kept in full; older ones are only counted."""
+KEEP_HISTORY = 10
+"""Replaced listings and discrepancies kept."""
+
+_QUEUED = OperationOutcome.QUEUED
+_RUNNING = OperationOutcome.RUNNING
+_PARKED = OperationOutcome.NEEDS_ATTENTION
+_SUCCEEDED = OperationOutcome.SUCCEEDED
+_FAILED = OperationOutcome.FAILED
+_CANCELLED = OperationOutcome.CANCELLED
+
+FAILING: frozenset[FailureType] = frozenset(
+    {
+        FailureType.VALIDATION,
+        FailureType.NOT_FOUND,
+        FailureType.CONFLICT,
+        FailureType.PERMANENT,
+        FailureType.TASK_FAILED,
+        FailureType.ALREADY_ENABLED,
+    }
+)
+"""LinkedIn refused the operation itself: sending it again cannot help. Other failures
+(access, payment, credentials, configuration, no answer) park it for a retry."""
+
+
+class RefusalReason(StrEnum):
+    INVALID = "InvalidOperation"
+    """The request does not fit the job or LinkedIn's rules (HTTP 422)."""
+    CONFLICT = "OperationConflict"
+    """The job's state does not allow it now: closed, exists already, queue full (409)."""
+
+
+class OperationRefused(ValueError):
+    """A request refused before anything is queued: its message names the field and rule."""
+
+    def __init__(self, message: str, reason: RefusalReason = RefusalReason.INVALID) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# -- events and commands --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationRequested:
+    operation_id: str
+    kind: OperationKind
+    params: OperationParams
+    at: datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class OperationStarted:
+    operation_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OperationAnswered:
+    """The activity came back with LinkedIn's outcome, success or refusal."""
+
+    operation_id: str
+    result: JobOperationResult
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OperationUnanswered:
+    """The activity gave up without an outcome: LinkedIn may or may not have it."""
+
+    operation_id: str
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AccessGranted:
+    contract: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OperatorRetried:
+    operation_id: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OperatorCancelled:
+    operation_id: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    at: datetime
+
+
+Event = (
+    OperationRequested
+    | OperationStarted
+    | OperationAnswered
+    | OperationUnanswered
+    | AccessGranted
+    | OperatorRetried
+    | OperatorCancelled
+    | TimerFired
+)
+
+
+@dataclass(frozen=True)
+class StartOperation:
+    operation_id: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    until: datetime | None
+    """The next timer (auto-renew or expiry); None waits for the next request."""
+
+
+@dataclass(frozen=True)
+class Complete:
+    """The job is closed or discarded and nothing is left to do."""
+
+
+Command = StartOperation | Wait | Complete
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+def new_state(
+    customer_id: str, external_job_posting_id: str, auto_renew: AutoRenew | None = None
+) -> JobState:
+    return JobState(
+        customer_id=customer_id,
+        external_job_posting_id=external_job_posting_id,
+        auto_renew=auto_renew,
+    )
+
+
+def digest(kind: OperationKind, params: OperationParams) -> str:
+    """The same request again has the same digest (CREATE and UPDATE compare the job only)."""
+    data: dict[str, Any] = params.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if params.job is not None:
+        data["job"] = {
+            k: v for k, v in params.job.to_wire().items() if k != "jobPostingOperationType"
+        }
+    content = "CONTENT" if kind in (OperationKind.CREATE, OperationKind.UPDATE) else str(kind)
+    text = json.dumps([content, data], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def put_kind(state: JobState) -> OperationKind:
+    """What a PUT of the whole job means now: CREATE until LinkedIn has the job, then UPDATE."""
+    return OperationKind.UPDATE if state.has(OperationKind.CREATE) else OperationKind.CREATE
+
+
+def check_request(
+    state: JobState,
+    kind: OperationKind,
+    params: OperationParams,
+    request_id: str,
+    now: datetime,
+) -> Operation | None:
+    """The operation that already answers this request, or None for a new one.
+
+    Raises `OperationRefused` when the request cannot be queued; nothing is changed.
+    """
+    known = state.operation(request_id)
+    if known is not None:
+        return known
+    same = _same_request(state, kind, params)
+    if same is not None:
+        return same
+    if kind == OperationKind.CLOSE:
+        closing = _latest(state, OperationKind.CLOSE)
+        if closing is not None and closing.outcome not in (_FAILED, _CANCELLED):
+            return closing
+    if state.status in FINAL_JOB_STATUSES:
+        raise OperationRefused(
+            f"{kind}: the job is {state.status}; no operation can follow",
+            RefusalReason.CONFLICT,
+        )
+    if kind == OperationKind.DISCARD:
+        _check_discard(state)
+        return None
+    unfinished = [op for op in state.operations if not op.outcome.is_final]
+    if len(unfinished) >= MAX_UNFINISHED:
+        raise OperationRefused(
+            f"{kind}: {MAX_UNFINISHED} operations are unfinished already; wait for them, "
+            "or retry or cancel the parked ones",
+            RefusalReason.CONFLICT,
+        )
+    if kind == OperationKind.CREATE and state.has(OperationKind.CREATE):
+        raise OperationRefused(
+            "the job already exists at LinkedIn: send update (PUT), upgrade, downgrade, "
+            "renew or close",
+            RefusalReason.CONFLICT,
+        )
+    if state.has(OperationKind.CLOSE):
+        raise OperationRefused(
+            f"{kind}: the job is being closed; no operation can follow",
+            RefusalReason.CONFLICT,
+        )
+    build_posting(projected_posting(state, now), kind, params, now)
+    return None
+
+
+def _same_request(
+    state: JobState, kind: OperationKind, params: OperationParams
+) -> Operation | None:
+    """A live CREATE or UPDATE of the very same job answers a repeated PUT or create."""
+    if kind not in (OperationKind.CREATE, OperationKind.UPDATE):
+        return None
+    content = [
+        op
+        for op in state.operations
+        if op.kind in (OperationKind.CREATE, OperationKind.UPDATE)
+        and op.outcome not in (_FAILED, _CANCELLED)
+    ]
+    if content and content[-1].digest == digest(kind, params):
+        return content[-1]
+    return None
+
+
+def _latest(state: JobState, kind: OperationKind) -> Operation | None:
+    return next((op for op in reversed(state.operations) if op.kind == kind), None)
+
+
+def _check_discard(state: JobState) -> None:
+    if any(op.kind == OperationKind.CREATE and op.outcome == _SUCCEEDED for op in state.operations):
+        raise OperationRefused(
+            "discard: LinkedIn has the job; close it instead", RefusalReason.CONFLICT
+        )
+    if any(op.outcome == _RUNNING for op in state.operations):
+        raise OperationRefused(
+            "discard: an operation is at LinkedIn right now; discard once it has finished",
+            RefusalReason.CONFLICT,
+        )
+
+
+def projected_posting(state: JobState, now: datetime) -> JobPosting | None:
+    """The job as it will be once every queued, running or parked operation succeeded."""
+    posting = state.posting
+    for op in state.operations:
+        if op.outcome.is_final or op.params is None:
+            continue
+        try:
+            posting = build_posting(posting, op.kind, op.params, now)
+        except OperationRefused:
+            continue
+    return posting
+
+
+def build_posting(
+    base: JobPosting | None, kind: OperationKind, params: OperationParams, now: datetime
+) -> JobPosting:
+    """The whole element LinkedIn needs for an operation on `base`, checked by its rules.
+
+    Every element carries the whole job, CLOSE included: LinkedIn closes a job when it is
+    posted again with jobPostingOperationType CLOSE.
+    """
+    if kind == OperationKind.CREATE:
+        if params.job is None:
+            raise OperationRefused("job: required to create")
+        return _validated({**params.job.to_wire(), "jobPostingOperationType": "CREATE"}, now)
+    if base is None:
+        raise OperationRefused(f"{kind}: the job has not been created yet", RefusalReason.CONFLICT)
+    listing = base.effective_listing_type
+    fields = base.to_wire()
+    if kind == OperationKind.UPDATE:
+        return _validated(_update_fields(base, params), now)
+    if kind == OperationKind.UPGRADE:
+        if listing != ListingType.BASIC:
+            raise OperationRefused(f"upgrade: the job is {listing} already", RefusalReason.CONFLICT)
+        if params.contract is None:
+            raise OperationRefused("contract: required to upgrade (seed 003)")
+        fields.update(jobPostingOperationType="UPDATE", listingType="PREMIUM")
+        fields["contract"] = params.contract
+        if params.budget is not None:
+            fields["budget"] = params.budget.to_wire()
+        if params.expire_at is not None:
+            fields["expireAt"] = params.expire_at
+        return _validated(fields, now)
+    if kind == OperationKind.DOWNGRADE:
+        if listing != ListingType.PREMIUM:
+            raise OperationRefused(
+                f"downgrade: the job is {listing} already", RefusalReason.CONFLICT
+            )
+        contract = params.contract or base.contract
+        if contract is None:
+            raise OperationRefused("contract: required to downgrade (seed 003)")
+        fields.update(jobPostingOperationType="UPDATE", listingType="BASIC", contract=contract)
+        fields.pop("budget", None)
+        fields.pop("expireAt", None)
+        return _validated(fields, now)
+    if kind == OperationKind.RENEW:
+        fields["jobPostingOperationType"] = "RENEW"
+        fields.pop("expireAt", None)
+        if params.budget is not None:
+            if base.budget is None:
+                raise OperationRefused(
+                    "budget: only P4P jobs (those with a budget) take one on RENEW"
+                )
+            fields["budget"] = params.budget.to_wire()
+        return _validated(fields, now)
+    if kind == OperationKind.CLOSE:
+        return _validated({**fields, "jobPostingOperationType": "CLOSE"}, now)
+    raise OperationRefused(f"{kind}: nothing is sent to LinkedIn for it")
+
+
+def _update_fields(base: JobPosting, params: OperationParams) -> dict[str, Any]:
+    """UPDATE takes the whole job; left out, its listing fields stay as they are."""
+    job = params.job
+    if job is None:
+        raise OperationRefused("job: required to update")
+    if job.external_job_posting_id != base.external_job_posting_id:
+        raise OperationRefused("job.externalJobPostingId: must not change")
+    listing = base.effective_listing_type
+    fields = {**job.to_wire(), "jobPostingOperationType": "UPDATE"}
+    if job.listing_type is None:
+        for name in ("listingType", "contract", "budget"):
+            if name in (current := base.to_wire()) and name not in fields:
+                fields[name] = current[name]
+    elif job.effective_listing_type != listing:
+        raise OperationRefused(
+            f"job.listingType: is {listing}; use upgrade or downgrade to change it"
+        )
+    return fields
+
+
+def _validated(fields: dict[str, Any], now: datetime) -> JobPosting:
+    try:
+        return JobPosting.model_validate(fields, context={"now_ms": _ms(now)})
+    except ValidationError as error:
+        raise OperationRefused(first_problem(error)) from None
+
+
+# -- evolve ---------------------------------------------------------------------------------
+
+
+def evolve(state: JobState, event: Event) -> JobState:
+    """Record `event` in `state` (in place) and return it, status and summary refreshed."""
+    match event:
+        case OperationRequested():
+            _requested(state, event)
+        case OperationStarted():
+            _started(state, _find(state, event.operation_id), event.at)
+        case OperationAnswered():
+            _answered(state, _find(state, event.operation_id), event.result, event.at)
+        case OperationUnanswered():
+            op = _find(state, event.operation_id)
+            op.may_have_reached_linkedin = True
+            _park(state, op, f"LinkedIn did not answer: {event.message}")
+        case AccessGranted():
+            for op in _parked(state, None):
+                if _contract_of(op) == event.contract:
+                    _requeue(op, f"{event.contract} enabled again")
+        case OperatorRetried():
+            for op in _parked(state, event.operation_id):
+                _requeue(op, "an operator asked to retry")
+        case OperatorCancelled():
+            for op in state.operations:
+                if op.outcome in (_QUEUED, _PARKED) and event.operation_id in (None, op.id):
+                    if event.operation_id is None and op.outcome == _QUEUED:
+                        continue  # cancelling "all" means every parked one
+                    _finish(state, op, _CANCELLED, event.at, "cancelled by an operator")
+                    _after_creation_ended(state, op, event.at)
+        case TimerFired():
+            _timer_fired(state, event.at)
+    _trim(state)
+    _refresh(state, event.at)
+    return state
+
+
+def _find(state: JobState, operation_id: str) -> Operation:
+    op = state.operation(operation_id)
+    if op is None:
+        raise KeyError(f"no operation {operation_id!r} on this job")
+    return op
+
+
+def _requested(state: JobState, event: OperationRequested) -> None:
+    if state.operation(event.operation_id) is not None:
+        return
+    op = Operation(
+        id=event.operation_id,
+        kind=event.kind,
+        requested_at=event.at,
+        digest=digest(event.kind, event.params),
+        params=event.params,
+        note=event.note,
+    )
+    state.operations.append(op)
+    if event.kind == OperationKind.DISCARD:
+        for other in state.operations:
+            if other.outcome in (_QUEUED, _PARKED) and other is not op:
+                _finish(state, other, _CANCELLED, event.at, "abandoned: the job was discarded")
+        _finish(state, op, _SUCCEEDED, event.at)
+    if event.kind == OperationKind.CLOSE:  # no point waiting to change a job being closed
+        for parked in state.operations:
+            if parked.outcome == _PARKED:
+                _finish(state, parked, _CANCELLED, event.at, "abandoned: the job is being closed")
+
+
+def _started(state: JobState, op: Operation, at: datetime) -> None:
+    try:
+        op.posting = build_posting(state.posting, op.kind, op.params or OperationParams(), at)
+    except OperationRefused as refusal:
+        _finish(state, op, _FAILED, at, str(refusal))
+        _after_creation_ended(state, op, at)
+        return
+    op.outcome = _RUNNING
+    op.attempts += 1
+    op.job_id_before = state.job_id
+
+
+def activity_request(state: JobState, op: Operation) -> RunJobOperation:
+    """The run_job_operation request for a started operation."""
+    assert op.posting is not None, "the operation has not been started"
+    return RunJobOperation(
+        customer_id=state.customer_id,
+        kind=op.kind,
+        posting=op.posting,
+        before=ListingSnapshot(
+            job_id=state.job_id,
+            listing_status=state.listing_status,
+            promotion_status=state.promotion_status,
+            expire_at_ms=_ms(state.expire_at) if state.expire_at else None,
+        ),
+        known_task_ids=op.task_ids,
+        may_have_reached_linkedin=op.may_have_reached_linkedin,
+    )
+
+
+def _answered(state: JobState, op: Operation, result: JobOperationResult, at: datetime) -> None:
+    for task_id in result.task_ids:
+        if task_id not in op.task_ids:
+            op.task_ids.append(task_id)
+    op.task_status = result.task_status or op.task_status
+    if result.note:
+        op.note = result.note
+    if result.succeeded:
+        _succeeded(state, op, result.status, at)
+        return
+    message = result.message or "LinkedIn refused the operation"
+    if result.failure in FAILING:
+        _finish(state, op, _FAILED, at, message)
+        _after_creation_ended(state, op, at)
+    else:
+        _park(state, op, message)
+
+
+def _succeeded(
+    state: JobState, op: Operation, status: JobPostingStatus | None, at: datetime
+) -> None:
+    before_id, before_url = state.job_id, state.job_posting_url
+    posting = op.posting
+    if posting is not None and op.kind != OperationKind.CLOSE:
+        state.posting = posting.model_copy(
+            update={"job_posting_operation_type": OperationType.UPDATE}
+        )
+        state.listing_type = posting.effective_listing_type
+        state.contract = posting.contract
+        state.budget = posting.budget
+    if status is not None:
+        _apply_status(state, status)
+    if op.kind in (OperationKind.CREATE, OperationKind.UPGRADE, OperationKind.RENEW):
+        state.expired = False
+    kept = (state.job_id, state.job_posting_url) == (before_id, before_url)
+    if op.kind == OperationKind.UPGRADE and before_id is not None and not kept:
+        _note_discrepancy(
+            state,
+            f"upgrade changed the listing: jobId {before_id} → {state.job_id}, "
+            f"URL {before_url} → {state.job_posting_url} (LinkedIn should keep both)",
+        )
+    if op.kind == OperationKind.DOWNGRADE:
+        state.replaced_listings.append(
+            ReplacedListing(job_id=before_id, job_posting_url=before_url, replaced_at=at)
+        )
+        if state.job_id == before_id:
+            _note_discrepancy(
+                state, f"downgrade kept jobId {before_id}; LinkedIn should have issued a new one"
+            )
+    if op.kind == OperationKind.CLOSE:
+        state.listing_status = "NOT_LISTED"
+        for other in state.operations:
+            if other.outcome in (_QUEUED, _PARKED):
+                _finish(state, other, _CANCELLED, at, "abandoned: the job is closed")
+    op.job_id_after = state.job_id
+    op.job_posting_url_after = state.job_posting_url
+    _finish(state, op, _SUCCEEDED, at)
+
+
+def _apply_status(state: JobState, status: JobPostingStatus) -> None:
+    state.job_id = status.job_id or state.job_id
+    state.job_posting_url = status.job_posting_url or state.job_posting_url
+    state.listing_status = _text(status.listing_status)
+    state.promotion_status = _text(status.promotion_status)
+    state.linked_in_apply_status = _text(status.linked_in_apply_status)
+    info = status.job_posting_info
+    if info is not None and info.expire_at is not None:
+        state.expire_at = _from_ms(info.expire_at)
+    if info is not None and info.listed_at is not None:
+        state.listed_at = _from_ms(info.listed_at)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _note_discrepancy(state: JobState, text: str) -> None:
+    state.discrepancies.append(text)
+
+
+def _park(state: JobState, op: Operation, message: str) -> None:
+    op.outcome = _PARKED
+    op.error = message
+    state.last_error = message
+
+
+def _requeue(op: Operation, note: str) -> None:
+    op.outcome = _QUEUED
+    op.note = note
+
+
+def _parked(state: JobState, operation_id: str | None) -> list[Operation]:
+    return [
+        op for op in state.operations if op.outcome == _PARKED and operation_id in (None, op.id)
+    ]
+
+
+def _contract_of(op: Operation) -> str | None:
+    if op.posting is not None:
+        return op.posting.contract
+    return op.params.contract if op.params is not None else None
+
+
+def _finish(
+    state: JobState,
+    op: Operation,
+    outcome: OperationOutcome,
+    at: datetime,
+    error: str | None = None,
+) -> None:
+    op.outcome = outcome
+    op.finished_at = at
+    op.params = None
+    op.posting = None
+    if error is not None:
+        op.error = error
+    state.last_error = error if outcome == _FAILED else None
+
+
+def _after_creation_ended(state: JobState, op: Operation, at: datetime) -> None:
+    """A CREATE that ended without the job: what was queued behind it cannot run."""
+    if op.kind != OperationKind.CREATE or state.has(OperationKind.CREATE):
+        return
+    for other in state.operations:
+        if other.outcome in (_QUEUED, _PARKED):
+            _finish(state, other, _CANCELLED, at, "abandoned: the job was not created")
+
+
+def _timer_fired(state: JobState, at: datetime) -> None:
+    renew_at = renew_due_at(state)
+    expire_at = state.expire_at
+    if renew_at is not None and at >= renew_at and (expire_at is None or at < expire_at):
+        assert state.auto_renew is not None
+        state.renewals += 1
+        state.auto_renewed_expiry = expire_at
+        budget = state.auto_renew.budget or state.budget
+        _requested(
+            state,
+            OperationRequested(
+                operation_id=f"auto-renew-{state.renewals}-{_ms(at)}",
+                kind=OperationKind.RENEW,
+                params=OperationParams(budget=budget),
+                at=at,
+                note="auto-renew before expiry",
+            ),
+        )
+    elif expire_at is not None and at >= expire_at and not state.expired:
+        state.expired = True
+        state.listing_status = "NOT_LISTED"
+
+
+def renew_due_at(state: JobState) -> datetime | None:
+    """When auto-renew renews this expiry; None when it will not (once per expiry)."""
+    policy = state.auto_renew
+    if policy is None or state.expire_at is None or state.budget is None:
+        return None
+    if state.renewals >= policy.max_renewals or state.auto_renewed_expiry == state.expire_at:
+        return None
+    if state.status in FINAL_JOB_STATUSES or state.has(OperationKind.CLOSE):
+        return None
+    return state.expire_at - timedelta(days=policy.days_before)
+
+
+def next_timer(state: JobState) -> datetime | None:
+    if state.expire_at is None or state.expired or state.status in FINAL_JOB_STATUSES:
+        return None
+    renew_at = renew_due_at(state)
+    return min(renew_at, state.expire_at) if renew_at is not None else state.expire_at
+
+
+def _trim(state: JobState) -> None:
+    finished = [op for op in state.operations if op.outcome.is_final]
+    for op in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+        state.operations.remove(op)
+        key = str(op.outcome)
+        state.earlier_operations[key] = state.earlier_operations.get(key, 0) + 1
+    del state.replaced_listings[:-KEEP_HISTORY]
+    del state.discrepancies[:-KEEP_HISTORY]
+
+
+# -- decide ---------------------------------------------------------------------------------
+
+
+def decide(state: JobState, now: datetime) -> Command:
+    """What the workflow does next."""
+    unfinished = [op for op in state.operations if not op.outcome.is_final]
+    if state.status in FINAL_JOB_STATUSES and not unfinished:
+        return Complete()
+    if unfinished and unfinished[0].outcome in (_QUEUED, _RUNNING):
+        return StartOperation(unfinished[0].id)
+    return Wait(until=next_timer(state))
+
+
+def is_answered(op: Operation | None, wait: bool) -> bool:
+    """An update answers at once, or with `wait` once the operation is final or parked."""
+    return op is None or not wait or op.outcome.is_final or op.outcome == _PARKED
+
+
+# -- status ---------------------------------------------------------------------------------
+
+
+def _refresh(state: JobState, now: datetime) -> None:
+    state.status = _status(state)
+    state.waiting_for = _waiting_for(state, now)
+
+
+def _status(state: JobState) -> JobStatus:
+    operations = state.operations
+    if state.status in FINAL_JOB_STATUSES:
+        return state.status
+    if any(op.kind == OperationKind.CLOSE and op.outcome == _SUCCEEDED for op in operations):
+        return JobStatus.CLOSED
+    if any(op.kind == OperationKind.DISCARD and op.outcome == _SUCCEEDED for op in operations):
+        return JobStatus.DISCARDED
+    if any(op.outcome == _PARKED for op in operations):
+        return JobStatus.NEEDS_ATTENTION
+    if state.posting is None:
+        creates = [op for op in operations if op.kind == OperationKind.CREATE]
+        ended = bool(creates) and creates[-1].outcome in (_FAILED, _CANCELLED)
+        return JobStatus.FAILED if ended else JobStatus.PENDING
+    if state.expired:
+        return JobStatus.EXPIRED
+    return JobStatus.LISTED if state.listing_status == "LISTED" else JobStatus.PENDING
+
+
+def _waiting_for(state: JobState, now: datetime) -> str:
+    pending = [op for op in state.operations if not op.outcome.is_final]
+    if pending:
+        op = pending[0]
+        if op.outcome == _PARKED:
+            return (
+                f"{op.kind} parked ({op.error}); it resumes when access is granted, or "
+                f"signal retry or cancel with operation {op.id}"
+            )
+        if op.outcome == _RUNNING:
+            return f"LinkedIn to finish {op.kind}" + (f" task {op.task_id}" if op.task_id else "")
+        return f"{op.kind} to start"
+    if state.status == JobStatus.CLOSED:
+        return "nothing: the job is closed"
+    if state.status == JobStatus.DISCARDED:
+        return "nothing: the job was discarded"
+    if state.status == JobStatus.FAILED:
+        return f"a corrected job (PUT) or a discard (LinkedIn said: {state.last_error})"
+    if state.status == JobStatus.EXPIRED:
+        return "a renew or close (the job expired)"
+    if state.expire_at is not None:
+        renew_at = renew_due_at(state)
+        if renew_at is not None:
+            return f"auto-renew at {max(renew_at, now):%Y-%m-%d %H:%M} UTC"
+        return f"the next operation, or expiry at {state.expire_at:%Y-%m-%d %H:%M} UTC"
+    return "the next operation"
+
+
+def summary(state: JobState) -> str:
+    """One line for the Temporal UI."""
+    return f"{state.status}: {state.waiting_for}"
+
+
+# -- reconciliation -------------------------------------------------------------------------
+
+
+def already_applied(
+    kind: OperationKind, before: ListingSnapshot, status: JobPostingStatus | None
+) -> bool:
+    """Whether LinkedIn's state shows the operation done (an earlier answer was lost).
+
+    Read before sending an operation again. jobPostingStatus does not show a job's content,
+    so an UPDATE is never seen as applied: sending the same whole job again is harmless.
+    """
+    if status is None:
+        return False
+    listing = _text(status.listing_status)
+    promotion = _text(status.promotion_status)
+    expire_at = status.job_posting_info.expire_at if status.job_posting_info else None
+    match kind:
+        case OperationKind.CREATE:
+            return True
+        case OperationKind.CLOSE:
+            return listing == "NOT_LISTED" and before.listing_status != "NOT_LISTED"
+        case OperationKind.UPGRADE:
+            return promotion == "PROMOTED" and before.promotion_status != "PROMOTED"
+        case OperationKind.DOWNGRADE:
+            changed = before.job_id is not None and status.job_id not in (None, before.job_id)
+            return changed or (
+                promotion == "NOT_PROMOTED" and before.promotion_status == "PROMOTED"
+            )
+        case OperationKind.RENEW:
+            return (
+                expire_at is not None
+                and before.expire_at_ms is not None
+                and expire_at > before.expire_at_ms
+            )
+        case _:
+            return False
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
