@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -265,3 +266,81 @@ async def test_bad_jobs_are_422_naming_the_field(api: httpx.AsyncClient, cid: st
     assert response.status_code == 422 and "must match the path" in response.json()["detail"]
     response = await api.post(f"/v1/customers/{cid}/jobs/nope/close")
     assert response.status_code == 404
+
+
+# -- jobs: odd ids, idempotency keys, closed and unknown jobs, operators -------------------
+ODD_ID = 'req/42 "ü\\%'
+
+
+def job_path(customer_id: str, external_id: str) -> str:
+    return f"/v1/customers/{quote(customer_id, safe='')}/jobs/{quote(external_id, safe='')}"
+
+
+async def test_a_job_whose_id_holds_slashes_quotes_and_unicode_is_reachable(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, cid: str
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    path = job_path(cid, ODD_ID)
+    created = await api.put(path, params={"wait": "true"}, json=job_body())
+    assert created.status_code == 200, created.text
+    state = (await api.get(path)).json()
+    assert state["external_job_posting_id"] == ODD_ID and state["status"] == "LISTED"
+    closed = await api.post(f"{path}/close", params={"wait": "true"})
+    assert closed.status_code == 200
+    listed = await api.get(f"/v1/customers/{cid}/jobs")
+    assert ODD_ID in {job["external_job_posting_id"] for job in listed.json()}
+
+
+async def test_idempotency_keys_closed_jobs_and_unknown_customers(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, cid: str
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    path = job_path(cid, "req-7")
+    assert (await api.put(path, params={"wait": "true"}, json=job_body())).status_code == 200
+    key = {"Idempotency-Key": "upgrade-req-7"}
+    first = await api.post(
+        f"{path}/upgrade", params={"wait": "true"}, json={"contract": CONTRACT}, headers=key
+    )
+    again = await api.post(
+        f"{path}/upgrade", params={"wait": "true"}, json={"contract": CONTRACT}, headers=key
+    )
+    assert first.status_code == again.status_code == 200
+    assert first.json()["id"] == again.json()["id"] == "upgrade-req-7"
+    premium = [
+        e
+        for r in await sandbox.requests("/v2/simpleJobPostings")
+        for e in r["body"]["elements"]
+        if e.get("listingType") == "PREMIUM"
+    ]
+    assert len(premium) == 1
+
+    closed = await api.post(f"{path}/close", params={"wait": "true"})
+    assert (await api.post(f"{path}/close")).json()["id"] == closed.json()["id"]
+    refused = await api.post(f"{path}/renew")
+    assert refused.status_code == 409 and "CLOSED" in refused.json()["detail"]
+
+    unknown = await api.put(job_path(f"{cid}-never", "req-1"), json=job_body())
+    assert unknown.status_code == 404 and f"{cid}-never" in unknown.json()["detail"]
+
+
+async def test_operators_cancel_a_parked_operation_and_failures_are_not_2xx(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, cid: str
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    path = job_path(cid, "req-9")
+    await api.put(path, params={"wait": "true"}, json=job_body())
+    parked = await api.post(
+        f"{path}/upgrade", params={"wait": "true"}, json={"contract": "urn:li:contract:999"}
+    )
+    assert parked.status_code == 202 and parked.json()["outcome"] == "NEEDS_ATTENTION"
+    operation = parked.json()["id"]
+    cancelled = await api.post(f"{path}/cancel", params={"operationId": operation})
+    assert cancelled.status_code == 202
+    answer = await api.get(f"{path}/operations/{operation}")
+    assert answer.json()["outcome"] == "CANCELLED"
+    missing = await api.post(f"{path}/retry", params={"operationId": "nope"})
+    assert missing.status_code == 404
+
+    await sandbox.fail_next_tasks("Job location could not be resolved")
+    failed = await api.put(path, params={"wait": "true"}, json=job_body(title="Another title"))
+    assert failed.status_code == 422 and failed.json()["outcome"] == "FAILED"
