@@ -17,7 +17,8 @@ from tests.conftest import PARTNER, Customer, provision
 from tests.jobs_support import valid_job
 from tests.sandbox_control import SandboxControl, SandboxServer, ServerThread
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "linkedin-fixtures"
+FIXTURES = Path(__file__).parent / "fixtures" / "linkedin-sdk"
+"""Answers from LinkedIn's Java SDK tests (BSD-2-Clause, LICENCE beside them)."""
 CONTRACT = "urn:li:contract:555"
 PJP_KEY = IntegrationKey.for_type(CONTRACT, IntegrationType.PREMIUM_JOB_POSTING)
 DAY_MS = 24 * 3600 * 1000
@@ -43,10 +44,7 @@ def one_entry(body: dict[str, Any], section: str = "results") -> dict[str, Any]:
 
 
 def fixture(name: str) -> Any:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} not present")
-    return json.loads(path.read_text())
+    return json.loads((FIXTURES / name).read_text())
 
 
 async def raw_get(linkedin: LinkedInClient, customer: Customer, path: str, ids: list[str]) -> Any:
