@@ -15,10 +15,14 @@ from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.jobs import job_error, job_routes
+from api.errors import refused
+from api.jobs import job_routes
 from api.paths import EncodedSlashes
-from client.jobs import JobError, JobsClient
+from api.webhooks import webhook_routes
+from client.errors import Refused
+from client.jobs import JobsClient
 from client.onboarding import IntegrationSummary, OnboardingClient
+from client.webhooks import WebhooksClient
 from domain.integrations import IntegrationType, WidgetCallback
 from domain.onboarding import ContextStatus, IntegrationState
 from workers.settings import Settings
@@ -72,7 +76,12 @@ def create_app(
 
         client = await (connect_temporal or connect)()
         app.state.onboarding = onboarding_client(client, settings)
-        app.state.jobs = JobsClient(client, task_queue=settings.task_queue)
+        app.state.jobs = JobsClient(
+            client, task_queue=settings.task_queue, webhooks=settings.webhooks
+        )
+        app.state.webhooks = WebhooksClient(
+            client, task_queue=settings.task_queue, signing_key=settings.webhook_key()
+        )
         yield
 
     app = FastAPI(
@@ -109,7 +118,7 @@ def create_app(
         ]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    app.add_exception_handler(JobError, job_error)
+    app.add_exception_handler(Refused, refused)
     app.add_middleware(EncodedSlashes)
 
     @app.exception_handler(WorkflowUpdateFailedError)
@@ -169,6 +178,7 @@ def create_app(
         await client.retry(customer_id, integration_type)
 
     app.include_router(job_routes(auth))
+    app.include_router(webhook_routes(auth))
 
     @app.get("/v1/integrations", dependencies=auth)
     async def list_integrations(

@@ -16,12 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.paths import segment
-from client.jobs import JobError, JobsClient, JobSummary
+from client.jobs import JobsClient, JobSummary
 from domain.jobs import Budget
 from domain.postings import MAX_WAIT_SECONDS, JobState, JobStatus, Operation, OperationOutcome
-
-JOB_ERROR_STATUS = {"InvalidOperation": 422, "OperationConflict": 409, "NotFound": 404}
-"""HTTP status of each JobError reason; anything else is 503."""
 
 
 class UpgradeBody(BaseModel):
@@ -72,12 +69,6 @@ def _answer(operation: Operation, waited: bool) -> JSONResponse:
     elif waited and operation.outcome == OperationOutcome.FAILED:
         code = 422
     return JSONResponse(operation.model_dump(mode="json"), status_code=code)
-
-
-async def job_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, JobError)
-    code = JOB_ERROR_STATUS.get(error.reason, 503)
-    return JSONResponse({"detail": error.message, "reason": error.reason}, status_code=code)
 
 
 def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:

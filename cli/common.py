@@ -56,7 +56,7 @@ def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
-    from client.jobs import JobError
+    from client.errors import Refused
     from domain.validation import first_problem
 
     async def call() -> T:
@@ -66,7 +66,7 @@ def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(call())
     except ValidationError as error:
         fail(first_problem(error))
-    except JobError as error:
+    except Refused as error:
         fail(error.message)
     except WorkflowUpdateFailedError as error:
         fail(getattr(error.cause, "message", None) or str(error.cause or error))

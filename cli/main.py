@@ -12,6 +12,7 @@ import typer
 
 from cli.common import configure_logging, console, errors, fail, finish, run_briefly
 from cli.jobs import job_app, jobs
+from cli.webhooks import webhooks_app
 
 if TYPE_CHECKING:
     from client.onboarding import OnboardingClient
@@ -29,6 +30,7 @@ app = typer.Typer(
 
 app.add_typer(job_app, name="job")
 app.command("jobs")(jobs)
+app.add_typer(webhooks_app, name="webhooks")
 
 
 @app.callback()
@@ -122,7 +124,7 @@ async def tour() -> None:
 
     settings = get_settings()
     temporal = await connect(target_host=f"127.0.0.1:{settings.temporal_port}")
-    jobs = JobsClient(temporal, task_queue=settings.task_queue)
+    jobs = JobsClient(temporal, task_queue=settings.task_queue, webhooks=settings.webhooks)
     await Tour(settings, onboarding_client(temporal, settings), jobs, console).run()
 
 

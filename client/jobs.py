@@ -27,6 +27,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from client.errors import Refused
 from domain.integrations import IntegrationType
 from domain.job_lifecycle import RefusalReason
 from domain.jobs import Budget, JobPosting
@@ -69,16 +70,7 @@ class JobSummary(BaseModel):
     listing_type: str | None
 
 
-class JobError(Exception):
-    """Why a job request was refused; `reason` says which HTTP status fits."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.reason = reason
-
-
-class UnknownCustomer(JobError):
+class UnknownCustomer(Refused):
     def __init__(self, customer_id: str) -> None:
         super().__init__(
             f"customer {customer_id!r} has not been onboarded: start its onboarding first",
@@ -86,7 +78,7 @@ class UnknownCustomer(JobError):
         )
 
 
-class UnknownJob(JobError):
+class UnknownJob(Refused):
     def __init__(self, customer_id: str, external_id: str) -> None:
         super().__init__(f"customer {customer_id!r} has no job {external_id!r}", "NotFound")
 
@@ -100,9 +92,10 @@ def validated_job(job: JobPosting | dict[str, Any]) -> JobPosting:
 class JobsClient:
     """Creates JobPostingWorkflows and sends them operations."""
 
-    def __init__(self, temporal: Client, *, task_queue: str) -> None:
+    def __init__(self, temporal: Client, *, task_queue: str, webhooks: bool = False) -> None:
         self._temporal = temporal
         self._task_queue = task_queue
+        self._webhooks = webhooks
         self._known_customers: set[str] = set()
 
     def _handle(self, customer_id: str, external_id: str) -> WorkflowHandle[Any, Any]:
@@ -177,6 +170,7 @@ class JobsClient:
                 customer_id=customer_id,
                 external_job_posting_id=external_id,
                 auto_renew=auto_renew,
+                webhooks=self._webhooks,
             ),
             id=job_workflow_id(customer_id, external_id),
             task_queue=self._task_queue,
@@ -239,14 +233,14 @@ class JobsClient:
                 raise UnknownJob(customer_id, external_id) from None
             raise
         if description.status == WorkflowExecutionStatus.RUNNING:
-            raise JobError("the job's workflow did not answer; try again", "Unavailable")
+            raise Refused("the job's workflow did not answer; try again", "Unavailable")
         state = await self.state(customer_id, external_id)
         earlier = state.operation(key) if key else None
         if earlier is None and update == JobUpdate.CLOSE:
             earlier = next((op for op in state.operations if op.kind == OperationKind.CLOSE), None)
         if earlier is not None:
             return earlier
-        raise JobError(
+        raise Refused(
             f"{update}: the job is {state.status}; no operation can follow",
             str(RefusalReason.CONFLICT),
         )
@@ -341,7 +335,7 @@ class JobsClient:
         if state is not None:
             found = state.operation(operation_id)
             if found is None:
-                raise JobError(f"operation_id: no recent operation {operation_id!r}", "NotFound")
+                raise Refused(f"operation_id: no recent operation {operation_id!r}", "NotFound")
             return found
         return await self._send(
             customer_id,
@@ -378,9 +372,9 @@ class JobsClient:
     ) -> None:
         state = await self.state(customer_id, external_id)
         if operation_id is not None and state.operation(operation_id) is None:
-            raise JobError(f"operation_id: no recent operation {operation_id!r}", "NotFound")
+            raise Refused(f"operation_id: no recent operation {operation_id!r}", "NotFound")
         if state.status in (JobStatus.CLOSED, JobStatus.DISCARDED):
-            raise JobError(f"{signal}: the job is {state.status}", str(RefusalReason.CONFLICT))
+            raise Refused(f"{signal}: the job is {state.status}", str(RefusalReason.CONFLICT))
         await self._handle(customer_id, external_id).signal(
             signal, OperatorRequest(operation_id=operation_id)
         )
@@ -421,9 +415,9 @@ class JobsClient:
         return sorted(found, key=lambda j: j.workflow_id)
 
 
-def _refusal(error: WorkflowUpdateFailedError) -> JobError:
+def _refusal(error: WorkflowUpdateFailedError) -> Refused:
     """The workflow's refusal, with the reason its validator gave."""
     cause = error.cause
     if isinstance(cause, ApplicationError):
-        return JobError(cause.message, cause.type or str(RefusalReason.INVALID))
-    return JobError(str(cause or error), str(RefusalReason.INVALID))
+        return Refused(cause.message, cause.type or str(RefusalReason.INVALID))
+    return Refused(str(cause or error), str(RefusalReason.INVALID))

@@ -221,6 +221,8 @@ class JobInput(BaseModel):
     customer_id: str = Field(min_length=1, max_length=100)
     external_job_posting_id: str = Field(min_length=1, max_length=75)
     auto_renew: AutoRenew | None = None
+    webhooks: bool = False
+    """Hand each operation's outcome to webhook delivery."""
     max_history_length: int = 10_000
     state: JobState | None = None
 

@@ -16,7 +16,8 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
-from client.jobs import JobError, JobsClient, UnknownCustomer
+from client.errors import Refused
+from client.jobs import JobsClient, UnknownCustomer
 from client.onboarding import OnboardingClient
 from domain.integrations import IntegrationKey, IntegrationType
 from domain.jobs import JobPosting
@@ -183,7 +184,7 @@ async def test_closed_and_failed_jobs_answer_for_themselves(
         jobs.renew(customer, "job-1"),
         jobs.put(customer, wire()),
     ):
-        with pytest.raises(JobError, match="the job is CLOSED") as info:
+        with pytest.raises(Refused, match="the job is CLOSED") as info:
             await call
         assert info.value.reason == "OperationConflict"
 

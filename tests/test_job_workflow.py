@@ -11,7 +11,8 @@ import pytest
 from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
-from client.jobs import JobError, JobsClient
+from client.errors import Refused
+from client.jobs import JobsClient
 from client.onboarding import OnboardingClient
 from domain.integrations import IntegrationKey, IntegrationType
 from domain.postings import JobState, JobStatus, job_workflow_id
@@ -109,7 +110,7 @@ async def test_create_is_idempotent(
     assert again.id == first.id
     posts = await sandbox.requests("/v2/simpleJobPostings")
     assert len(posts) == 1
-    with pytest.raises(JobError) as info:
+    with pytest.raises(Refused) as info:
         await jobs.create(cid, wire(title="Another title"))
     assert "already exists at LinkedIn" in info.value.message
 
@@ -270,7 +271,7 @@ async def test_workflow_validators_refuse_what_does_not_fit_the_job(
         (jobs.upgrade(cid, "job-1", CONTRACT, expire_at=1), "expireAt: must be after listedAt"),
     ]
     for call, fragment in cases:
-        with pytest.raises(JobError) as info:
+        with pytest.raises(Refused) as info:
             await call
         assert fragment in info.value.message, info.value.message
     assert len(await sandbox.requests("/v2/simpleJobPostings")) == posts_before
@@ -387,6 +388,6 @@ async def test_an_raa_job_is_created_through_its_campaign(
     assert (state.status, state.listing_type, state.contract) == ("LISTED", "PREMIUM", None)
     sent = (await sandbox.requests("/v2/simpleJobPostings"))[-1]["body"]["elements"][0]
     assert "contract" not in sent and "budget" not in sent
-    with pytest.raises(JobError) as info:
+    with pytest.raises(Refused) as info:
         await jobs.renew(cid, "job-1")
     assert "RENEW is not supported for RAA jobs" in info.value.message

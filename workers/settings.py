@@ -5,6 +5,9 @@ The defaults run the dev stack against the sandbox with no configuration at all.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,6 +45,10 @@ class Settings(BaseSettings):
     it is sent again (LinkedIn: most tasks finish within 5 minutes)."""
     job_credentials_wait_seconds: float = Field(default=600.0, ge=0)
     """How long a job sent while its customer is being onboarded waits for credentials."""
+    webhooks: bool = True
+    """Job workflows hand their events to webhook delivery (one child workflow per event)."""
+    webhook_signing_key: SecretStr | None = None
+    """Derives each webhook endpoint's secret; default a key file in data_dir."""
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     sandbox_port: int = 8090
@@ -51,6 +58,19 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     metrics_address: str = "127.0.0.1:9464"
     """Where the worker serves Prometheus metrics (Temporal's and ours)."""
+
+    def webhook_key(self) -> bytes:
+        """The webhook signing key: the setting, or a key file made once (owner-only)."""
+        if self.webhook_signing_key is not None:
+            return self.webhook_signing_key.get_secret_value().encode()
+        path = self.data_dir / "webhook-signing.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(32))
+        return path.read_text().strip().encode()
 
     @property
     def credentials_path(self) -> Path:

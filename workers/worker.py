@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.runtime import Runtime
@@ -14,6 +15,7 @@ from temporalio.worker import Worker
 from activities.credentials import CredentialStore, SqliteCredentialStore, load_or_create_key
 from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities, JobTiming
+from activities.webhooks import WebhookActivities
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from linkedin.client import CallObserver
@@ -21,10 +23,16 @@ from workers.metrics import LinkedInMetrics, prometheus_runtime
 from workers.settings import Settings
 from workflows.integration import CustomerIntegrationWorkflow
 from workflows.job import JobPostingWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow, WebhookEndpointsWorkflow
 
 log = structlog.get_logger("worker")
 
-WORKFLOWS = [CustomerIntegrationWorkflow, JobPostingWorkflow]
+WORKFLOWS = [
+    CustomerIntegrationWorkflow,
+    JobPostingWorkflow,
+    WebhookEndpointsWorkflow,
+    WebhookDeliveryWorkflow,
+]
 
 
 def linkedin_client(settings: Settings, observer: CallObserver | None = None) -> LinkedInClient:
@@ -63,6 +71,8 @@ async def running_worker(
         credentials_wait_seconds=settings.job_credentials_wait_seconds,
     )
     jobs = JobActivities(linkedin, store, temporal, timing)
+    webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+    webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
     worker = Worker(
         temporal,
         task_queue=settings.task_queue,
@@ -73,6 +83,8 @@ async def running_worker(
             integrations.verify_integrations,
             jobs.run_job_operation,
             jobs.notify_jobs_of_enabled_contract,
+            webhooks.webhook_targets,
+            webhooks.post_webhook,
         ],
     )
     async with worker:
@@ -83,6 +95,7 @@ async def running_worker(
         )
         yield worker
     await linkedin.aclose()
+    await webhook_http.aclose()
 
 
 async def run_worker(settings: Settings) -> None:

@@ -1,0 +1,50 @@
+"""Webhook routes: register an endpoint (its secret shown once), list, remove, deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.params import Depends as DependsParam
+
+from client.webhooks import Delivery, RegisteredEndpoint, WebhooksClient
+from domain.webhooks import NewWebhookEndpoint, WebhookEndpoint
+
+
+def _webhooks(request: Request) -> WebhooksClient:
+    client: WebhooksClient = request.app.state.webhooks
+    return client
+
+
+Webhooks = Annotated[WebhooksClient, Depends(_webhooks)]
+
+
+def webhook_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
+    router = APIRouter(dependencies=list(dependencies), tags=["webhooks"])
+
+    @router.post("/v1/webhooks", status_code=201)
+    async def register(body: NewWebhookEndpoint, client: Webhooks) -> RegisteredEndpoint:
+        """Deliver events (one customer's, or everyone's) to this URL, signed with the
+        returned secret."""
+        return await client.register(body.url, body.customer_id)
+
+    @router.get("/v1/webhooks")
+    async def endpoints(client: Webhooks) -> list[WebhookEndpoint]:
+        return await client.endpoints()
+
+    @router.delete("/v1/webhooks/{endpoint_id}", status_code=204)
+    async def remove(endpoint_id: str, client: Webhooks) -> None:
+        if not await client.remove(endpoint_id):
+            raise HTTPException(404, f"no webhook endpoint {endpoint_id!r}")
+
+    @router.get("/v1/webhooks/deliveries")
+    async def deliveries(
+        client: Webhooks,
+        customer_id: Annotated[str | None, Query(alias="customerId")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[Delivery]:
+        """Recent deliveries (one Temporal workflow each), with their status."""
+        return await client.deliveries(customer_id, limit)
+
+    return router

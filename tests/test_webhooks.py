@@ -1,0 +1,95 @@
+"""Webhooks: signatures, the job's events, and signed deliveries to a real endpoint."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from cli.webhooks import receiver
+from client.jobs import JobsClient
+from client.webhooks import WebhooksClient
+from domain.jobs import JobPosting
+from domain.webhooks import endpoint_secret, sign, verify
+from linkedin import LinkedInClient
+from tests.jobs_support import job_fields, onboard_for_jobs
+from tests.sandbox_control import SandboxControl, ServerThread
+from tests.temporal_support import eventually
+from workers.settings import Settings
+
+NOW = 1_700_000_000
+
+
+def test_a_signature_verifies_and_a_tampered_or_stale_one_does_not() -> None:
+    secret = endpoint_secret(b"signing-key", "we_1")
+    assert secret.startswith("whsec_") and secret == endpoint_secret(b"signing-key", "we_1")
+    assert secret != endpoint_secret(b"signing-key", "we_2")
+    header = sign(secret, NOW, b'{"a":1}')
+    assert verify(secret, header, b'{"a":1}', NOW + 10)
+    assert not verify(secret, header, b'{"a":2}', NOW + 10)
+    assert not verify(secret, header, b'{"a":1}', NOW + 3600)
+    assert not verify("whsec_other", header, b'{"a":1}', NOW)
+    assert not verify(secret, "garbage", b'{"a":1}', NOW)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.events: list[tuple[dict[str, Any], bool]] = []
+        self.secret = ""
+
+    def __call__(self, event: dict[str, Any], valid: bool) -> None:
+        self.events.append((event, valid))
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, str]]:
+    received = Inbox()
+    server = ServerThread(receiver(lambda: received.secret, received), health="/healthz").start()
+    yield received, server.url + "/"
+    server.stop()
+
+
+@pytest.mark.usefixtures("worker")
+async def test_job_outcomes_reach_the_ats_signed_once_each(
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    sandbox: SandboxControl,
+    inbox: tuple[Inbox, str],
+) -> None:
+    received, url = inbox
+    cid = f"cust-{uuid.uuid4().hex[:8]}"
+    webhooks = WebhooksClient(
+        temporal_env.client, task_queue=settings.task_queue, signing_key=settings.webhook_key()
+    )
+    endpoint = await webhooks.register(url, cid)
+    assert (await webhooks.register(url, cid)).id == endpoint.id
+    received.secret = endpoint.secret
+    await onboard_for_jobs(linkedin, settings, temporal_env.client, cid)
+    jobs = JobsClient(temporal_env.client, task_queue=settings.task_queue, webhooks=True)
+    job = JobPosting.model_validate(job_fields("job-1")).to_wire()
+    await jobs.create(cid, job, wait=True)
+    await sandbox.fail_next_tasks("Company apply URL is not reachable")
+    await jobs.update(cid, {**job, "title": "Staff Engineer"}, wait=True)
+    await jobs.close(cid, "job-1", wait=True)
+    await eventually(lambda: _async(received.events), lambda e: len(e) == 3, within=30)
+    types = [event["type"] for event, _ in received.events]
+    assert types == ["job.listed", "job.operation_failed", "job.closed"]
+    assert all(valid for _, valid in received.events)
+    listed = received.events[0][0]
+    assert listed["customerId"] == cid and listed["data"]["jobPostingUrl"]
+    assert "not reachable" in received.events[1][0]["data"]["operation"]["error"]
+    assert len({event["id"] for event, _ in received.events}) == 3
+    deliveries = await eventually(
+        lambda: webhooks.deliveries(cid),
+        lambda d: len(d) == 3 and all(x.status == "COMPLETED" for x in d),
+    )
+    assert {d.event_id for d in deliveries} == {event["id"] for event, _ in received.events}
+    assert await webhooks.remove(endpoint.id)
+
+
+async def _async(value: Any) -> Any:
+    return value

@@ -1,0 +1,118 @@
+"""Webhooks: the endpoint registry, and one delivery workflow per event.
+
+`WebhookEndpointsWorkflow` keeps the registered endpoints (URLs only; secrets are derived
+from the signing key, never stored). `WebhookDeliveryWorkflow` delivers one event to
+every endpoint that wants it, each retried with backoff for up to three days: at least
+once, visible in the Temporal UI, and its workflow id (the event id) makes a second start
+of the same event a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.webhooks import (
+        MAX_ENDPOINTS,
+        POST_WEBHOOK,
+        WEBHOOK_DELIVERY_WORKFLOW_TYPE,
+        WEBHOOK_ENDPOINTS_WORKFLOW_TYPE,
+        WEBHOOK_TARGETS,
+        NewWebhookEndpoint,
+        PostWebhook,
+        WebhookEndpoint,
+        WebhookEvent,
+    )
+    from workflows.failures import failure_message
+    from workflows.policies import LINKEDIN_CALL_TIMEOUT
+
+DELIVERY = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(hours=1),
+    maximum_attempts=0,
+    non_retryable_error_types=["WebhookGone"],
+)
+DELIVERY_DEADLINE = timedelta(days=3)
+
+
+@workflow.defn(name=WEBHOOK_ENDPOINTS_WORKFLOW_TYPE)
+class WebhookEndpointsWorkflow:
+    """The registered endpoints, for the whole deployment."""
+
+    @workflow.init
+    def __init__(self, endpoints: list[WebhookEndpoint] | None = None) -> None:
+        self._endpoints: list[WebhookEndpoint] = list(endpoints or [])
+
+    @workflow.run
+    async def run(self, endpoints: list[WebhookEndpoint] | None = None) -> None:
+        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._endpoints)
+
+    @workflow.update
+    def register(self, endpoint: NewWebhookEndpoint) -> WebhookEndpoint:
+        for known in self._endpoints:
+            if (known.url, known.customer_id) == (endpoint.url, endpoint.customer_id):
+                return known
+        registered = WebhookEndpoint(
+            id=f"we_{workflow.uuid4().hex}", url=endpoint.url, customer_id=endpoint.customer_id
+        )
+        self._endpoints.append(registered)
+        return registered
+
+    @register.validator
+    def _validate_register(self, endpoint: NewWebhookEndpoint) -> None:
+        if len(self._endpoints) >= MAX_ENDPOINTS:
+            raise ApplicationError(
+                f"at most {MAX_ENDPOINTS} webhook endpoints; remove one first",
+                type="OperationConflict",
+                non_retryable=True,
+            )
+
+    @workflow.update
+    def remove(self, endpoint_id: str) -> bool:
+        before = len(self._endpoints)
+        self._endpoints = [e for e in self._endpoints if e.id != endpoint_id]
+        return len(self._endpoints) != before
+
+    @workflow.query
+    def endpoints(self) -> list[WebhookEndpoint]:
+        return self._endpoints
+
+
+@workflow.defn(name=WEBHOOK_DELIVERY_WORKFLOW_TYPE)
+class WebhookDeliveryWorkflow:
+    """One event to every endpoint that wants it."""
+
+    @workflow.run
+    async def run(self, event: WebhookEvent) -> dict[str, str]:
+        targets = await workflow.execute_activity(
+            WEBHOOK_TARGETS,
+            event.customer_id,
+            result_type=list[WebhookEndpoint],
+            start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+            retry_policy=DELIVERY,
+        )
+        workflow.set_current_details(f"{event.type} {event.id} to {len(targets)} endpoint(s)")
+        results = await asyncio.gather(*(self._deliver(t, event) for t in targets))
+        return dict(zip((t.id for t in targets), results, strict=True))
+
+    async def _deliver(self, endpoint: WebhookEndpoint, event: WebhookEvent) -> str:
+        try:
+            await workflow.execute_activity(
+                POST_WEBHOOK,
+                PostWebhook(endpoint=endpoint, event=event),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=DELIVERY_DEADLINE,
+                retry_policy=DELIVERY,
+                summary=f"{event.type} to {endpoint.url}",
+            )
+        except ActivityError as error:
+            return f"not delivered: {failure_message(error)}"
+        return "delivered"
