@@ -15,29 +15,6 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 
-def configure_logging() -> None:
-    """structlog: JSON lines, or a console renderer on a terminal."""
-    import logging
-
-    import structlog
-
-    renderer = (
-        structlog.dev.ConsoleRenderer()
-        if sys.stderr.isatty()
-        else structlog.processors.JSONRenderer()
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
-
-
 def finish(code: int) -> NoReturn:
     """End a command that used a Temporal client without interpreter teardown (sdk-python#300)."""
     sys.stdout.flush()
@@ -56,6 +33,7 @@ def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
+    from client.codec import PayloadKeyError
     from domain.validation import first_problem
 
     async def call() -> T:
@@ -65,6 +43,8 @@ def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(call())
     except ValidationError as error:
         fail(first_problem(error))
+    except PayloadKeyError as error:
+        fail(str(error))
     except WorkflowUpdateFailedError as error:
         fail(getattr(error.cause, "message", None) or str(error.cause or error))
     except RPCError as error:

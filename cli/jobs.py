@@ -28,7 +28,8 @@ async def _jobs() -> JobsClient:
     from client.jobs import JobsClient
     from workers.settings import get_settings
 
-    return JobsClient(await connect(), task_queue=get_settings().task_queue)
+    settings = get_settings()
+    return JobsClient(await connect(settings.load_payload_keys()), task_queue=settings.task_queue)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import httpx
 import typer
 
-from cli.common import configure_logging, console, errors, fail, finish, run_briefly
+from cli.common import console, errors, fail, finish, run_briefly
 from cli.jobs import job_app, jobs
+from cli.logs import configure_logging
 
 if TYPE_CHECKING:
     from client.onboarding import OnboardingClient
@@ -96,10 +97,11 @@ def api(
 def setup() -> None:
     """Register our search attributes on the Temporal cluster of TEMPORAL_*."""
     from client.connection import connect
+    from workers.settings import get_settings
     from workers.setup import ensure_search_attributes
 
     async def register() -> list[str]:
-        return await ensure_search_attributes(await connect())
+        return await ensure_search_attributes(await connect(get_settings().load_payload_keys()))
 
     added = run_briefly(register)
     console.print(f"registered: {', '.join(added)}" if added else "search attributes in place")
@@ -121,7 +123,9 @@ async def tour() -> None:
     from workers.settings import get_settings
 
     settings = get_settings()
-    temporal = await connect(target_host=f"127.0.0.1:{settings.temporal_port}")
+    temporal = await connect(
+        settings.load_payload_keys(), target_host=f"127.0.0.1:{settings.temporal_port}"
+    )
     jobs = JobsClient(temporal, task_queue=settings.task_queue)
     await Tour(settings, onboarding_client(temporal, settings), jobs, console).run()
 
@@ -161,7 +165,8 @@ def onboarding_client() -> Awaitable[OnboardingClient]:
     from workers.settings import get_settings
 
     async def make() -> OnboardingClient:
-        return build(await connect(), get_settings())
+        settings = get_settings()
+        return build(await connect(settings.load_payload_keys()), settings)
 
     return make()
 

@@ -193,7 +193,10 @@ class Stack:
         from workers.setup import ensure_search_attributes
 
         async def register() -> None:
-            client = await connect(target_host=f"127.0.0.1:{self.settings.temporal_port}")
+            client = await connect(
+                self.settings.load_payload_keys(),
+                target_host=f"127.0.0.1:{self.settings.temporal_port}",
+            )
             await ensure_search_attributes(client)
 
         asyncio.run(register())
