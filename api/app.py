@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.limits import EdgeGuard, bearer
+from api.request_log import RequestLog
 from client.jobs import JobsClient, JobSummary
 from client.onboarding import IntegrationSummary, OnboardingClient
 from domain.integrations import IntegrationType, WidgetCallback
@@ -102,7 +104,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from client.connection import connect
 
-        client = await (connect_temporal or connect)()
+        client = await (connect_temporal or (lambda: connect(settings.load_payload_keys())))()
         app.state.onboarding = onboarding_client(client, settings)
         app.state.jobs = JobsClient(client, task_queue=settings.task_queue)
         yield
@@ -113,6 +115,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    token = settings.api_token.get_secret_value()
+    app.add_middleware(EdgeGuard, authorised=bearer(token), max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestLog)
 
     def authorised(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

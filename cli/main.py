@@ -69,7 +69,9 @@ def worker() -> None:
     from workers.worker import run_worker
 
     configure_logging()
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    checked_payload_keys(settings)
+    asyncio.run(run_worker(settings))
 
 
 @app.command()
@@ -81,16 +83,34 @@ def api(
     import uvicorn
 
     from api.app import create_app
+    from api.limits import default_token_refused
     from workers.settings import get_settings
 
     configure_logging()
     settings = get_settings()
+    host = host or settings.api_host
+    refused = default_token_refused(host, settings.api_token.get_secret_value())
+    if refused:
+        fail(refused)
+    checked_payload_keys(settings)
     uvicorn.run(
         create_app(settings),
-        host=host or settings.api_host,
+        host=host,
         port=port or settings.api_port,
-        log_level="warning",
+        log_config=None,  # uvicorn logs through the root handler configure_logging set
+        log_level="info",
+        access_log=False,  # the API's own request log says more and never logs headers
     )
+
+
+def checked_payload_keys(settings: Settings) -> None:
+    """Fail in one line, before serving, when the payload keys cannot be loaded."""
+    from client.codec import PayloadKeyError
+
+    try:
+        settings.load_payload_keys()
+    except PayloadKeyError as error:
+        fail(str(error))
 
 
 @app.command()
