@@ -13,10 +13,16 @@ import sys
 from typing import TextIO
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor
 
 QUIET = {"httpx": logging.WARNING, "httpcore": logging.WARNING}
 """Libraries whose INFO lines repeat what our own events say better."""
+
+
+def _drop_color_message(_: object, __: str, event: EventDict) -> EventDict:
+    """uvicorn repeats each message with terminal colours in this extra."""
+    event.pop("color_message", None)
+    return event
 
 
 def configure_logging(
@@ -48,7 +54,7 @@ def configure_logging(
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_color_message],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 *([structlog.processors.format_exc_info] if json else []),

@@ -139,9 +139,7 @@ async def test_temporal_holds_ciphertext_and_our_clients_read_it(
     )
     assert state.customer_name == name
 
-    handle = temporal_env.client.get_workflow_handle(
-        f"integration/{customer}/PREMIUM_JOB_POSTING"
-    )
+    handle = temporal_env.client.get_workflow_handle(f"integration/{customer}/PREMIUM_JOB_POSTING")
     history = await handle.fetch_history()
     raw = b"".join(event.SerializeToString() for event in history.events)
     assert name.encode() not in raw
