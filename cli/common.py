@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,8 +18,9 @@ errors = Console(stderr=True, soft_wrap=True)
 
 def finish(code: int) -> NoReturn:
     """End a command that used a Temporal client without interpreter teardown (sdk-python#300)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # the reader (a pipe, a terminal) may be gone
+            stream.flush()
     os._exit(code)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.common import console, fail, finish, run_briefly
+from domain.postings import JobStatus
 
 if TYPE_CHECKING:
     from client.jobs import JobsClient
@@ -153,17 +154,13 @@ def show(customer: Customer, external_id: External) -> None:
 
 def jobs(
     customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
-    status: Annotated[str | None, typer.Option(help="Only this status, e.g. LISTED.")] = None,
+    status: Annotated[JobStatus | None, typer.Option(help="Only this status.")] = None,
 ) -> None:
     """List jobs with their status, from Temporal's search attributes."""
     from rich.table import Table
 
-    from domain.postings import JobStatus
-
-    wanted = JobStatus(status) if status else None
-
     async def go() -> list[Any]:
-        return await (await _jobs()).list_jobs(customer_id=customer, status=wanted)
+        return await (await _jobs()).list_jobs(customer_id=customer, status=status)
 
     table = Table("workflow", "status", "listing")
     for job in run_briefly(go):
