@@ -245,7 +245,8 @@ def up(
                 except Exception as error:  # the stack stays up for a look at what went wrong
                     errors.print(f"[red]demo failed:[/red] {type(error).__name__}: {error}")
             reason = stack.wait()
-            with contextlib.suppress(OSError):  # whoever read our output may be gone
+            # Whoever read our output may be gone; rich then raises SystemExit(1).
+            with contextlib.suppress(OSError, SystemExit):
                 console.print(f"stopping ({reason})…")
     except Interrupted:
         pass  # a stop signal while starting: supervising() has stopped what had started
