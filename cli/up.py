@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from client.codec import new_key, write_key_file
 from workers.settings import Settings
@@ -172,8 +173,9 @@ class Stack:
         self.settings = settings
         self.data = settings.data_dir.resolve()
         self.logs = self.data / "logs"
-        # Fresh each start, known only to the codec server and the UI it serves.
-        self.children = children(settings, self.data, secrets.token_urlsafe(24))
+        # Yours when set (to use the codec from the temporal CLI), else fresh each start.
+        codec_token = settings.codec_token or SecretStr(secrets.token_urlsafe(24))
+        self.children = children(settings, self.data, codec_token.get_secret_value())
 
     def check_ports(self) -> None:
         s = self.settings

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -150,3 +152,38 @@ async def test_temporal_holds_ciphertext_and_our_clients_read_it(
     stranger = Client(temporal_env.client.service_client, data_converter=data_converter(new_key()))
     with pytest.raises(Exception, match="not among the payload keys"):
         await stranger.get_workflow_handle(handle.id).query("state")
+
+
+def test_the_payload_key_command_creates_then_rotates(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKEDIN_ATS_")}
+    env["LINKEDIN_ATS_DATA_DIR"] = str(tmp_path)
+    cli = str(Path(sys.executable).parent / "linkedin-ats")
+
+    def payload_key(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [cli, "payload-key", *args], env=env, capture_output=True, text=True, check=False
+        )
+
+    path = tmp_path / "keys" / "payload.keys"
+    assert payload_key().returncode == 0
+    first = read_key_file(path)
+    again = payload_key()
+    assert again.returncode == 1 and "--rotate adds a new key" in again.stderr
+    assert payload_key("--rotate").returncode == 0
+    rotated = read_key_file(path)
+    assert list(rotated.keys)[:-1] == list(first.keys) and rotated.newest_id not in first.keys
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)
+    loose = payload_key("--rotate")
+    assert loose.returncode == 1 and "chmod 600" in loose.stderr
+
+
+def test_up_creates_the_key_file_only_when_no_key_is_configured(tmp_path: Path) -> None:
+    from cli.up import ensure_payload_key_file
+
+    settings = Settings(data_dir=tmp_path)
+    assert ensure_payload_key_file(settings) == settings.payload_key_path
+    assert ensure_payload_key_file(settings) is None  # said once: the next start finds it
+    configured = Settings(data_dir=tmp_path / "other", payload_keys=SecretStr(TEST_KEYS.dumps()))
+    assert ensure_payload_key_file(configured) is None
+    assert not configured.payload_key_path.exists()
