@@ -17,7 +17,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import refused
 from api.jobs import job_routes
+from api.limits import EdgeGuard, bearer
 from api.paths import EncodedSlashes
+from api.request_log import RequestLog
 from api.webhooks import webhook_routes
 from client.errors import Refused
 from client.jobs import JobsClient
@@ -74,7 +76,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from client.connection import connect
 
-        client = await (connect_temporal or connect)()
+        client = await (connect_temporal or (lambda: connect(settings.load_payload_keys())))()
         app.state.onboarding = onboarding_client(client, settings)
         app.state.jobs = JobsClient(
             client, task_queue=settings.task_queue, webhooks=settings.webhooks
@@ -90,6 +92,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    token = settings.api_token.get_secret_value()
+    app.add_middleware(EdgeGuard, authorised=bearer(token), max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestLog)
 
     def authorised(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

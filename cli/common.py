@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,33 +16,11 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 
-def configure_logging() -> None:
-    """structlog: JSON lines, or a console renderer on a terminal."""
-    import logging
-
-    import structlog
-
-    renderer = (
-        structlog.dev.ConsoleRenderer()
-        if sys.stderr.isatty()
-        else structlog.processors.JSONRenderer()
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
-
-
 def finish(code: int) -> NoReturn:
     """End a command that used a Temporal client without interpreter teardown (sdk-python#300)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # the reader (a pipe, a terminal) may be gone
+            stream.flush()
     os._exit(code)
 
 
@@ -56,6 +35,7 @@ def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
+    from client.codec import PayloadKeyError
     from client.errors import Refused
     from domain.validation import first_problem
 
@@ -68,6 +48,8 @@ def run_briefly(make: Callable[[], Awaitable[T]]) -> T:
         fail(first_problem(error))
     except Refused as error:
         fail(error.message)
+    except PayloadKeyError as error:
+        fail(str(error))
     except WorkflowUpdateFailedError as error:
         fail(getattr(error.cause, "message", None) or str(error.cause or error))
     except RPCError as error:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.common import console, fail, finish, run_briefly
+from domain.postings import JobStatus
 
 if TYPE_CHECKING:
     from client.jobs import JobsClient
@@ -29,7 +30,11 @@ async def _jobs() -> JobsClient:
     from workers.settings import get_settings
 
     settings = get_settings()
-    return JobsClient(await connect(), task_queue=settings.task_queue, webhooks=settings.webhooks)
+    return JobsClient(
+        await connect(settings.load_payload_keys()),
+        task_queue=settings.task_queue,
+        webhooks=settings.webhooks,
+    )
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -194,17 +199,13 @@ def show(customer: Customer, external_id: External) -> None:
 
 def jobs(
     customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
-    status: Annotated[str | None, typer.Option(help="Only this status, e.g. LISTED.")] = None,
+    status: Annotated[JobStatus | None, typer.Option(help="Only this status.")] = None,
 ) -> None:
     """List jobs with their status, from Temporal's search attributes."""
     from rich.table import Table
 
-    from domain.postings import JobStatus
-
-    wanted = JobStatus(status) if status else None
-
     async def go() -> list[Any]:
-        return await (await _jobs()).list_jobs(customer_id=customer, status=wanted)
+        return await (await _jobs()).list_jobs(customer_id=customer, status=status)
 
     table = Table("workflow", "status", "listing")
     for job in run_briefly(go):

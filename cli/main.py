@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,11 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 import httpx
 import typer
 
-from cli.common import configure_logging, console, errors, fail, finish, run_briefly
+from cli.common import console, errors, fail, finish, run_briefly
 from cli.jobs import job_app, jobs
+from cli.logs import configure_logging
 from cli.webhooks import webhooks_app
+from domain.onboarding import ContextStatus
 
 if TYPE_CHECKING:
+    from client.codec import PayloadKeys
     from client.onboarding import OnboardingClient
     from domain.onboarding import IntegrationState
     from workers.settings import Settings
@@ -70,7 +74,9 @@ def worker() -> None:
     from workers.worker import run_worker
 
     configure_logging()
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    checked_payload_keys(settings)
+    asyncio.run(run_worker(settings))
 
 
 @app.command()
@@ -82,26 +88,105 @@ def api(
     import uvicorn
 
     from api.app import create_app
+    from api.limits import default_token_refused
     from workers.settings import get_settings
 
     configure_logging()
     settings = get_settings()
+    host = host or settings.api_host
+    refused = default_token_refused(host, settings.api_token.get_secret_value())
+    if refused:
+        fail(refused)
+    checked_payload_keys(settings)
     uvicorn.run(
         create_app(settings),
-        host=host or settings.api_host,
+        host=host,
         port=port or settings.api_port,
-        log_level="warning",
+        log_config=None,  # uvicorn logs through the root handler configure_logging set
+        log_level="info",
+        access_log=False,  # the API's own request log says more and never logs headers
     )
+
+
+def checked_payload_keys(settings: Settings) -> PayloadKeys:
+    """The payload keys; a one-line failure, before serving, when they cannot be loaded."""
+    from client.codec import PayloadKeyError
+
+    try:
+        return settings.load_payload_keys()
+    except PayloadKeyError as error:
+        fail(str(error))
+
+
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port; LINKEDIN_ATS_CODEC_PORT.")] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(help="Origin of a Temporal UI that may call it; the local UI's by default."),
+    ] = None,
+) -> None:
+    """Serve Temporal's codec endpoint (/encode, /decode) so the UI shows our payloads."""
+    import uvicorn
+
+    from api.codec import create_codec_app
+    from workers.settings import get_settings
+
+    configure_logging()
+    settings = get_settings()
+    if settings.codec_token is None:
+        fail("set LINKEDIN_ATS_CODEC_TOKEN: the bearer token callers of the codec server present")
+    origins = cors_origin or [
+        f"http://{name}:{settings.temporal_ui_port}" for name in ("127.0.0.1", "localhost")
+    ]
+    codec = create_codec_app(
+        checked_payload_keys(settings), settings.codec_token.get_secret_value(), origins
+    )
+    uvicorn.run(
+        codec,
+        host=host,
+        port=port or settings.codec_port,
+        log_config=None,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@app.command("payload-key")
+def payload_key(
+    rotate: Annotated[
+        bool, typer.Option(help="Add a newest key to the file; the older ones still decrypt.")
+    ] = False,
+) -> None:
+    """Create the payload key file (mode 0600), or add a new key to it with --rotate."""
+    from client.codec import PayloadKeyError, new_key, read_key_file, write_key_file
+    from workers.settings import get_settings
+
+    path = get_settings().payload_key_path
+    try:
+        if path.exists() and not rotate:
+            fail(f"{path} exists; --rotate adds a new key to it")
+        keys = read_key_file(path).with_new_key() if rotate else new_key()
+    except PayloadKeyError as error:
+        fail(str(error))
+    write_key_file(path, keys)
+    console.print(
+        f"{path}: {len(keys.keys)} key(s), the newest {keys.newest_id} encrypts from the next "
+        "start of the worker, API and codec server"
+    )
+    finish(0)
 
 
 @app.command()
 def setup() -> None:
     """Register our search attributes on the Temporal cluster of TEMPORAL_*."""
     from client.connection import connect
+    from workers.settings import get_settings
     from workers.setup import ensure_search_attributes
 
     async def register() -> list[str]:
-        return await ensure_search_attributes(await connect())
+        return await ensure_search_attributes(await connect(get_settings().load_payload_keys()))
 
     added = run_briefly(register)
     console.print(f"registered: {', '.join(added)}" if added else "search attributes in place")
@@ -123,7 +208,9 @@ async def tour() -> None:
     from workers.settings import get_settings
 
     settings = get_settings()
-    temporal = await connect(target_host=f"127.0.0.1:{settings.temporal_port}")
+    temporal = await connect(
+        settings.load_payload_keys(), target_host=f"127.0.0.1:{settings.temporal_port}"
+    )
     jobs = JobsClient(temporal, task_queue=settings.task_queue, webhooks=settings.webhooks)
     await Tour(settings, onboarding_client(temporal, settings), jobs, console).run()
 
@@ -133,27 +220,38 @@ def up(
     with_demo: Annotated[bool, typer.Option("--demo", help="Run the demo once it is up.")] = False,
 ) -> None:
     """Start Temporal + UI, the sandbox, the worker and the API; stop them with Ctrl-C."""
-    from cli.up import Stack, StartupError
+    from cli.up import Interrupted, Stack, StartupError, ensure_payload_key_file
     from workers.settings import get_settings
 
     settings = get_settings()
+    created = ensure_payload_key_file(settings)
+    if created:
+        console.print(
+            f"created the payload key file {created} (mode 0600): Temporal's data can be read "
+            "only with it, so back it up; `linkedin-ats payload-key --rotate` adds a newer key"
+        )
     stack = Stack(settings)
     try:
-        stack.check_ports()
-        with console.status("starting…") as status:
-            stack.start(lambda name: status.update(f"{name} is up; starting the next…"))
-    except StartupError as error:
-        stack.stop()
-        fail(str(error))
-    print_urls(settings)
-    if with_demo:
-        try:
-            asyncio.run(tour())
-        except Exception as error:  # the stack stays up for a look at what went wrong
-            errors.print(f"[red]demo failed:[/red] {type(error).__name__}: {error}")
-    reason = stack.wait()
-    console.print(f"stopping ({reason})…")
-    stack.stop()
+        with stack.supervising():
+            try:
+                stack.check_ports()
+                with console.status("starting…") as status:
+                    stack.start(lambda name: status.update(f"{name} is up; starting the next…"))
+            except StartupError as error:
+                stack.stop()
+                fail(str(error))
+            print_urls(settings)
+            if with_demo:
+                try:
+                    asyncio.run(tour())
+                except Exception as error:  # the stack stays up for a look at what went wrong
+                    errors.print(f"[red]demo failed:[/red] {type(error).__name__}: {error}")
+            reason = stack.wait()
+            # Whoever read our output may be gone; rich then raises SystemExit(1).
+            with contextlib.suppress(OSError, SystemExit):
+                console.print(f"stopping ({reason})…")
+    except Interrupted:
+        pass  # a stop signal while starting: supervising() has stopped what had started
     finish(0)
 
 
@@ -163,7 +261,8 @@ def onboarding_client() -> Awaitable[OnboardingClient]:
     from workers.settings import get_settings
 
     async def make() -> OnboardingClient:
-        return build(await connect(), get_settings())
+        settings = get_settings()
+        return build(await connect(settings.load_payload_keys()), settings)
 
     return make()
 
@@ -217,19 +316,15 @@ def widget_save(
 
 @app.command()
 def integrations(
-    status: Annotated[str | None, typer.Option(help="Only this headline status.")] = None,
+    status: Annotated[ContextStatus | None, typer.Option(help="Only this headline status.")] = None,
     customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
 ) -> None:
     """List integrations with their status, from Temporal's search attributes."""
     from rich.table import Table
 
-    from domain.onboarding import ContextStatus
-
-    wanted = ContextStatus(status) if status else None
-
     async def fetch() -> list[IntegrationState]:
         client = await onboarding_client()
-        found = await client.list_integrations(status=wanted, customer_id=customer)
+        found = await client.list_integrations(status=status, customer_id=customer)
         return [await client.integration_state(i.customer_id, i.integration_type) for i in found]
 
     table = Table("workflow", "status", "contexts", "waiting for")
@@ -271,7 +366,8 @@ def print_urls(settings: Settings) -> None:
     table = Table(title="linkedin-ats is up", show_header=False)
     table.add_row("Temporal UI", f"http://127.0.0.1:{settings.temporal_ui_port}")
     table.add_row("API docs", f"http://{settings.api_host}:{settings.api_port}/docs")
-    table.add_row("API token", settings.api_token.get_secret_value())
+    table.add_row("API token", "LINKEDIN_ATS_API_TOKEN (docs/configuration.md)")
+    table.add_row("Codec server", f"http://127.0.0.1:{settings.codec_port} (for the UI)")
     table.add_row("LinkedIn sandbox", f"http://127.0.0.1:{settings.sandbox_port}/docs")
     table.add_row("Temporal gRPC", f"127.0.0.1:{settings.temporal_port}")
     table.add_row("Worker metrics", f"http://{settings.metrics_address}/metrics")

@@ -1,23 +1,40 @@
-"""`linkedin-ats up`: the whole system on one machine, as supervised child processes."""
+"""`linkedin-ats up`: the whole system on one machine, as supervised child processes.
+
+However `up` ends (Ctrl-C to the process group, SIGTERM, SIGHUP from a closed terminal, a
+reader of its output gone, or even SIGKILL) its children end with it: they run in their own
+sessions, are stopped in order on every signal we can catch, and are told by the kernel to
+stop (PR_SET_PDEATHSIG) when `up` dies without a word.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
+from client.codec import new_key, write_key_file
 from workers.settings import Settings
 
 BIN = Path(sys.executable).parent
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived; carries its name. Not an Exception, so nothing swallows it."""
 
 
 class StartupError(Exception):
@@ -78,9 +95,19 @@ def worker_polling(settings: Settings, address: str) -> Callable[[], bool]:
     return probe
 
 
-def children(settings: Settings, data: Path) -> list[Child]:
+def ensure_payload_key_file(settings: Settings) -> Path | None:
+    """Create the payload key file (0600) when no key is configured; returns it if created."""
+    path = settings.payload_key_path
+    if settings.payload_keys is not None or path.exists():
+        return None
+    write_key_file(path, new_key())
+    return path
+
+
+def children(settings: Settings, data: Path, codec_token: str) -> list[Child]:
     address = f"127.0.0.1:{settings.temporal_port}"
     sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
+    codec_url = f"http://127.0.0.1:{settings.codec_port}"
     ours = {
         "TEMPORAL_ADDRESS": address,
         "LINKEDIN_ATS_LINKEDIN_API_URL": sandbox_url,
@@ -89,6 +116,12 @@ def children(settings: Settings, data: Path) -> list[Child]:
     }
     cli = str(BIN / "linkedin-ats")
     return [
+        Child(
+            "codec",
+            [cli, "codec-server", "--port", str(settings.codec_port)],
+            http_ok(f"{codec_url}/healthz"),
+            {**ours, "LINKEDIN_ATS_CODEC_TOKEN": codec_token},
+        ),
         Child(
             "temporal",
             [
@@ -103,6 +136,9 @@ def children(settings: Settings, data: Path) -> list[Child]:
                 str(settings.temporal_ui_port),
                 "--db-filename",
                 str(data / "temporal.sqlite"),
+                # The UI cannot send a bearer header; its endpoint carries the token instead.
+                "--ui-codec-endpoint",
+                f"{codec_url}/{codec_token}",
                 "--log-level",
                 "error",
             ],
@@ -137,7 +173,9 @@ class Stack:
         self.settings = settings
         self.data = settings.data_dir.resolve()
         self.logs = self.data / "logs"
-        self.children = children(settings, self.data)
+        # Yours when set (to use the codec from the temporal CLI), else fresh each start.
+        codec_token = settings.codec_token or SecretStr(secrets.token_urlsafe(24))
+        self.children = children(settings, self.data, codec_token.get_secret_value())
 
     def check_ports(self) -> None:
         s = self.settings
@@ -148,6 +186,7 @@ class Stack:
             ("sandbox", s.sandbox_port, "SANDBOX_PORT"),
             ("API", s.api_port, "API_PORT"),
             ("worker metrics", metrics_port, "METRICS_ADDRESS"),
+            ("codec server", s.codec_port, "CODEC_PORT"),
         ):
             if not port_free(port):
                 raise StartupError(
@@ -156,15 +195,18 @@ class Stack:
                 )
 
     def start(self, on_ready: Callable[[str], None]) -> None:
-        self.logs.mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.logs.mkdir(mode=0o700, exist_ok=True)
         for child in self.children:
-            log = (self.logs / f"{child.name}.log").open("ab")
+            path = self.logs / f"{child.name}.log"
+            log = open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")  # noqa: SIM115
             child.process = subprocess.Popen(
                 child.argv,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **child.env},
                 start_new_session=True,
+                preexec_fn=_child_setup,
             )
             self._wait(child)
             if child.name == "temporal":
@@ -193,26 +235,40 @@ class Stack:
         from workers.setup import ensure_search_attributes
 
         async def register() -> None:
-            client = await connect(target_host=f"127.0.0.1:{self.settings.temporal_port}")
+            client = await connect(
+                self.settings.load_payload_keys(),
+                target_host=f"127.0.0.1:{self.settings.temporal_port}",
+            )
             await ensure_search_attributes(client)
 
         asyncio.run(register())
 
+    @contextlib.contextmanager
+    def supervising(self) -> Iterator[None]:
+        """Stop signals raise Interrupted inside; on leaving, however, every child stops."""
+
+        def interrupt(signum: int, _: object) -> None:
+            raise Interrupted(signal.Signals(signum).name)
+
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, interrupt)
+        try:
+            yield
+        finally:
+            for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the stop short
+                signal.signal(signum, signal.SIG_IGN)
+            self.stop()
+
     def wait(self) -> str:
-        """Block until a child dies or we are told to stop; returns why."""
-        stop = {"reason": ""}
-
-        def request_stop(signum: int, _: object) -> None:
-            stop["reason"] = signal.Signals(signum).name
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
-        while not stop["reason"]:
-            for child in self.children:
-                if child.process is not None and child.process.poll() is not None:
-                    return f"{child.name} exited with status {child.process.returncode}"
-            time.sleep(0.5)
-        return stop["reason"]
+        """Block until a child dies or a stop signal arrives; returns why."""
+        try:
+            while True:
+                for child in self.children:
+                    if child.process is not None and child.process.poll() is not None:
+                        return f"{child.name} exited with status {child.process.returncode}"
+                time.sleep(0.5)
+        except Interrupted as stop:
+            return str(stop)
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -225,3 +281,15 @@ class Stack:
                 child.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(child.process.pid, signal.SIGKILL)
+
+
+_UP_PID = os.getpid()
+
+
+def _child_setup() -> None:
+    """In the child before exec: files only we read; SIGTERM when `up` dies, even by SIGKILL."""
+    os.umask(0o077)  # Temporal's database, the credential store, logs: owner only
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != _UP_PID:  # `up` died before the line above took effect
+            os._exit(1)

@@ -54,7 +54,9 @@ async def _client() -> WebhooksClient:
 
     settings = get_settings()
     return WebhooksClient(
-        await connect(), task_queue=settings.task_queue, signing_key=settings.webhook_key()
+        await connect(settings.load_payload_keys()),
+        task_queue=settings.task_queue,
+        signing_key=settings.webhook_key(),
     )
 
 

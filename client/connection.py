@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfigProfile
+
+from client.codec import EncryptionCodec, PayloadKeys
 
 DEFAULT_ADDRESS = "localhost:7233"
 
@@ -19,6 +23,15 @@ def connect_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     return config
 
 
-async def connect(**overrides: Any) -> Client:
-    """A Temporal client with the pydantic data converter our workflows need."""
-    return await Client.connect(**connect_config(overrides), data_converter=pydantic_data_converter)
+def data_converter(keys: PayloadKeys) -> DataConverter:
+    """Pydantic payloads, encrypted; failure messages and stack traces encrypted too."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keys),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+async def connect(keys: PayloadKeys, **overrides: Any) -> Client:
+    """A Temporal client whose payloads only holders of `keys` can read."""
+    return await Client.connect(**connect_config(overrides), data_converter=data_converter(keys))

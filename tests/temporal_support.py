@@ -13,21 +13,25 @@ from typing import Any, TypeVar
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from client.codec import PayloadKeys
+from client.connection import data_converter
 from workflows import search_attributes
 
 BIN = Path(sys.executable).parent
 HISTORIES = Path(__file__).parent / "histories"
 T = TypeVar("T")
+# A fixed key, so recorded histories (which hold ciphertext) replay in later runs.
+TEST_KEYS = PayloadKeys.parse("test-2024:dGVzdC1vbmx5LXBheWxvYWQta2V5LTMyLWJ5dGVzISE=", "tests")
+CONVERTER = data_converter(TEST_KEYS)
 
 
 async def dev_server() -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_log_level="error",
     )
 
@@ -35,7 +39,7 @@ async def dev_server() -> WorkflowEnvironment:
 async def time_skipping_server() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from client.connection import connect
 from tests.sandbox_control import SandboxControl, ServerThread
-from tests.temporal_support import eventually
+from tests.temporal_support import TEST_KEYS, eventually
 from workers.settings import Settings
 
 CONTRACT = "urn:li:contract:555"
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
     address = temporal_env.client.service_client.config.target_host
     server = ServerThread(
-        create_app(settings, lambda: connect(target_host=address)), health="/healthz"
+        create_app(settings, lambda: connect(TEST_KEYS, target_host=address)), health="/healthz"
     ).start()
     yield server.url
     server.stop()

@@ -7,6 +7,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -18,7 +19,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from cli.demo import DESCRIPTION
 from tests.sandbox_control import free_port
+from tests.temporal_support import TEST_KEYS
 
 CLI = str(Path(sys.executable).parent / "linkedin-ats")
 
@@ -35,10 +38,23 @@ class Stack:
         return self.output.read_text()
 
 
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is `parent`, from /proc."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
 def stack_env(data_dir: Path) -> dict[str, str]:
     ports = {
         name: str(free_port())
-        for name in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "SANDBOX_PORT", "API_PORT")
+        for name in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "SANDBOX_PORT", "API_PORT", "CODEC_PORT")
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKEDIN_ATS_", "TEMPORAL_"))}
     env.update({f"LINKEDIN_ATS_{k}": v for k, v in ports.items()})
@@ -165,6 +181,73 @@ def test_the_temporal_ui_filters_the_demo_by_search_attribute(stack: Stack, tmp_
         shutil.copyfile(screenshot, SCREENSHOT)
 
 
+def workflow_run(stack: Stack, workflow_id: str) -> str:
+    url = f"http://127.0.0.1:{stack.ui_port}/api/v1/namespaces/default/workflows/"
+    described = httpx.get(url + quote(workflow_id, safe=""), timeout=10).json()
+    return str(described["workflowExecutionInfo"]["execution"]["runId"])
+
+
+def demo_job(stack: Stack) -> str:
+    found = re.search(r"A job (demo-\d+) — \S+/workflows/job%2F([\w-]+)%2F", stack.text())
+    assert found, stack.text()
+    return f"job/{found[2]}/{found[1]}"
+
+
+def test_temporal_stores_no_personal_data_in_clear(stack: Stack) -> None:
+    data = Path(stack.env["LINKEDIN_ATS_DATA_DIR"])
+    raw = b"".join(path.read_bytes() for path in sorted(data.glob("temporal.sqlite*")))
+    assert demo_job(stack).encode() in raw  # ids are stored as they are: the search is real
+    assert b"binary/encrypted" in raw
+    for personal in (b"recruiter@", b"new.recruiter@globex.example.com", DESCRIPTION[:60].encode()):
+        assert personal not in raw, personal
+    assert stat.S_IMODE((data / "temporal.sqlite").stat().st_mode) == 0o600
+
+
+def test_up_makes_an_owner_only_key_file_apart_from_the_credentials(stack: Stack) -> None:
+    data = Path(stack.env["LINKEDIN_ATS_DATA_DIR"])
+    key_file = data / "keys" / "payload.keys"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    assert not list(key_file.parent.glob("credentials*"))
+    assert stack.text().count(f"created the payload key file {key_file} (mode 0600)") == 1
+
+
+def test_up_prints_no_token(stack: Stack) -> None:
+    commands = [
+        Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        for pid in child_pids(stack.process.pid)
+    ]
+    temporal = next(c for c in commands if b"start-dev" in c)
+    endpoint = temporal[temporal.index(b"--ui-codec-endpoint") + 1].decode()
+    codec_token = endpoint.rsplit("/", 1)[1]
+    assert len(codec_token) >= 24
+    text = stack.text() + "".join(
+        p.read_text() for p in (Path(stack.env["LINKEDIN_ATS_DATA_DIR"]) / "logs").glob("*.log")
+    )
+    assert codec_token not in text
+    assert "dev-token" not in stack.text()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+def test_the_temporal_ui_shows_encrypted_payloads_through_the_codec(
+    stack: Stack, tmp_path: Path
+) -> None:
+    workflow_id = demo_job(stack)
+    run_id = workflow_run(stack, workflow_id)
+    page = f"http://127.0.0.1:{stack.ui_port}/namespaces/default/workflows/"
+    url = f"{page}{quote(workflow_id, safe='')}/{run_id}/history"
+    dom = headless(url, tmp_path / "profile", "--dump-dom")
+    assert DESCRIPTION[:60] in dom
+    codec_log = Path(stack.env["LINKEDIN_ATS_DATA_DIR"]) / "logs" / "codec.log"
+    decoded = [
+        line
+        for line in codec_log.read_text().splitlines()
+        if '"path": "/decode", "status": 200' in line
+    ]
+    assert decoded  # the browser had our codec server decode what Temporal holds sealed
+
+
 def test_up_stops_everything_on_sigterm(stack: Stack) -> None:
     os.killpg(stack.process.pid, signal.SIGTERM)
     assert stack.process.wait(timeout=60) == 0
@@ -190,6 +273,7 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
 def test_commands_fail_in_one_readable_line(tmp_path: Path) -> None:
     env = stack_env(tmp_path)
     env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{free_port()}"  # nothing listens there
+    env["LINKEDIN_ATS_PAYLOAD_KEYS"] = TEST_KEYS.dumps().strip()
     result = subprocess.run(
         [CLI, "integrations"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -210,3 +294,19 @@ def test_commands_fail_in_one_readable_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr == "error: description: required for CREATE\n"  # before any connection
+
+
+def test_a_bogus_status_names_the_allowed_values(tmp_path: Path) -> None:
+    env = {**stack_env(tmp_path), "COLUMNS": "300", "TERM": "dumb"}
+    for command, allowed in (
+        (["jobs", "--status", "BOGUS"], ["PENDING", "LISTED", "CLOSED", "NEEDS_ATTENTION"]),
+        (["integrations", "--status", "BOGUS"], ["NOT_CONNECTED", "REQUESTED", "ENABLED"]),
+    ):
+        result = subprocess.run(
+            [CLI, *command], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 2
+        assert "Invalid value for '--status'" in result.stderr
+        assert "'BOGUS' is not one of" in result.stderr
+        assert all(f"'{value}'" in result.stderr for value in allowed), result.stderr
+        assert "Traceback" not in result.stderr + result.stdout

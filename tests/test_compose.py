@@ -16,7 +16,7 @@ from workers.settings import Settings
 ROOT = Path(__file__).parents[1]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
-OURS = ("setup", "worker", "api", "sandbox")
+OURS = ("setup", "worker", "api", "codec", "sandbox")
 COMMANDS = {command.name or command.callback.__name__ for command in cli.registered_commands}
 
 
@@ -49,22 +49,30 @@ def test_our_services_run_our_commands_with_our_settings(name: str) -> None:
 def test_our_processes_reach_temporal_and_publish_their_ports() -> None:
     for name in ("setup", "worker", "api"):
         assert SERVICES[name]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
-    assert "7233:7233" in SERVICES["temporal"]["ports"]
+    assert "127.0.0.1:7233:7233" in SERVICES["temporal"]["ports"]
     api_port = SERVICES["api"]["command"][SERVICES["api"]["command"].index("--port") + 1]
     assert f"{api_port}:{api_port}" in SERVICES["api"]["ports"]
     metrics = SERVICES["worker"]["environment"]["LINKEDIN_ATS_METRICS_ADDRESS"]
     assert metrics.startswith("0.0.0.0:")
-    assert f"{metrics.split(':')[1]}:{metrics.split(':')[1]}" in SERVICES["worker"]["ports"]
+    assert (
+        f"127.0.0.1:{metrics.split(':')[1]}:{metrics.split(':')[1]}" in SERVICES["worker"]["ports"]
+    )
     sandbox_port = SERVICES["sandbox"]["command"][
         SERVICES["sandbox"]["command"].index("--port") + 1
     ]
-    assert f"{sandbox_port}:{sandbox_port}" in SERVICES["sandbox"]["ports"]
+    assert f"127.0.0.1:{sandbox_port}:{sandbox_port}" in SERVICES["sandbox"]["ports"]
     assert SERVICES["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
 
 
 def test_secrets_are_required_not_defaulted() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
-    for secret in ("PARTNER_CLIENT_SECRET", "API_TOKEN", "CREDENTIAL_KEY"):
+    for secret in (
+        "PARTNER_CLIENT_SECRET",
+        "API_TOKEN",
+        "CREDENTIAL_KEY",
+        "PAYLOAD_KEYS",
+        "CODEC_TOKEN",
+    ):
         assert re.search(rf"LINKEDIN_ATS_{secret}: \$\{{LINKEDIN_ATS_{secret}:\?", text), secret
 
 
@@ -78,3 +86,29 @@ def test_the_image_holds_every_package() -> None:
     for package in packages:
         assert f"COPY {package} {package}" in dockerfile, package
     assert 'ENTRYPOINT ["linkedin-ats"]' in dockerfile
+
+
+PUBLIC = {"api"}
+"""Services meant for the ATS back end on any interface; they require a token of their own."""
+
+
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - PUBLIC))
+def test_operator_ports_are_bound_to_loopback(name: str) -> None:
+    for mapping in SERVICES[name].get("ports", []):
+        assert str(mapping).startswith("127.0.0.1:"), (
+            f"{name} publishes {mapping} on every interface"
+        )
+
+
+def test_the_ui_decodes_through_the_codec_server() -> None:
+    codec_port = SERVICES["codec"]["command"][SERVICES["codec"]["command"].index("--port") + 1]
+    assert f"127.0.0.1:{codec_port}:{codec_port}" in SERVICES["codec"]["ports"]
+    endpoint = SERVICES["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"]
+    assert endpoint.startswith(f"http://127.0.0.1:{codec_port}/${{LINKEDIN_ATS_CODEC_TOKEN:?")
+    ui_port = SERVICES["temporal-ui"]["ports"][0].split(":")[1]
+    assert f"http://127.0.0.1:{ui_port}" in SERVICES["codec"]["command"]
+
+
+def test_the_compose_file_says_how_operators_reach_the_loopback_ports() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "bound to 127.0.0.1" in text and "reverse proxy" in text

@@ -8,14 +8,16 @@ import uuid
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from client.codec import EncryptionCodec
 from client.onboarding import OnboardingClient
 from domain.integrations import IntegrationType
 from domain.onboarding import ContextStatus, IntegrationState, integration_workflow_id
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually, record_history
+from tests.temporal_support import TEST_KEYS, eventually, record_history
 from workers.settings import Settings
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
@@ -57,12 +59,14 @@ async def status_is(
 
 
 def decoded_history(value: Any) -> str:
-    """The history as text with every payload's base64 data decoded, to search it."""
+    """The history as text with every payload decrypted and decoded, to search it."""
     if isinstance(value, dict):
         parts = [decoded_history(v) for v in value.values()]
         data = value.get("data")
         if isinstance(data, str):
-            parts.append(base64.b64decode(data).decode("utf-8", "replace"))
+            metadata = {k: base64.b64decode(v) for k, v in value.get("metadata", {}).items()}
+            payload = Payload(metadata=metadata, data=base64.b64decode(data))
+            parts.append(EncryptionCodec(TEST_KEYS).open(payload).data.decode("utf-8", "replace"))
         return "\n".join(parts)
     if isinstance(value, list):
         return "\n".join(decoded_history(v) for v in value)

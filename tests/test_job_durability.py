@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -21,7 +20,13 @@ from domain.postings import AutoRenew, JobStatus, job_workflow_id
 from linkedin import LinkedInClient
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import HISTORIES, eventually, record_history, time_skipping_server
+from tests.temporal_support import (
+    CONVERTER,
+    HISTORIES,
+    eventually,
+    record_history,
+    time_skipping_server,
+)
 from workers.settings import Settings
 from workers.worker import WORKFLOWS, running_worker
 
@@ -160,5 +165,5 @@ RECORDED = [
 async def test_recorded_histories_replay_with_todays_code(recorded: dict[str, Any]) -> None:
     """A code change that breaks determinism for running workflows fails here."""
     history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
     await replayer.replay_workflow(history)

@@ -166,9 +166,11 @@ async def test_continue_as_new_with_a_parked_and_a_queued_operation(
     for _ in range(12):  # grow the history past max_history_length
         await jobs.retry(customer, "job-1", parked.id)
     await eventually(handle.describe, lambda d: d.run_id != first_run, within=30)
-    state = await jobs.state(customer, "job-1")
-    outcomes = {op.id: op.outcome for op in state.operations}
-    assert outcomes[parked.id] == "NEEDS_ATTENTION" and outcomes[queued.id] == "QUEUED"
+    state = await eventually(
+        lambda: jobs.state(customer, "job-1"),
+        lambda s: s.operation(parked.id).outcome == "NEEDS_ATTENTION",  # type: ignore[union-attr]
+    )
+    assert state.operation(queued.id).outcome == "QUEUED"  # type: ignore[union-attr]
     await jobs.cancel(customer, "job-1", parked.id)
     assert (await jobs.await_operation(customer, "job-1", queued.id)).outcome == "SUCCEEDED"
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from client.codec import PayloadKeys, load_payload_keys
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LINKEDIN_ATS_", env_file=None)
@@ -29,13 +31,23 @@ class Settings(BaseSettings):
     ats_name: str = Field(default="Acme ATS", max_length=30)
     """Shown in child application names as '{ATS} - {Customer}'."""
     api_token: SecretStr = SecretStr("dev-token")
-    """Bearer token the ATS back end presents to our HTTP API."""
+    """Bearer token the ATS back end presents to our HTTP API; refused off loopback."""
+    max_request_bytes: int = Field(default=1_048_576, gt=0)
+    """Largest HTTP request body the API reads; a larger one is answered 413."""
     task_queue: str = "linkedin-ats"
     data_dir: Path = Path(".data")
     credential_store_path: Path | None = None
     """SQLite file of customers' client credentials; default <data_dir>/credentials.sqlite."""
     credential_key: SecretStr | None = None
     """Fernet key that encrypts stored client secrets; default a key file in data_dir."""
+    payload_keys: SecretStr | None = None
+    """AES-256 keys for Temporal payloads, `id:base64` comma-separated, newest (encrypting) last."""
+    payload_key_file: Path | None = None
+    """Key file used without payload_keys; default <data_dir>/keys/payload.keys, mode 0600."""
+    codec_token: SecretStr | None = None
+    """Bearer token of `linkedin-ats codec-server`; `up` makes a fresh one each start."""
+    codec_port: int = 8234
+    """Where `linkedin-ats up` serves the codec endpoint for the Temporal UI."""
     verify_interval_seconds: float = 24 * 3600
     """How often an enabled integration is verified at LinkedIn to catch drift."""
     job_task_poll_seconds: float = Field(default=3.0, gt=0)
@@ -75,6 +87,15 @@ class Settings(BaseSettings):
     @property
     def credentials_path(self) -> Path:
         return self.credential_store_path or self.data_dir / "credentials.sqlite"
+
+    @property
+    def payload_key_path(self) -> Path:
+        return self.payload_key_file or self.data_dir / "keys" / "payload.keys"
+
+    def load_payload_keys(self) -> PayloadKeys:
+        """The payload keys: the setting's when given, else the key file's (0600 or refused)."""
+        keys = self.payload_keys.get_secret_value() if self.payload_keys else None
+        return load_payload_keys(keys, self.payload_key_path)
 
 
 @lru_cache(maxsize=1)

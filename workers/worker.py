@@ -103,7 +103,7 @@ async def run_worker(settings: Settings) -> None:
     from client.connection import connect
 
     runtime = prometheus_runtime(settings.metrics_address)
-    temporal = await connect(runtime=runtime)
+    temporal = await connect(settings.load_payload_keys(), runtime=runtime)
     log.info("worker.metrics", url=f"http://{settings.metrics_address}/metrics")
     async with running_worker(temporal, settings):
         await asyncio.Event().wait()
