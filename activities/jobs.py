@@ -71,6 +71,20 @@ class _Progress:
     def beat(self) -> None:
         activity.heartbeat({"task_ids": self.task_ids})
 
+    async def during(self, call: Awaitable[T]) -> T:
+        """Await a LinkedIn call, beating meanwhile: a slow answer is not a dead worker."""
+
+        async def keep_beating() -> None:
+            while True:
+                await asyncio.sleep(5.0)
+                self.beat()
+
+        beating = asyncio.create_task(keep_beating())
+        try:
+            return await call
+        finally:
+            beating.cancel()
+
 
 class _Outcome(Exception):
     """Ends the run with LinkedIn's outcome (a refusal, our configuration)."""
@@ -131,7 +145,9 @@ class JobActivities:
                     log.info("job.reconciled", note=reconciled.note)
                     return reconciled
             try:
-                (submission,) = await self._linkedin.submit_jobs(creds, [request.posting])
+                (submission,) = await progress.during(
+                    self._linkedin.submit_jobs(creds, [request.posting])
+                )
             except TransientLinkedInError as error:
                 # A 429 was refused before processing; anything else may have been applied.
                 progress.uncertain = error.status != 429
@@ -178,7 +194,7 @@ class JobActivities:
         while True:
             progress.beat()
             try:
-                return await call()
+                return await progress.during(call())
             except TransientLinkedInError as error:
                 failures += 1
                 await self._pause(progress, failures, error)
