@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +15,7 @@ from rich.console import Console
 
 from client.jobs import JobsClient
 from client.onboarding import OnboardingClient
+from client.webhooks import WebhooksClient
 from domain.integrations import IntegrationType
 from domain.onboarding import ContextStatus, IntegrationState, integration_workflow_id
 from domain.postings import job_workflow_id
@@ -42,11 +45,17 @@ def widget_save_request(
 
 class Tour:
     def __init__(
-        self, settings: Settings, onboarding: OnboardingClient, jobs: JobsClient, console: Console
+        self,
+        settings: Settings,
+        onboarding: OnboardingClient,
+        jobs: JobsClient,
+        webhooks: WebhooksClient,
+        console: Console,
     ) -> None:
         self.settings = settings
         self.onboarding = onboarding
         self.jobs = jobs
+        self.webhooks = webhooks
         self.say = console.print
         self.ui = f"http://127.0.0.1:{settings.temporal_ui_port}/namespaces/default/workflows/"
 
@@ -142,6 +151,38 @@ class Tour:
                     f"    new listing; the old one was jobId {old.job_id} {old.job_posting_url}",
                 )
 
+    @asynccontextmanager
+    async def webhook_listener(self, customer: str, expected: int) -> AsyncIterator[None]:
+        """Receive the customer's webhooks on loopback, each signature checked, for a while."""
+        import uvicorn
+
+        from cli.webhooks import receiver
+
+        port = _free_port()
+        endpoint = await self.webhooks.register(f"http://127.0.0.1:{port}/", customer)
+        received: list[str] = []
+        all_in = asyncio.Event()
+
+        def show(event: dict[str, Any], valid: bool) -> None:
+            received.append(str(event.get("type")))
+            if len(received) >= expected:
+                all_in.set()
+            mark = "signature ok" if valid else "BAD SIGNATURE"
+            self.say(f"    [cyan]webhook[/cyan] {event.get('type'):<22} {event.get('id')}  {mark}")
+
+        app = receiver(lambda: endpoint.secret, show)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+        serving = asyncio.create_task(server.serve())
+        self.say(f"  webhooks for {customer} go to {endpoint.url} (endpoint {endpoint.id})")
+        try:
+            yield
+            with suppress(TimeoutError):
+                await asyncio.wait_for(all_in.wait(), 30)
+        finally:
+            await self.webhooks.remove(endpoint.id)
+            server.should_exit = True
+            await serving
+
     async def run(self) -> None:
         stamp = time.strftime("%H%M%S")
         globex, initech = f"globex-{stamp}", f"initech-{stamp}"
@@ -160,8 +201,16 @@ class Tour:
             ),
             seen=seen,
         )
-        await self.job_life(globex, globex_contract)
+        async with self.webhook_listener(globex, expected=5):
+            await self.job_life(globex, globex_contract)
         self.say(
             "[green]Demo complete.[/green] Filter the UI by IntegrationStatus or JobStatus, "
             f"e.g. {self.ui}?query=" + quote('IntegrationStatus="ENABLED"'),
         )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

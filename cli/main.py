@@ -205,6 +205,7 @@ async def tour() -> None:
     from cli.demo import Tour
     from client.connection import connect
     from client.jobs import JobsClient
+    from client.webhooks import WebhooksClient
     from workers.settings import get_settings
 
     settings = get_settings()
@@ -212,7 +213,10 @@ async def tour() -> None:
         settings.load_payload_keys(), target_host=f"127.0.0.1:{settings.temporal_port}"
     )
     jobs = JobsClient(temporal, task_queue=settings.task_queue, webhooks=settings.webhooks)
-    await Tour(settings, onboarding_client(temporal, settings), jobs, console).run()
+    webhooks = WebhooksClient(
+        temporal, task_queue=settings.task_queue, signing_key=settings.webhook_key()
+    )
+    await Tour(settings, onboarding_client(temporal, settings), jobs, webhooks, console).run()
 
 
 @app.command()

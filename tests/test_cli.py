@@ -103,6 +103,8 @@ def test_up_prints_the_urls_and_the_demo_completes(stack: Stack) -> None:
     assert "Demo complete" in text, text
     assert "LinkedIn kept the jobId and URL" in text
     assert "new listing; the old one was jobId" in text
+    for event in ("job.listed", "job.upgraded", "job.renewed", "job.downgraded", "job.closed"):
+        assert re.search(rf"webhook {re.escape(event)} +evt_\w+  signature ok", text), event
 
 
 def test_the_ui_lists_workflows_by_search_attribute(stack: Stack) -> None:
