@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from client.errors import Refused
 from client.jobs import JobsClient, UnknownCustomer
@@ -23,8 +26,14 @@ from domain.integrations import IntegrationKey, IntegrationType
 from domain.jobs import JobPosting
 from domain.postings import (
     JOB_WORKFLOW_TYPE,
+    RUN_JOB_OPERATION,
+    CreateJob,
     JobInput,
+    JobOperationResult,
     JobStatus,
+    JobUpdate,
+    Operation,
+    RunJobOperation,
     job_workflow_id,
 )
 from linkedin import LinkedInClient
@@ -32,6 +41,7 @@ from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually
 from workers.settings import Settings
+from workflows.job import JobPostingWorkflow
 
 CONTRACT = "urn:li:contract:555"
 NOT_AUTHORISED = "urn:li:contract:999"
@@ -245,3 +255,33 @@ async def test_ids_are_encoded_so_no_two_jobs_share_a_workflow(
     await jobs.close(a, "job1", wait=True)
     assert (await jobs.state(b, "x/job1")).status == JobStatus.LISTED
     assert (await jobs.state(a, "job1")).status == JobStatus.CLOSED
+
+
+@activity.defn(name=RUN_JOB_OPERATION)
+async def broken_operation(request: RunJobOperation) -> JobOperationResult:
+    raise ApplicationError("the credential key is wrong", type="Boom", non_retryable=True)
+
+
+async def test_an_activity_that_only_fails_parks_its_operation_never_the_workflow(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    """samples-python's mocked-activity shape: the real workflow, an activity that breaks."""
+    queue = f"tq-{uuid.uuid4()}"
+    async with Worker(
+        temporal_env.client,
+        task_queue=queue,
+        workflows=[JobPostingWorkflow],
+        activities=[broken_operation],
+    ):
+        handle = await temporal_env.client.start_workflow(
+            JOB_WORKFLOW_TYPE,
+            JobInput(customer_id="c", external_job_posting_id="j"),
+            id=f"job/c-{uuid.uuid4().hex}/j",
+            task_queue=queue,
+        )
+        job = JobPosting.model_validate(job_fields("j"))
+        parked = await handle.execute_update(
+            JobUpdate.CREATE, CreateJob(job=job, wait=True), result_type=Operation
+        )
+        assert parked.outcome == "NEEDS_ATTENTION" and "credential key" in (parked.error or "")
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
