@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +18,7 @@ from client.onboarding import OnboardingClient
 from client.webhooks import WebhooksClient
 from domain.integrations import IntegrationType
 from domain.onboarding import ContextStatus, IntegrationState, integration_workflow_id
-from domain.postings import job_workflow_id
+from domain.postings import Operation, job_workflow_id
 from workers.settings import Settings
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
@@ -121,7 +121,7 @@ class Tour:
             "location": "Springfield",
             "integrationContext": "urn:li:organization:42",
         }
-        steps = [
+        steps: list[tuple[str, Callable[[], Awaitable[Operation]]]] = [
             ("create (BASIC)", lambda: self.jobs.create(customer, job, wait=True)),
             (
                 "upgrade to PREMIUM",
