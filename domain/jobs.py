@@ -1,9 +1,12 @@
 """Job postings as LinkedIn's simpleJobPostings takes them, with its limits checked up front.
 
 Field names in Python are snake_case; on the wire (aliases) they are LinkedIn's camelCase.
-`listedAt` must not lie in the future: pass the current time as validation context
-(`JobPosting.model_validate(data, context={"now_ms": ...})`) so the check stays
-deterministic inside workflows, which pass `workflow.now()`.
+`listedAt` must not lie in the future (beyond a few seconds of clock skew): pass the
+current time as validation context (`JobPosting.model_validate(data, context={"now_ms":
+...})`) so the check stays deterministic inside workflows, which pass `workflow.now()`.
+
+Answers (`TaskStatus`, `JobPostingStatus`) are read tolerantly: an enum value LinkedIn adds
+later reads as UNKNOWN, as LinkedIn's own SDK maps it, and never fails a batch.
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 DAY_MS = 24 * 60 * 60 * 1000
+
+LISTED_AT_SKEW_MS = 5_000
+"""How far ahead of our clock listedAt may be: clocks differ by seconds (LinkedIn's own
+Postman requests send a timestamp up to a second ahead), never by minutes."""
+
+REQUIRED_FIELDS = ("title", "description", "company_apply_url", "listed_at", "location")
+"""Every element carries these, CLOSE included: LinkedIn closes a job re-posted whole."""
 
 
 class OperationType(StrEnum):
@@ -146,7 +156,7 @@ class JobPosting(_Wire):
     integration_context: OrganizationUrn | None = None
     company_name: str | None = Field(default=None, min_length=1)
     company_page_url: str | None = None
-    company_job_code: str | None = None
+    company_job_code: str | None = Field(default=None, min_length=1)
     categories: list[str] | None = Field(default=None, max_length=3)
     industries: list[IndustryUrn] | None = None
     employment_status: EmploymentStatus | None = None
@@ -192,12 +202,11 @@ class JobPosting(_Wire):
 
     @model_validator(mode="after")
     def _rules(self, info: ValidationInfo) -> JobPosting:
-        if self.job_posting_operation_type is OperationType.CLOSE:
-            return self
-        for name in ("title", "description", "company_apply_url", "listed_at", "location"):
+        for name in REQUIRED_FIELDS:
             if getattr(self, name) is None:
                 raise ValueError(
-                    f"{to_camel(name)}: required for {self.job_posting_operation_type}"
+                    f"{to_camel(name)}: required for {self.job_posting_operation_type} "
+                    "(LinkedIn takes the whole job in every operation, CLOSE included)"
                 )
         if self.integration_context is None and (
             self.company_name is None and self.company_page_url is None
@@ -207,7 +216,11 @@ class JobPosting(_Wire):
                 "to say which company posts the job"
             )
         now_ms = (info.context or {}).get("now_ms") if info else None
-        if now_ms is not None and self.listed_at is not None and self.listed_at > now_ms:
+        if (
+            now_ms is not None
+            and self.listed_at is not None
+            and self.listed_at > now_ms + LISTED_AT_SKEW_MS
+        ):
             raise ValueError(f"listedAt: must not be in the future, got {self.listed_at}")
         if (
             self.expire_at is not None
@@ -219,6 +232,11 @@ class JobPosting(_Wire):
             self._raa_rules()
         else:
             self._contract_rules()
+        if (self.is_p4p or self.is_raa) and not self.company_job_code:
+            raise ValueError(
+                "companyJobCode: required for P4P jobs (seed 002): the ATS requisition id, "
+                "or the externalJobPostingId again"
+            )
         return self
 
     def _raa_rules(self) -> None:
@@ -241,16 +259,26 @@ class JobPosting(_Wire):
             raise ValueError("budget: P4P budgets need listingType PREMIUM")
 
 
-class TaskState(StrEnum):
+class _AnswerEnum(StrEnum):
+    """An enum in LinkedIn's answers: a value we do not know reads as UNKNOWN."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        return cls.__members__["UNKNOWN"]
+
+
+class TaskState(_AnswerEnum):
     IN_PROGRESS = "IN_PROGRESS"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     PROCESSED = "PROCESSED"
     """Reported for XML-feed customers; final, like SUCCEEDED."""
+    UNKNOWN = "UNKNOWN"
+    """A status we do not know: not taken for finished, so polling goes on (bounded)."""
 
     @property
     def is_final(self) -> bool:
-        return self is not TaskState.IN_PROGRESS
+        return self not in (TaskState.IN_PROGRESS, TaskState.UNKNOWN)
 
 
 class _Lenient(BaseModel):
@@ -278,27 +306,38 @@ class TaskStatus(_Lenient):
         return self.job_posting.rsplit(":", 1)[-1] if self.job_posting else None
 
 
-class ListingStatus(StrEnum):
+class ListingStatus(_AnswerEnum):
     LISTED = "LISTED"
     NOT_LISTED = "NOT_LISTED"
     IN_PROGRESS = "IN_PROGRESS"
+    UNKNOWN = "UNKNOWN"
 
 
-class ApplyStatus(StrEnum):
+class ApplyStatus(_AnswerEnum):
     ENABLED = "ENABLED"
     NOT_ENABLED = "NOT_ENABLED"
     IN_PROGRESS = "IN_PROGRESS"
+    UNKNOWN = "UNKNOWN"
 
 
-class PromotionStatus(StrEnum):
+class PromotionStatus(_AnswerEnum):
     PROMOTED = "PROMOTED"
     NOT_PROMOTED = "NOT_PROMOTED"
+    UNKNOWN = "UNKNOWN"
 
 
 class StatusDetail(_Lenient):
     error_code: str | None = None
+    """A number in LinkedIn's SDK, a string in its docs: kept as text either way."""
     error_type: str | None = None
     status_message: str | None = None
+
+    @field_validator("error_code", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
 
 
 class JobPostingInfo(_Lenient):

@@ -33,6 +33,7 @@ def job_fields(external_id: str = "job-1", **overrides: Any) -> dict[str, Any]:
         "listed_at": now_ms() - 60_000,
         "location": "San Francisco, CA",
         "integration_context": "urn:li:organization:42",
+        "company_job_code": f"REQ-{external_id}",
     }
     fields.update(overrides)
     return {k: v for k, v in fields.items() if v is not None}

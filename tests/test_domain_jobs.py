@@ -23,6 +23,7 @@ def job(**overrides: Any) -> dict[str, Any]:
         "listedAt": NOW - 1000,
         "location": "San Francisco, CA",
         "integrationContext": "urn:li:organization:42",
+        "companyJobCode": "REQ-1",
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
@@ -142,8 +143,36 @@ def test_job_rules(overrides: dict[str, Any], rule: str) -> None:
     refuse({k: v for k, v in data.items() if v is not None}, rule)
 
 
-def test_close_needs_only_the_id() -> None:
-    JobPosting.model_validate({"externalJobPostingId": "job-1", "jobPostingOperationType": "CLOSE"})
+@pytest.mark.parametrize("missing", ["title", "description", "companyApplyUrl", "listedAt"])
+def test_close_carries_the_whole_job(missing: str) -> None:
+    """LinkedIn closes a job re-posted whole: a two-field CLOSE would fail in production."""
+    refuse(
+        job(jobPostingOperationType="CLOSE", **{missing: None}), f"{missing}: required for CLOSE"
+    )
+    with pytest.raises(ValidationError, match="title: required for CLOSE"):
+        JobPosting.model_validate(
+            {"externalJobPostingId": "job-1", "jobPostingOperationType": "CLOSE"}
+        )
+    JobPosting.model_validate(job(jobPostingOperationType="CLOSE"), context={"now_ms": NOW})
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"listingType": "PREMIUM", "contract": "urn:li:contract:9", "budget": p4p()},
+        {"listingType": "PREMIUM", "partnerJobCampaignId": "abcd1234"},
+    ],
+    ids=["p4p", "raa"],
+)
+def test_p4p_jobs_need_a_company_job_code(extra: dict[str, Any]) -> None:
+    """Seed 002: companyJobCode is now required for P4P jobs."""
+    refuse(job(companyJobCode=None, **extra), "companyJobCode: required for P4P jobs")
+    JobPosting.model_validate(job(companyJobCode=None), context={"now_ms": NOW})  # not P4P
+
+
+def test_listed_at_a_few_seconds_ahead_is_clock_skew_not_the_future() -> None:
+    JobPosting.model_validate(job(listedAt=NOW + 3_000), context={"now_ms": NOW})
+    refuse(job(listedAt=NOW + 120_000), "listedAt: must not be in the future")
 
 
 def test_company_name_can_stand_in_for_the_context() -> None:
