@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Literal
 from urllib.parse import quote, unquote
@@ -13,11 +14,60 @@ from domain.urns import IntegrationContextUrn, parse_urn
 
 
 class IntegrationType(StrEnum):
+    """The integration types LinkedIn keys atsIntegrations records by (seeds 000, 001, RSC)."""
+
     PREMIUM_JOB_POSTING = "PREMIUM_JOB_POSTING"
     APPLY_WITH_LINKEDIN = "APPLY_WITH_LINKEDIN"
+    APPLY_CONNECT = "APPLY_CONNECT"
+    ONE_CLICK_EXPORT = "ONE_CLICK_EXPORT"
+    """Recruiter System Connect: export a profile from Recruiter to the ATS."""
+    IN_ATS_INDICATOR = "IN_ATS_INDICATOR"
+    """Recruiter System Connect: Recruiter shows who is in the ATS already."""
+    PROFILE_PLUGIN = "PROFILE_PLUGIN"
+    """Recruiter System Connect: LinkedIn's profile plugin inside the ATS."""
+    CSA_API = "CSA_API"
+    """Recruiter System Connect: the contract-level sync (CSA) APIs."""
+
+
+class IntegrationBundle(StrEnum):
+    """What the configuration plugin offers (`data-supported-bundled-integration-types`).
+
+    Not keys LinkedIn accepts in atsIntegrations: each enables the types in BUNDLE_TYPES,
+    and the plugin's callback hands back those individual types.
+    """
+
+    APPLY_WITH_LINKEDIN = "APPLY_WITH_LINKEDIN"
+    APPLY_CONNECT = "APPLY_CONNECT"
     RECRUITER_SYSTEM_CONNECT_COMPANY = "RECRUITER_SYSTEM_CONNECT_COMPANY"
     RECRUITER_SYSTEM_CONNECT_CONTRACT = "RECRUITER_SYSTEM_CONNECT_CONTRACT"
-    APPLY_CONNECT = "APPLY_CONNECT"
+
+
+BUNDLE_TYPES: dict[IntegrationBundle, tuple[IntegrationType, ...]] = {
+    IntegrationBundle.APPLY_WITH_LINKEDIN: (IntegrationType.APPLY_WITH_LINKEDIN,),
+    IntegrationBundle.APPLY_CONNECT: (IntegrationType.APPLY_CONNECT,),
+    IntegrationBundle.RECRUITER_SYSTEM_CONNECT_COMPANY: (
+        IntegrationType.ONE_CLICK_EXPORT,
+        IntegrationType.IN_ATS_INDICATOR,
+        IntegrationType.PROFILE_PLUGIN,
+    ),
+    IntegrationBundle.RECRUITER_SYSTEM_CONNECT_CONTRACT: (IntegrationType.CSA_API,),
+}
+"""The atsIntegrations key types each plugin bundle enables (LinkedIn's RSC collection)."""
+
+
+def integration_types(names: Iterable[str]) -> list[IntegrationType]:
+    """Key types for names that are key types or bundle names, in order, each once."""
+    types: list[IntegrationType] = []
+    for name in names:
+        if name in IntegrationType.__members__:
+            expanded: tuple[IntegrationType, ...] = (IntegrationType(name),)
+        elif name in IntegrationBundle.__members__:
+            expanded = BUNDLE_TYPES[IntegrationBundle(name)]
+        else:
+            known = sorted({*IntegrationType.__members__, *IntegrationBundle.__members__})
+            raise ValueError(f"{name!r} is not an integration type or bundle: one of {known}")
+        types.extend(t for t in expanded if t not in types)
+    return types
 
 
 class TenantType(StrEnum):
@@ -38,17 +88,22 @@ TENANT_TYPE: dict[IntegrationType, TenantType] = {
     IntegrationType.PREMIUM_JOB_POSTING: TenantType.JOBS,
     IntegrationType.APPLY_WITH_LINKEDIN: TenantType.JOBS,
     IntegrationType.APPLY_CONNECT: TenantType.JOBS,
-    IntegrationType.RECRUITER_SYSTEM_CONNECT_COMPANY: TenantType.RECRUITER,
-    IntegrationType.RECRUITER_SYSTEM_CONNECT_CONTRACT: TenantType.RECRUITER,
+    IntegrationType.ONE_CLICK_EXPORT: TenantType.RECRUITER,
+    IntegrationType.IN_ATS_INDICATOR: TenantType.RECRUITER,
+    IntegrationType.PROFILE_PLUGIN: TenantType.RECRUITER,
+    IntegrationType.CSA_API: TenantType.RECRUITER,
 }
-"""The tenant each integration type lives in (PJP: seed 000; RSC: the wire contract)."""
+"""The tenant each integration type lives in (PJP: seed 000; RSC: LinkedIn's RSC collection)."""
 
+_ORGANIZATION = ("organization", "company")
 CONTEXT_KINDS: dict[IntegrationType, tuple[str, ...]] = {
     IntegrationType.PREMIUM_JOB_POSTING: ("contract",),
-    IntegrationType.RECRUITER_SYSTEM_CONNECT_CONTRACT: ("contract",),
-    IntegrationType.APPLY_WITH_LINKEDIN: ("organization", "company"),
-    IntegrationType.APPLY_CONNECT: ("organization", "company"),
-    IntegrationType.RECRUITER_SYSTEM_CONNECT_COMPANY: ("organization", "company"),
+    IntegrationType.CSA_API: ("contract",),
+    IntegrationType.APPLY_WITH_LINKEDIN: _ORGANIZATION,
+    IntegrationType.APPLY_CONNECT: _ORGANIZATION,
+    IntegrationType.ONE_CLICK_EXPORT: _ORGANIZATION,
+    IntegrationType.IN_ATS_INDICATOR: _ORGANIZATION,
+    IntegrationType.PROFILE_PLUGIN: _ORGANIZATION,
 }
 """URN kinds an integration context may have, per integration type."""
 

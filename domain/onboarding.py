@@ -14,13 +14,20 @@ WORKFLOW_TYPE = "CustomerIntegrationWorkflow"
 PROVISION_CUSTOMER = "provision_customer"
 ENABLE_INTEGRATION = "enable_integration"
 VERIFY_INTEGRATIONS = "verify_integrations"
+SETUP_HIRING_CONTRACT = "setup_hiring_contract"
+SYNC_APPLICATION = "sync_application"
+
+HIRING_CONTRACT_TYPE = IntegrationType.PREMIUM_JOB_POSTING
+"""The integration workflow that records a customer's P4P hiring contracts: job posting's."""
 
 INTEGRATION_LABEL: dict[IntegrationType, str] = {
     IntegrationType.PREMIUM_JOB_POSTING: "Premium Job Posting",
     IntegrationType.APPLY_WITH_LINKEDIN: "Apply with LinkedIn",
     IntegrationType.APPLY_CONNECT: "Apply Connect",
-    IntegrationType.RECRUITER_SYSTEM_CONNECT_COMPANY: "Recruiter System Connect (company)",
-    IntegrationType.RECRUITER_SYSTEM_CONNECT_CONTRACT: "Recruiter System Connect (contract)",
+    IntegrationType.ONE_CLICK_EXPORT: "Recruiter System Connect One-Click Export",
+    IntegrationType.IN_ATS_INDICATOR: "Recruiter System Connect In-ATS Indicator",
+    IntegrationType.PROFILE_PLUGIN: "Recruiter System Connect Profile Plugin",
+    IntegrationType.CSA_API: "Recruiter System Connect CSA",
 }
 
 
@@ -73,6 +80,34 @@ class RejectedCallback(BaseModel):
     reason: str
 
 
+class HiringContractStatus(StrEnum):
+    PENDING = "PENDING"
+    """Asked for; LinkedIn has not confirmed it yet (retried in the background)."""
+    SET_UP = "SET_UP"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    """LinkedIn refused it; an operator fixes the cause and sends `retry`."""
+
+
+class HiringContractState(BaseModel):
+    """One P4P contract activated for the customer's app (provisionedHiringContracts)."""
+
+    partner_contract_id: int
+    status: HiringContractStatus = HiringContractStatus.PENDING
+    contract: str | None = None
+    """The `urn:li:contract:N` LinkedIn answered: P4P jobs post on it."""
+    requested_at: datetime
+    set_up_at: datetime | None = None
+    last_error: str | None = None
+
+
+class ApplicationSync(BaseModel):
+    """The last check of the customer's app against our settings (widget domains, callbacks)."""
+
+    at: datetime
+    changed: list[str]
+    """The fields the provisioning update call set; empty when LinkedIn had them already."""
+
+
 class IntegrationState(BaseModel):
     """What the `state` query answers: everything an operator needs to read."""
 
@@ -86,6 +121,9 @@ class IntegrationState(BaseModel):
     rejected_callbacks: list[RejectedCallback] = Field(default_factory=list)
     last_error: str | None = None
     last_verified_at: datetime | None = None
+    hiring_contracts: dict[str, HiringContractState] = Field(default_factory=dict)
+    """P4P contracts by partnerContractId (on the job-posting integration's workflow)."""
+    application_sync: ApplicationSync | None = None
     waiting_for: str = ""
 
 
@@ -123,6 +161,12 @@ class WidgetSave(BaseModel):
     values: list[dict[str, object]]
 
 
+class HiringContractRequest(BaseModel):
+    """The `setup_hiring_contract` update: activate the customer's app for a P4P contract."""
+
+    partner_contract_id: int = Field(gt=0, description="LinkedIn's partnerContractId (a long).")
+
+
 # -- activities -----------------------------------------------------------------------------
 
 
@@ -147,6 +191,25 @@ class EnableIntegrationRequest(BaseModel):
 class VerifyIntegrationsRequest(BaseModel):
     customer_id: str
     keys: list[IntegrationKey]
+
+
+class SetupHiringContractRequest(BaseModel):
+    customer_id: str
+    partner_contract_id: int
+
+
+class SetUpHiringContract(BaseModel):
+    application_key: str
+    contract: str
+
+
+class SyncApplicationRequest(BaseModel):
+    customer_id: str
+
+
+class SyncedApplication(BaseModel):
+    changed: list[str]
+    """Wire names of the fields updated at LinkedIn; empty when they were current."""
 
 
 class VerifiedIntegrations(BaseModel):

@@ -11,11 +11,14 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from domain.integrations import (
+    BUNDLE_TYPES,
     TENANT_TYPE,
+    IntegrationBundle,
     IntegrationKey,
     IntegrationKeyError,
     IntegrationType,
     WidgetCallback,
+    integration_types,
 )
 from domain.urns import UrnError, parse_urn, urn_id
 
@@ -29,10 +32,7 @@ ids = st.text(
 @st.composite
 def keys(draw: st.DrawFn) -> IntegrationKey:
     kind = draw(st.sampled_from(list(IntegrationType)))
-    uses_contract = kind in (
-        IntegrationType.PREMIUM_JOB_POSTING,
-        IntegrationType.RECRUITER_SYSTEM_CONNECT_CONTRACT,
-    )
+    uses_contract = kind in (IntegrationType.PREMIUM_JOB_POSTING, IntegrationType.CSA_API)
     context = f"urn:li:{'contract' if uses_contract else 'organization'}:{draw(ids)}"
     return IntegrationKey.for_type(context, kind)
 
@@ -91,6 +91,39 @@ def test_key_rejects_wrong_tenant_and_context_kind() -> None:
 
 def test_every_type_has_a_tenant() -> None:
     assert set(TENANT_TYPE) == set(IntegrationType)
+
+
+def test_types_are_those_linkedin_keys_atsintegrations_by() -> None:
+    """RSC is four RECRUITER types (LinkedIn's RSC collection); the bundles are not keys."""
+    assert {t: str(TENANT_TYPE[t]) for t in IntegrationType} == {
+        "PREMIUM_JOB_POSTING": "JOBS",
+        "APPLY_WITH_LINKEDIN": "JOBS",
+        "APPLY_CONNECT": "JOBS",
+        "ONE_CLICK_EXPORT": "RECRUITER",
+        "IN_ATS_INDICATOR": "RECRUITER",
+        "PROFILE_PLUGIN": "RECRUITER",
+        "CSA_API": "RECRUITER",
+    }
+    assert "RECRUITER_SYSTEM_CONNECT_COMPANY" not in IntegrationType.__members__
+    IntegrationKey.for_type("urn:li:contract:7", IntegrationType.CSA_API)
+    IntegrationKey.for_type("urn:li:organization:7", IntegrationType.PROFILE_PLUGIN)
+    with pytest.raises(ValidationError, match="urn:li:contract:<id>"):
+        IntegrationKey.for_type("urn:li:organization:7", IntegrationType.CSA_API)
+
+
+def test_bundles_map_to_the_key_types_they_enable() -> None:
+    assert set(BUNDLE_TYPES) == set(IntegrationBundle)
+    assert integration_types(["RECRUITER_SYSTEM_CONNECT_COMPANY", "PREMIUM_JOB_POSTING"]) == [
+        IntegrationType.ONE_CLICK_EXPORT,
+        IntegrationType.IN_ATS_INDICATOR,
+        IntegrationType.PROFILE_PLUGIN,
+        IntegrationType.PREMIUM_JOB_POSTING,
+    ]
+    assert integration_types(["RECRUITER_SYSTEM_CONNECT_CONTRACT", "CSA_API"]) == [
+        IntegrationType.CSA_API
+    ]
+    with pytest.raises(ValueError, match="'NOPE' is not an integration type or bundle"):
+        integration_types(["NOPE"])
 
 
 def test_urns() -> None:
