@@ -19,6 +19,8 @@ class FailureType(StrEnum):
     NOT_FOUND = "LinkedInNotFoundError"
     CONFLICT = "LinkedInConflictError"
     PERMANENT = "PermanentLinkedInError"
+    UNEXPECTED_ANSWER = "UnexpectedAnswerError"
+    """LinkedIn answered in a shape we cannot read; its body is in the message."""
     CREDENTIALS_MISSING = "CustomerCredentialsMissing"
     """The customer's app exists at LinkedIn but its secret is not in our store."""
     TASK_FAILED = "LinkedInTaskFailed"

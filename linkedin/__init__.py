@@ -16,6 +16,7 @@ from linkedin.errors import (
     LinkedInValidationError,
     PermanentLinkedInError,
     TransientLinkedInError,
+    UnexpectedAnswerError,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "LinkedInValidationError",
     "PermanentLinkedInError",
     "TransientLinkedInError",
+    "UnexpectedAnswerError",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote, urlencode
@@ -34,8 +34,10 @@ from linkedin.errors import (
     LinkedInAuthError,
     LinkedInError,
     TransientLinkedInError,
+    UnexpectedAnswerError,
     classify,
     from_body,
+    unexpected_answer,
 )
 
 log = structlog.get_logger("linkedin")
@@ -49,6 +51,16 @@ EXPIRED_TOKEN_CODES = frozenset({65600, 65602})
 """401 serviceErrorCodes a fresh token cures: invalid (e.g. revoked) and expired."""
 
 _REQUEST_ID_HEADERS = ("x-li-uuid", "x-li-request-id", "x-restli-id")
+
+DEFAULT_API_VERSION = "202504"
+"""The LinkedIn-Version LinkedIn's own Java SDK sends."""
+
+VERSIONED_ONLY = frozenset({"provisionedHiringContracts"})
+"""Endpoints LinkedIn serves under /rest/ only."""
+
+MOVABLE_TO_VERSIONED = frozenset({"simpleJobPostings", "simpleJobPostingTasks", "jobPostingStatus"})
+"""Endpoints still called on /v2/ that may move to /rest/ (LinkedIn's SDK already posts
+jobs and reads tasks there); the seeds document /v2/ for them, so that is the default."""
 
 
 @dataclass
@@ -101,7 +113,19 @@ class LinkedInClient:
         token_refresh_margin: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         observer: CallObserver | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        versioned_endpoints: Collection[str] = (),
     ) -> None:
+        if not (len(api_version) == 6 and api_version.isdigit()):
+            raise ValueError(f"api_version: must be YYYYMM like 202504, got {api_version!r}")
+        unknown = set(versioned_endpoints) - MOVABLE_TO_VERSIONED
+        if unknown:
+            raise ValueError(
+                f"versioned_endpoints: {sorted(unknown)} cannot move to /rest/; "
+                f"these can: {sorted(MOVABLE_TO_VERSIONED)}"
+            )
+        self._api_version = api_version
+        self._versioned = VERSIONED_ONLY | frozenset(versioned_endpoints)
         self._api_url = api_url.rstrip("/")
         self._oauth_url = oauth_url.rstrip("/")
         self._partner = partner
@@ -173,11 +197,11 @@ class LinkedInClient:
         try:
             value = body["access_token"]
             lifetime = float(body["expires_in"])  # a number, or a string per the docs
+            if not isinstance(value, str) or not value:
+                raise TypeError
         except (KeyError, TypeError, ValueError):
-            raise TransientLinkedInError(
-                "token answer without access_token/expires_in",
-                status=response.status_code,
-                endpoint="accessToken",
+            raise self._unexpected(
+                "accessToken", "no access_token and expires_in", body, response.status_code
             ) from None
         log.info("linkedin.token", client_id=creds.client_id, expires_in=lifetime)
         return _Token(SecretStr(value), self._clock() + max(lifetime - self._margin, 0.0))
@@ -214,22 +238,44 @@ class LinkedInClient:
         )
         return response
 
+    def _path(self, endpoint: str, rest: str = "") -> str:
+        """Where an endpoint lives: /rest/ (versioned) or /v2/."""
+        prefix = "/rest/" if endpoint in self._versioned else "/v2/"
+        return f"{prefix}{endpoint}{rest}"
+
+    def _unexpected(
+        self, endpoint: str, what: str, body: Any, status: int = 200
+    ) -> UnexpectedAnswerError:
+        error = unexpected_answer(what, body, endpoint=endpoint, status=status)
+        log.error("linkedin.unexpected_answer", endpoint=endpoint, what=what, body=error.body)
+        return error
+
     async def _call(
         self,
         method: str,
-        path: str,
+        endpoint: str,
         creds: AppCredentials,
         *,
-        endpoint: str,
+        rest: str = "",
         query: str | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        answers_json: bool = True,
     ) -> Any:
-        """An authorised API call; refreshes the token once on 401; raises on non-2xx."""
+        """An authorised API call; refreshes the token once on 401; raises on non-2xx.
+
+        Calls under /rest/ carry LinkedIn-Version and the Rest.li 2.0.0 protocol header.
+        A 2xx answer that is not a JSON object (when one is expected) is an
+        UnexpectedAnswerError: permanent, with LinkedIn's body kept.
+        """
+        path = self._path(endpoint, rest)
         url = f"{self._api_url}{path}" + (f"?{query}" if query else "")
         for attempt in (1, 2):
             token = await self.access_token(creds)
             all_headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+            if path.startswith("/rest/"):
+                all_headers["LinkedIn-Version"] = self._api_version
+                all_headers["X-Restli-Protocol-Version"] = "2.0.0"
             all_headers.update(headers or {})
             response = await self._send(
                 method, url, endpoint=endpoint, json=json, headers=all_headers
@@ -259,6 +305,8 @@ class LinkedInClient:
                     linkedin_request_id=_request_id(response),
                 )
                 raise error
+            if answers_json and not isinstance(body, dict):
+                raise self._unexpected(endpoint, "not a JSON object", body, response.status_code)
             return body
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -268,70 +316,76 @@ class LinkedInClient:
         self, app: NewApplication
     ) -> tuple[ProvisionedApplication, AppCredentials]:
         """Create a customer's child application; LinkedIn answers its secret only now."""
-        body = await self._call(
-            "POST",
-            "/v2/provisionedApplications",
-            self._partner,
-            endpoint="provisionedApplications",
-            json=app.model_dump(by_alias=True),
-        )
-        creds = body["credentials"]
-        return (
-            ProvisionedApplication(
-                key=body["key"],
-                client_id=creds["client_id"],
-                unique_foreign_id=app.unique_foreign_id,
-                name=app.name,
-            ),
-            AppCredentials(
-                client_id=creds["client_id"], client_secret=SecretStr(creds["client_secret"])
-            ),
-        )
+        endpoint = "provisionedApplications"
+        body = await self._call("POST", endpoint, self._partner, json=app.model_dump(by_alias=True))
+        try:
+            creds = body["credentials"]
+            return (
+                ProvisionedApplication(
+                    key=body["key"],
+                    client_id=creds["client_id"],
+                    unique_foreign_id=app.unique_foreign_id,
+                    name=app.name,
+                    valid_js_sdk_domains=app.valid_js_sdk_domains,
+                    oauth2_authorized_callback_urls=app.oauth2_authorized_callback_urls,
+                ),
+                AppCredentials(
+                    client_id=creds["client_id"], client_secret=SecretStr(creds["client_secret"])
+                ),
+            )
+        except (KeyError, TypeError, ValidationError):
+            raise self._unexpected(endpoint, "no key and credentials", body) from None
 
     async def find_application(self, unique_foreign_id: str) -> ProvisionedApplication | None:
         """The child application provisioned for this foreign id, if any."""
         query = urlencode(
             {"q": "credentialsByUniqueForeignId", "uniqueForeignId": unique_foreign_id}
         )
-        body = await self._call(
-            "GET",
-            "/v2/provisionedApplications",
-            self._partner,
-            endpoint="provisionedApplications",
-            query=query,
-        )
-        for element in body.get("elements", []):
-            return ProvisionedApplication(
-                key=element["key"],
-                client_id=element["credentials"]["client_id"],
-                unique_foreign_id=element.get("uniqueForeignId"),
-                name=element.get("name"),
-            )
+        endpoint = "provisionedApplications"
+        body = await self._call("GET", endpoint, self._partner, query=query)
+        try:
+            for element in body.get("elements", []):
+                return ProvisionedApplication(
+                    key=element["key"],
+                    client_id=element["credentials"]["client_id"],
+                    unique_foreign_id=element.get("uniqueForeignId"),
+                    name=element.get("name"),
+                    valid_js_sdk_domains=element.get("validJsSdkDomains") or [],
+                    oauth2_authorized_callback_urls=element.get("oauth2AuthorizedCallbackUrls")
+                    or [],
+                )
+        except (KeyError, TypeError, AttributeError, ValidationError):
+            raise self._unexpected(endpoint, "an element without key or client_id", body) from None
         return None
 
     async def update_application(self, key: str, changes: Mapping[str, Any]) -> None:
+        """Provisioning's update call: `$set` the given fields of a child application."""
         await self._call(
             "POST",
-            f"/v2/provisionedApplications/{quote(key, safe='')}",
+            "provisionedApplications",
             self._partner,
-            endpoint="provisionedApplications",
+            rest=f"/{quote(key, safe='')}",
             json={"patch": {"$set": dict(changes)}},
+            answers_json=False,
         )
 
     async def setup_hiring_contract(
         self, creds: AppCredentials, partner_contract_id: int
     ) -> HiringContract:
         """Activate a child application for P4P posting (provisionedHiringContracts)."""
+        endpoint = "provisionedHiringContracts"
         body = await self._call(
             "POST",
-            "/rest/provisionedHiringContracts",
+            endpoint,
             creds,
-            endpoint="provisionedHiringContracts",
             query="action=setup",
             json={"partnerContractId": partner_contract_id},
         )
-        value = body["value"]
-        return HiringContract(application=value["key"], contract=value["contract"])
+        try:
+            value = body["value"]
+            return HiringContract(application=value["key"], contract=value["contract"])
+        except (KeyError, TypeError, ValidationError):
+            raise self._unexpected(endpoint, "no value with key and contract", body) from None
 
     # -- atsIntegrations (customer token) -------------------------------------------------
 
@@ -345,9 +399,8 @@ class LinkedInClient:
         keys = list(names)
         body = await self._call(
             "POST",
-            "/v2/atsIntegrations",
+            "atsIntegrations",
             creds,
-            endpoint="atsIntegrations",
             query=_ids_query(keys),
             json={
                 "entities": {
@@ -385,20 +438,18 @@ class LinkedInClient:
         self, creds: AppCredentials, keys: Sequence[IntegrationKey]
     ) -> dict[IntegrationKey, IntegrationStatus]:
         """Each requested key's status; a key the customer never requested is absent."""
-        body = await self._call(
-            "GET",
-            "/v2/atsIntegrations",
-            creds,
-            endpoint="atsIntegrations",
-            query=_ids_query(keys),
-        )
+        endpoint = "atsIntegrations"
+        body = await self._call("GET", endpoint, creds, query=_ids_query(keys))
         errors = _by_key(body.get("errors"), keys)
         for item in errors.values():
-            raise _item_error(item, "atsIntegrations")
-        return {
-            key: IntegrationStatus.model_validate(item)
-            for key, item in _by_key(body.get("results"), keys).items()
-        }
+            raise _item_error(item, endpoint)
+        try:
+            return {
+                key: IntegrationStatus.model_validate(item)
+                for key, item in _by_key(body.get("results"), keys).items()
+            }
+        except ValidationError:
+            raise self._unexpected(endpoint, "a result without onboardingStatus", body) from None
 
     # -- jobs (customer token) ------------------------------------------------------------
 
@@ -412,62 +463,59 @@ class LinkedInClient:
         """
         submissions: list[TaskSubmission] = []
         for batch in _job_batches(jobs):
+            endpoint = "simpleJobPostings"
             body = await self._call(
                 "POST",
-                "/v2/simpleJobPostings",
+                endpoint,
                 creds,
-                endpoint="simpleJobPostings",
                 json={"elements": [job.to_wire() for job in batch]},
                 headers={"x-restli-method": "batch_create"},
             )
-            elements = body.get("elements", [])
-            if len(elements) != len(batch):
-                raise TransientLinkedInError(
-                    f"simpleJobPostings answered {len(elements)} elements for {len(batch)} jobs",
-                    status=200,
-                    endpoint="simpleJobPostings",
-                )
+            elements = body.get("elements")
+            if not isinstance(elements, list) or len(elements) != len(batch):
+                count = len(elements) if isinstance(elements, list) else "no"
+                raise self._unexpected(endpoint, f"{count} elements for {len(batch)} jobs", body)
             for job, element in zip(batch, elements, strict=True):
-                submissions.append(_submission(job.external_job_posting_id, element))
+                submission = _submission(job.external_job_posting_id, element)
+                if submission is None:
+                    raise self._unexpected(endpoint, "an element with neither id nor error", body)
+                submissions.append(submission)
         return submissions
 
     async def get_tasks(
         self, creds: AppCredentials, task_ids: Sequence[str]
     ) -> BatchResult[TaskStatus]:
-        return await self._batch_get(
-            creds, "/v2/simpleJobPostingTasks", "simpleJobPostingTasks", task_ids, TaskStatus
-        )
+        return await self._batch_get(creds, "simpleJobPostingTasks", task_ids, TaskStatus)
 
     async def get_job_statuses(
         self, creds: AppCredentials, external_ids: Sequence[str]
     ) -> BatchResult[JobPostingStatus]:
-        return await self._batch_get(
-            creds, "/v2/jobPostingStatus", "jobPostingStatus", external_ids, JobPostingStatus
-        )
+        return await self._batch_get(creds, "jobPostingStatus", external_ids, JobPostingStatus)
 
     async def _batch_get(
         self,
         creds: AppCredentials,
-        path: str,
         endpoint: str,
         ids: Sequence[str],
         model: type[Any],
     ) -> BatchResult[Any]:
+        """A batch GET; an entry we cannot read becomes that id's error, not the batch's."""
         result: BatchResult[Any] = BatchResult()
         for chunk in _query_chunks(ids):
             body = await self._call(
-                "GET", path, creds, endpoint=endpoint, query=urlencode([("ids", i) for i in chunk])
+                "GET", endpoint, creds, query=urlencode([("ids", i) for i in chunk])
             )
-            for key, item in (body.get("results") or {}).items():
+            results, errors = body.get("results") or {}, body.get("errors") or {}
+            if not isinstance(results, dict) or not isinstance(errors, dict):
+                raise self._unexpected(endpoint, "results or errors not a map", body)
+            for key, item in results.items():
                 try:
                     result.results[str(key)] = model.model_validate(item)
                 except ValidationError as exc:
-                    raise TransientLinkedInError(
-                        f"unexpected answer for {key}: {exc.error_count()} invalid fields",
-                        status=200,
-                        endpoint=endpoint,
-                    ) from None
-            for key, item in (body.get("errors") or {}).items():
+                    result.errors[str(key)] = self._unexpected(
+                        endpoint, f"{exc.error_count()} unreadable fields for {key}", item
+                    )
+            for key, item in errors.items():
                 result.errors[str(key)] = _item_error(item, endpoint)
         return result
 
@@ -476,12 +524,13 @@ class LinkedInClient:
 
 
 def _json(response: httpx.Response) -> Any:
+    """The answer's JSON; {} when empty; its text when it is not JSON (kept for reports)."""
     if not response.content:
         return {}
     try:
         return response.json()
     except ValueError:
-        return {}
+        return response.text
 
 
 def _code(body: Any) -> int | None:
@@ -517,14 +566,20 @@ def _item_error(item: Any, endpoint: str) -> LinkedInError:
     if isinstance(item, dict) and isinstance(item.get("error"), dict):
         item = {**item["error"], "status": item["error"].get("status", item.get("status"))}
     status = item.get("status", 400) if isinstance(item, dict) else 400
-    return from_body(int(status), item, endpoint=endpoint)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        status = 400
+    return from_body(status, item, endpoint=endpoint)
 
 
-def _submission(external_id: str, element: Any) -> TaskSubmission:
-    status = element.get("status", 202) if isinstance(element, dict) else 500
-    if "error" in element or status >= 300:
+def _submission(external_id: str, element: Any) -> TaskSubmission | None:
+    """One batch_create element's outcome; None when it holds neither a task nor an error."""
+    if not isinstance(element, dict):
+        return None
+    status = element.get("status", 202)
+    if "error" in element or (isinstance(status, int) and status >= 300):
         return TaskSubmission(external_id, error=_item_error(element, "simpleJobPostings"))
-    return TaskSubmission(external_id, task_id=element["id"])
+    task_id = element.get("id")
+    return TaskSubmission(external_id, task_id=task_id) if isinstance(task_id, str) else None
 
 
 def _ids_query(keys: Iterable[IntegrationKey]) -> str:

@@ -1,16 +1,20 @@
 """What can go wrong talking to LinkedIn, split by what a caller should do about it.
 
 `TransientLinkedInError`: try again later (network faults, 429, 5xx), honouring
-`retry_after`. `PermanentLinkedInError` and its subclasses: LinkedIn said no; retrying
-the same request cannot help. Every error keeps LinkedIn's status, serviceErrorCode
-and message, and never a token or secret (requests are not attached).
+`retry_after`. `PermanentLinkedInError` and its subclasses: LinkedIn said no, or said
+something we cannot read; retrying the same request cannot help. Every error keeps
+LinkedIn's status, serviceErrorCode and message, and never a token or secret (requests
+are not attached; answer bodies are kept with secrets masked).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 ALREADY_ENABLED_FRAGMENT = "already enabled integration"
+SECRET_KEYS = frozenset({"client_secret", "access_token", "refresh_token", "id_token"})
+MAX_BODY_CHARS = 2000
 
 
 class LinkedInError(Exception):
@@ -72,6 +76,42 @@ class LinkedInValidationError(PermanentLinkedInError):
 
 class IntegrationAlreadyEnabledError(LinkedInValidationError):
     """400 from atsIntegrations: the integration is ENABLED already (a success in disguise)."""
+
+
+class UnexpectedAnswerError(PermanentLinkedInError):
+    """A 2xx answer whose shape we cannot read: reported with LinkedIn's body, not retried.
+
+    Asking again would get the same answer; a person has to look (LinkedIn may have
+    changed its API). `body` is LinkedIn's answer with secrets masked, cut to 2,000 chars.
+    """
+
+    def __init__(self, message: str, *, body: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.body = body
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; LinkedIn answered: {self.body}"
+
+
+def unexpected_answer(what: str, body: Any, *, endpoint: str, status: int) -> UnexpectedAnswerError:
+    """The error for an answer that surprises us, its body kept without secrets."""
+    return UnexpectedAnswerError(
+        f"unexpected answer: {what}", body=masked(body), status=status, endpoint=endpoint
+    )
+
+
+def masked(body: Any) -> str:
+    """LinkedIn's answer as compact JSON, secrets masked, cut to MAX_BODY_CHARS."""
+    text = json.dumps(_mask(body), separators=(",", ":"), default=str)
+    return text if len(text) <= MAX_BODY_CHARS else text[:MAX_BODY_CHARS] + "…"
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "***" if k in SECRET_KEYS else _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
 
 
 class LinkedInAuthError(PermanentLinkedInError):
