@@ -12,8 +12,10 @@ from urllib.parse import parse_qsl, quote, unquote
 
 import httpx
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from linkedin_sandbox import jobs
 from linkedin_sandbox.faults import ENDPOINTS, Fault, FaultMiddleware, Journal
@@ -24,11 +26,29 @@ TENANT = {
     "PREMIUM_JOB_POSTING": "JOBS",
     "APPLY_WITH_LINKEDIN": "JOBS",
     "APPLY_CONNECT": "JOBS",
-    "RECRUITER_SYSTEM_CONNECT_COMPANY": "RECRUITER",
-    "RECRUITER_SYSTEM_CONNECT_CONTRACT": "RECRUITER",
+    "ONE_CLICK_EXPORT": "RECRUITER",
+    "IN_ATS_INDICATOR": "RECRUITER",
+    "PROFILE_PLUGIN": "RECRUITER",
+    "CSA_API": "RECRUITER",
 }
+"""atsIntegrations' key types and their tenants: PJP (seed 000), AWLI (seed 001), Apply
+Connect and the four Recruiter System Connect types (LinkedIn's RSC collection)."""
+CONTRACT_CONTEXT = {"PREMIUM_JOB_POSTING", "CSA_API"}
+"""Types keyed by a contract; every other type by an organization."""
+BUNDLES = {
+    "APPLY_WITH_LINKEDIN": ("APPLY_WITH_LINKEDIN",),
+    "APPLY_CONNECT": ("APPLY_CONNECT",),
+    "RECRUITER_SYSTEM_CONNECT_COMPANY": ("ONE_CLICK_EXPORT", "IN_ATS_INDICATOR", "PROFILE_PLUGIN"),
+    "RECRUITER_SYSTEM_CONNECT_CONTRACT": ("CSA_API",),
+}
+"""The configuration plugin's bundles (seed 001) and the key types its callback hands back."""
 KEY_PARTS = ("integrationContext", "integrationType", "tenantType", "dataProvider")
 _CONTEXT = re.compile(r"^urn:li:(organization|company|contract):[A-Za-z0-9_.\-]+$")
+_VERSION = re.compile(r"^\d{6}$")
+MISSING_VERSION = (
+    "A required header LinkedIn-Version is missing or invalid: versioned APIs under "
+    "/rest/ need LinkedIn-Version: YYYYMM"
+)
 _DOMAIN = re.compile(r"^https?://[^\s/]+$")
 ALREADY_ENABLED = (
     "One or more of your update keys are violating update rule : modifying "
@@ -93,6 +113,44 @@ def _error(status: int, message: str, code: int | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={"x-li-uuid": uuid.uuid4().hex})
 
 
+def not_found(resource: str) -> LinkedInRefusal:
+    """LinkedIn's answer for a path or resource it does not have."""
+    return LinkedInRefusal(404, f"Resource {resource} does not exist", 0)
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON, or LinkedIn's 400 for a body that is not JSON."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise LinkedInRefusal(400, "Invalid JSON in the request body", 0) from None
+
+
+class LinkedInPaths:
+    """What LinkedIn does to a path before its resources see it (pure ASGI).
+
+    A trailing slash names the same resource (LinkedIn's SDK and Postman collection send
+    `/v2/provisionedApplications/`), and versioned paths under /rest/ need a
+    LinkedIn-Version header.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/") and not path.startswith("/sandbox/"):
+                scope = {**scope, "path": path.rstrip("/") or "/", "raw_path": None}
+            if scope["path"].startswith("/rest/"):
+                headers = dict(scope.get("headers") or [])
+                version = headers.get(b"linkedin-version", b"").decode("latin-1")
+                if not _VERSION.match(version):
+                    await _error(400, MISSING_VERSION, 0)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     sandbox = Sandbox(settings or SandboxSettings())
 
@@ -111,6 +169,15 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     @api.exception_handler(LinkedInRefusal)
     async def refused(_: Request, exc: LinkedInRefusal) -> JSONResponse:
         return _error(exc.status, exc.message, exc.code)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """LinkedIn's error shape for unknown paths and methods, never FastAPI's."""
+        if request.url.path.startswith("/sandbox/"):
+            return await http_exception_handler(request, exc)
+        if exc.status_code == 404:
+            return _error(404, f"Resource {request.url.path} does not exist", 0)
+        return _error(exc.status_code, str(exc.detail), 0)
 
     @api.middleware("http")
     async def serialise(request: Request, call_next: Any) -> Response:
@@ -135,6 +202,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     jobs.routes(api, sandbox)
     _control_routes(api, sandbox)
     # The middleware stack is built lazily: wrap it once, outermost, for faults + journal.
+    api.add_middleware(LinkedInPaths)
     api.add_middleware(FaultMiddleware, faults=sandbox.faults, journal=sandbox.journal)
     return api
 
@@ -214,7 +282,7 @@ def _provisioning_routes(api: FastAPI, sandbox: Sandbox) -> None:
     @api.post("/v2/provisionedApplications")
     async def create_application(request: Request) -> JSONResponse:
         sandbox.partner(request, "POST /provisionedApplications")
-        body = await request.json()
+        body = await json_body(request)
         for field in ("uniqueForeignId", "name"):
             if not body.get(field):
                 raise LinkedInRefusal(
@@ -264,8 +332,8 @@ def _provisioning_routes(api: FastAPI, sandbox: Sandbox) -> None:
         key = unquote(key)
         app = next((a for a in sandbox.world.apps.values() if a.key == key), None)
         if app is None:
-            raise LinkedInRefusal(404, f"No application found for key {key}")
-        changes = ((await request.json()).get("patch") or {}).get("$set") or {}
+            raise not_found(f"provisionedApplications/{key}")
+        changes = ((await json_body(request)).get("patch") or {}).get("$set") or {}
         _check_application_fields(changes)
         fields = {
             "name": "name",
@@ -283,7 +351,7 @@ def _provisioning_routes(api: FastAPI, sandbox: Sandbox) -> None:
         app = sandbox.customer(request, "POST /provisionedHiringContracts")
         if request.query_params.get("action") != "setup":
             raise LinkedInRefusal(400, "Unsupported action; use action=setup")
-        partner_contract_id = (await request.json()).get("partnerContractId")
+        partner_contract_id = (await json_body(request)).get("partnerContractId")
         if not isinstance(partner_contract_id, int):
             raise LinkedInRefusal(
                 422,
@@ -308,9 +376,15 @@ def _parts(raw: dict[str, str]) -> tuple[str, str, str, str]:
     context, kind, tenant, provider = (raw[p] for p in KEY_PARTS)
     if TENANT.get(kind) != tenant or provider != "ATS":
         raise LinkedInRefusal(400, "Integration key parts are incomplete")
-    if not _CONTEXT.match(context):
+    if not _context_fits(kind, context):
         raise LinkedInRefusal(400, "Invalid integration context urn")
     return context, kind, tenant, provider
+
+
+def _context_fits(kind: str, context: str) -> bool:
+    """A contract URN for PJP and CSA_API, an organization (or company) URN for the rest."""
+    match = _CONTEXT.match(context)
+    return match is not None and (match[1] == "contract") == (kind in CONTRACT_CONTEXT)
 
 
 def _query_keys(request: Request) -> list[tuple[str, str, str, str]]:
@@ -354,7 +428,7 @@ def _integration_routes(api: FastAPI, sandbox: Sandbox) -> None:
                 400, "Invalid request: the x-restli-method header must be batch_partial_update"
             )
         query_keys = _query_keys(request)
-        entities = (await request.json()).get("entities") or {}
+        entities = (await json_body(request)).get("entities") or {}
         patches: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         for raw_key, entity in entities.items():
             key = _parts(_parse_entity_key(raw_key))
@@ -481,47 +555,36 @@ def _control_routes(api: FastAPI, sandbox: Sandbox) -> None:
         refusal = _widget_refusal(sandbox, app, save)
         if refusal is not None:
             return refusal
-        tenant = TENANT.get(save.integration_type)
-        if tenant is None:
+        kinds = BUNDLES.get(save.integration_type) or (
+            (save.integration_type,) if save.integration_type in TENANT else ()
+        )
+        if not kinds:
             return JSONResponse(
                 {"message": f"Unknown integrationType {save.integration_type}"}, status_code=400
             )
-        if not _CONTEXT.match(save.integration_context):
+        if not all(_context_fits(kind, save.integration_context) for kind in kinds):
             return JSONResponse({"message": "Invalid integration context urn"}, status_code=400)
         poster = save.job_poster_email or None
-        record = world.integration(
-            app.client_id, save.integration_context, save.integration_type, tenant
-        )
-        if record is None:
-            if poster is None and save.integration_type == "PREMIUM_JOB_POSTING":
-                return JSONResponse(
-                    {"message": "Please select a job poster from the drop down"}, status_code=400
-                )
-            record = Integration(
-                client_id=app.client_id,
-                integration_context=save.integration_context,
-                integration_type=save.integration_type,
-                tenant_type=tenant,
-                status="REQUESTED",
-                job_poster_email=poster,
+        pjp = save.integration_type == "PREMIUM_JOB_POSTING"
+        if (
+            pjp
+            and poster is None
+            and world.integration(
+                app.client_id, save.integration_context, "PREMIUM_JOB_POSTING", "JOBS"
             )
-            world.integrations.append(record)
-        elif poster != record.job_poster_email:
-            record.status = "REQUESTED"
-            record.job_poster_email = poster
-        if save.integration_type == "PREMIUM_JOB_POSTING":
+            is None
+        ):
+            return JSONResponse(
+                {"message": "Please select a job poster from the drop down"}, status_code=400
+            )
+        values = [
+            _save_integration(world, app, kind, save.integration_context, poster) for kind in kinds
+        ]
+        if pjp:
             world.contracts.setdefault(
                 save.integration_context,
                 Contract(urn=save.integration_context, kind=save.contract_kind),
             )
-        values = [
-            {
-                "tenantType": tenant,
-                "onboardingStatus": "REQUESTED",
-                "integrationType": save.integration_type,
-                "integrationContext": save.integration_context,
-            }
-        ]
         headers = {}
         if save.callback_url:
             headers["x-sandbox-callback-status"] = await _fire_callback(save, values)
@@ -531,7 +594,7 @@ def _control_routes(api: FastAPI, sandbox: Sandbox) -> None:
     async def set_fault(endpoint: str, fault: Fault) -> JSONResponse:
         if endpoint not in (*ENDPOINTS.values(), WIDGET):
             return JSONResponse(
-                {"message": f"Unknown endpoint; one of {sorted(ENDPOINTS.values())}"},
+                {"message": f"Unknown endpoint; one of {sorted(set(ENDPOINTS.values()))}"},
                 status_code=404,
             )
         sandbox.faults[endpoint] = fault
@@ -606,6 +669,34 @@ PLUGIN_NOT_ADMIN = "There seems to be a problem you do not have permissions"
 PLUGIN_BAD_DOMAIN = (
     "Domain validation failed for the api key. Please contact your ATS for further assistance."
 )
+
+
+def _save_integration(
+    world: World, app: App, kind: str, context: str, poster: str | None
+) -> dict[str, str]:
+    """Record one saved integration (REQUESTED; again REQUESTED when the poster changed)."""
+    tenant = TENANT[kind]
+    record = world.integration(app.client_id, context, kind, tenant)
+    if record is None:
+        world.integrations.append(
+            Integration(
+                client_id=app.client_id,
+                integration_context=context,
+                integration_type=kind,
+                tenant_type=tenant,
+                status="REQUESTED",
+                job_poster_email=poster,
+            )
+        )
+    elif poster != record.job_poster_email:
+        record.status = "REQUESTED"
+        record.job_poster_email = poster
+    return {
+        "tenantType": tenant,
+        "onboardingStatus": "REQUESTED",
+        "integrationType": kind,
+        "integrationContext": context,
+    }
 
 
 def _widget_refusal(sandbox: Sandbox, app: App, save: WidgetSave) -> JSONResponse | None:

@@ -32,6 +32,9 @@ ENDPOINTS = {
     "/v2/simpleJobPostings": "simpleJobPostings",
     "/v2/simpleJobPostingTasks": "simpleJobPostingTasks",
     "/v2/jobPostingStatus": "jobPostingStatus",
+    "/rest/simpleJobPostings": "simpleJobPostings",
+    "/rest/simpleJobPostingTasks": "simpleJobPostingTasks",
+    "/rest/jobPostingStatus": "jobPostingStatus",
 }
 SECRET_FIELDS = {"client_secret", "access_token"}
 

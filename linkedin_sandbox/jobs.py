@@ -30,8 +30,9 @@ BASIC_DAYS = 180
 
 
 def routes(api: FastAPI, sandbox: Sandbox) -> None:
-    from linkedin_sandbox.app import LinkedInRefusal
+    from linkedin_sandbox.app import LinkedInRefusal, json_body
 
+    @api.post("/rest/simpleJobPostings")
     @api.post("/v2/simpleJobPostings")
     async def submit(request: Request) -> JSONResponse:
         app = sandbox.customer(request, "POST /simpleJobPostings")
@@ -39,7 +40,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
             raise LinkedInRefusal(
                 403, "Not enough permissions to access: POST /simpleJobPostings", 100
             )
-        elements = (await request.json()).get("elements")
+        elements = (await json_body(request)).get("elements")
         if not isinstance(elements, list) or not elements:
             raise LinkedInRefusal(
                 422,
@@ -62,6 +63,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
         answers = [_accept(sandbox, app, element) for element in elements]
         return JSONResponse({"elements": answers})
 
+    @api.get("/rest/simpleJobPostingTasks")
     @api.get("/v2/simpleJobPostingTasks")
     async def tasks(request: Request) -> JSONResponse:
         app = sandbox.customer(request, "GET /simpleJobPostingTasks")
@@ -83,6 +85,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
             results[urn] = _task_view(task)
         return JSONResponse({"results": results, "statuses": {}, "errors": errors})
 
+    @api.get("/rest/jobPostingStatus")
     @api.get("/v2/jobPostingStatus")
     async def statuses(request: Request) -> JSONResponse:
         app = sandbox.customer(request, "GET /jobPostingStatus")
@@ -111,7 +114,9 @@ def _is_uuid(value: str) -> bool:
 def _accept(sandbox: Sandbox, app: App, element: Any) -> dict[str, Any]:
     world = sandbox.world
     try:
-        check_element(world, app, element, sandbox.settings.partner_id)
+        settings = sandbox.settings
+        skew_ms = int(settings.listed_at_skew_seconds * 1000)
+        check_element(world, app, element, settings.partner_id, skew_ms)
     except Refusal as refusal:
         return {
             "error": {"message": refusal.message, "status": refusal.status},
@@ -320,6 +325,5 @@ def _status_view(
         "partnerJobCampaign": job.payload.get("partnerJobCampaignId"),
         "rawLocation": job.payload.get("location"),
     }
-    if listed:
-        view["jobPostingUrl"] = f"{settings.job_url_base}{job.job_id}"
+    view["jobPostingUrl"] = f"{settings.job_url_base}{job.job_id}"  # kept once NOT_LISTED
     return view

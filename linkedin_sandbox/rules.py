@@ -50,6 +50,9 @@ CURRENCIES = {
 
 _CONTEXT = re.compile(r"^urn:li:(organization|company):[A-Za-z0-9_.\-]+$")
 _CONTRACT = re.compile(r"^urn:li:contract:[A-Za-z0-9_.\-]+$")
+REQUIRED = ("title", "description", "listedAt", "location")
+"""Required by the schema in every element, CLOSE included (LinkedIn closes a job that is
+posted again whole with jobPostingOperationType CLOSE)."""
 
 
 class Refusal(Exception):
@@ -67,7 +70,9 @@ def required(path: str) -> Refusal:
     )
 
 
-def check_element(world: World, app: App, job: Any, partner_id: int) -> None:
+def check_element(
+    world: World, app: App, job: Any, partner_id: int, listed_at_skew_ms: int = 0
+) -> None:
     """Raise Refusal if LinkedIn would refuse this element at submission."""
     if not isinstance(job, dict):
         raise Refusal(422, "ERROR :: / :: expected a record\n")
@@ -80,6 +85,13 @@ def check_element(world: World, app: App, job: Any, partner_id: int) -> None:
         raise Refusal(
             422, f'ERROR :: /jobPostingOperationType :: "{operation}" is not an enum symbol\n'
         )
+    for field in REQUIRED:
+        if job.get(field) in (None, ""):
+            raise required(f"/{field}")
+    if operation == "CLOSE" and not job.get("companyApplyUrl"):
+        raise required("/companyApplyUrl")
+    if ("budget" in job or "partnerJobCampaignId" in job) and not job.get("companyJobCode"):
+        raise required("/companyJobCode")  # seed 002: "now required" for P4P jobs
     existing = world.job(app.client_id, external_id)
     pending_create = any(
         t.client_id == app.client_id
@@ -90,6 +102,7 @@ def check_element(world: World, app: App, job: Any, partner_id: int) -> None:
     )
     exists = (existing is not None and not existing.closed) or pending_create
     if operation == "CLOSE":
+        _check_content(job, external_id, world.now_ms() + listed_at_skew_ms)
         if not exists:
             raise Refusal(409, "Cannot close job which is already closed or does not exist")
         return
@@ -104,7 +117,7 @@ def check_element(world: World, app: App, job: Any, partner_id: int) -> None:
     )
     if raa:
         _check_raa(world, app, job, operation)
-    _check_content(job, external_id, world.now_ms())
+    _check_content(job, external_id, world.now_ms() + listed_at_skew_ms)
     if not raa:
         _check_listing(world, app, job, external_id, existing)
 
@@ -134,10 +147,7 @@ def _check_raa(world: World, app: App, job: dict[str, Any], operation: str) -> N
         )
 
 
-def _check_content(job: dict[str, Any], external_id: str, now_ms: int) -> None:
-    for field in ("title", "description", "listedAt", "location"):
-        if job.get(field) in (None, ""):
-            raise required(f"/{field}")
+def _check_content(job: dict[str, Any], external_id: str, latest_listed_at: int) -> None:
     if not job.get("companyApplyUrl"):
         kind = "partner" if "budget" in job else "basic"
         raise Refusal(
@@ -165,7 +175,7 @@ def _check_content(job: dict[str, Any], external_id: str, now_ms: int) -> None:
     listed_at = job["listedAt"]
     if not isinstance(listed_at, int) or isinstance(listed_at, bool):
         raise Refusal(422, "ERROR :: /listedAt :: expected a long\n")
-    if listed_at > now_ms:
+    if listed_at > latest_listed_at:
         raise Refusal(400, f"listedAt {listed_at} must not be in the future")
     for field, allowed in (("employmentStatus", EMPLOYMENT), ("experienceLevel", EXPERIENCE)):
         if field in job and job[field] not in allowed:

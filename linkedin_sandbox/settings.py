@@ -23,3 +23,5 @@ class SandboxSettings(BaseSettings):
     state_path: str | None = None
     """A SQLite file that keeps the state across restarts; in memory when unset."""
     job_url_base: str = "https://www.linkedin.com/jobs/view/"
+    listed_at_skew_seconds: float = 10.0
+    """How far in the future listedAt may lie: client clocks run seconds ahead, not minutes."""
