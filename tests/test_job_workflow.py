@@ -306,9 +306,7 @@ async def test_close_of_a_job_closed_behind_our_back(
     await jobs.create(cid, wire(), wait=True)
     from domain.jobs import JobPosting
 
-    close = JobPosting.model_validate(
-        {"externalJobPostingId": "job-1", "jobPostingOperationType": "CLOSE"}
-    )
+    close = JobPosting.model_validate({**wire(), "jobPostingOperationType": "CLOSE"})
     await linkedin.submit_jobs(customer.creds, [close])  # someone else closed it
     operation = await jobs.close(cid, "job-1", wait=True)
     assert operation.outcome == "SUCCEEDED" and "had done it already" in (operation.note or "")
