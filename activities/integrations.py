@@ -1,4 +1,4 @@
-"""Activities of the customer-integration workflow: provision, enable, verify."""
+"""Activities of the customer-integration workflow: provision, enable, verify, P4P, app sync."""
 
 from __future__ import annotations
 
@@ -15,23 +15,35 @@ from domain.errors import FailureType
 from domain.onboarding import (
     ENABLE_INTEGRATION,
     PROVISION_CUSTOMER,
+    SETUP_HIRING_CONTRACT,
+    SYNC_APPLICATION,
     VERIFY_INTEGRATIONS,
     EnableIntegrationRequest,
     ProvisionedCustomer,
     ProvisionRequest,
+    SetUpHiringContract,
+    SetupHiringContractRequest,
+    SyncApplicationRequest,
+    SyncedApplication,
     VerifiedIntegrations,
     VerifyIntegrationsRequest,
 )
-from domain.provisioning import NewApplication
+from domain.provisioning import ApplicationProfile, NewApplication
 from linkedin import LinkedInClient
 
 
 class IntegrationActivities:
-    """Holds the shared LinkedIn client and the credential store."""
+    """Holds the shared LinkedIn client, the credential store and what every app carries."""
 
-    def __init__(self, linkedin: LinkedInClient, store: CredentialStore) -> None:
+    def __init__(
+        self,
+        linkedin: LinkedInClient,
+        store: CredentialStore,
+        profile: ApplicationProfile | None = None,
+    ) -> None:
         self._linkedin = linkedin
         self._store = store
+        self._profile = profile or ApplicationProfile()
 
     @activity.defn(name=PROVISION_CUSTOMER)
     async def provision_customer(self, request: ProvisionRequest) -> ProvisionedCustomer:
@@ -57,7 +69,9 @@ class IntegrationActivities:
                 return ProvisionedCustomer(
                     client_id=existing.client_id, application_key=existing.key, created=False
                 )
-            app, credentials = await self._linkedin.create_application(_new_application(request))
+            app, credentials = await self._linkedin.create_application(
+                _new_application(request, self._profile)
+            )
         await asyncio.to_thread(self._store.save, request.customer_id, app.key, credentials)
         logger.info("provision.created", client_id=app.client_id, application_key=app.key)
         return ProvisionedCustomer(client_id=app.client_id, application_key=app.key, created=True)
@@ -82,14 +96,55 @@ class IntegrationActivities:
         }
         return VerifiedIntegrations(statuses=statuses)
 
+    @activity.defn(name=SETUP_HIRING_CONTRACT)
+    async def setup_hiring_contract(
+        self, request: SetupHiringContractRequest
+    ) -> SetUpHiringContract:
+        """Activate the customer's app for a P4P contract (seed 002); repeating it is harmless."""
+        creds = await customer_credentials(self._store, request.customer_id)
+        async with linkedin_errors():
+            contract = await self._linkedin.setup_hiring_contract(
+                creds, request.partner_contract_id
+            )
+        activity_log(request.customer_id).info(
+            "hiring_contract.set_up",
+            partner_contract_id=request.partner_contract_id,
+            contract=contract.contract,
+        )
+        return SetUpHiringContract(application_key=contract.application, contract=contract.contract)
 
-def _new_application(request: ProvisionRequest) -> NewApplication:
-    """The child app LinkedIn will show on its consent screen: '{ATS} - {Customer}'."""
+    @activity.defn(name=SYNC_APPLICATION)
+    async def sync_application(self, request: SyncApplicationRequest) -> SyncedApplication:
+        """Bring the customer's app in line with the settings; no call when it is already."""
+        logger = activity_log(request.customer_id)
+        async with linkedin_errors():
+            app = await self._linkedin.find_application(request.customer_id)
+            if app is None:
+                raise ApplicationError(
+                    f"customer {request.customer_id} has no application at LinkedIn yet",
+                    type=FailureType.NOT_FOUND,
+                    non_retryable=True,
+                )
+            changes = self._profile.changes_for(app)
+            if changes:
+                await self._linkedin.update_application(app.key, changes)
+        logger.info("application.synced", application_key=app.key, changed=sorted(changes))
+        return SyncedApplication(changed=sorted(changes))
+
+
+def _new_application(request: ProvisionRequest, profile: ApplicationProfile) -> NewApplication:
+    """The child app LinkedIn will show on its consent screen: '{ATS} - {Customer}'.
+
+    It carries the ATS's widget domains and callback URLs from settings, so LinkedIn
+    loads the widget on the ATS's pages (seed 001).
+    """
     try:
         return NewApplication(
             unique_foreign_id=request.customer_id,
             name=f"{request.ats_name} - {request.customer_name}"[:50],
             description=f"{request.ats_name} integration for {request.customer_name}",
+            valid_js_sdk_domains=profile.valid_js_sdk_domains,
+            oauth2_authorized_callback_urls=profile.oauth2_authorized_callback_urls,
         )
     except ValidationError as error:
         raise ApplicationError(

@@ -25,8 +25,14 @@ from client.errors import Refused
 from client.jobs import JobsClient
 from client.onboarding import IntegrationSummary, OnboardingClient
 from client.webhooks import WebhooksClient
-from domain.integrations import IntegrationType, WidgetCallback
-from domain.onboarding import ContextStatus, IntegrationState
+from domain.integrations import IntegrationBundle, IntegrationType, WidgetCallback
+from domain.onboarding import (
+    ApplicationSync,
+    ContextStatus,
+    HiringContractState,
+    HiringContractStatus,
+    IntegrationState,
+)
 from workers.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
@@ -34,8 +40,18 @@ _bearer = HTTPBearer(auto_error=False)
 
 class OnboardingStart(BaseModel):
     customer_name: str = Field(min_length=1, description="Shown to the customer by LinkedIn.")
-    integration_types: list[IntegrationType] = Field(
-        default=[IntegrationType.PREMIUM_JOB_POSTING], min_length=1
+    integration_types: list[IntegrationType | IntegrationBundle] = Field(
+        default=[IntegrationType.PREMIUM_JOB_POSTING],
+        min_length=1,
+        description="atsIntegrations types, or plugin bundles (RECRUITER_SYSTEM_CONNECT_COMPANY "
+        "starts ONE_CLICK_EXPORT, IN_ATS_INDICATOR and PROFILE_PLUGIN).",
+    )
+
+
+class HiringContractBody(BaseModel):
+    partner_contract_id: int = Field(gt=0, description="LinkedIn's partnerContractId for P4P.")
+    customer_name: str | None = Field(
+        default=None, description="Needed only when the customer is not onboarded yet."
     )
 
 
@@ -181,6 +197,37 @@ def create_app(
     ) -> None:
         """After an operator fixed what NEEDS_ATTENTION named."""
         await client.retry(customer_id, integration_type)
+
+    @app.post(
+        "/v1/customers/{customer_id}/hiring-contracts",
+        dependencies=auth,
+        responses={202: {"description": "No answer from LinkedIn yet; retried in the background."}},
+    )
+    async def setup_hiring_contract(
+        customer_id: str, body: HiringContractBody, client: Onboarding
+    ) -> JSONResponse:
+        """Activate the customer's app for a P4P contract (provisionedHiringContracts, once).
+
+        200 with the contract URN P4P jobs post on; 422 with LinkedIn's refusal.
+        """
+        record: HiringContractState = await client.setup_hiring_contract(
+            customer_id, body.partner_contract_id, body.customer_name
+        )
+        code = 200 if record.status == HiringContractStatus.SET_UP else 202
+        return JSONResponse(record.model_dump(mode="json"), status_code=code)
+
+    @app.post("/v1/customers/{customer_id}/application/sync", dependencies=auth)
+    async def sync_application(customer_id: str, client: Onboarding) -> ApplicationSync:
+        """Update the customer's LinkedIn app to carry our widget domains and callback URLs."""
+        synced = await client.sync_applications(customer_id)
+        if customer_id not in synced:
+            raise HTTPException(404, f"customer {customer_id} has no running integration")
+        return synced[customer_id]
+
+    @app.post("/v1/applications/sync", dependencies=auth)
+    async def sync_applications(client: Onboarding) -> dict[str, ApplicationSync]:
+        """Every onboarded customer's app brought in line with the settings (idempotent)."""
+        return await client.sync_applications()
 
     app.include_router(job_routes(auth))
     app.include_router(webhook_routes(auth))

@@ -278,13 +278,21 @@ def onboard(
         str | None, typer.Option(help="The customer's name, shown by LinkedIn.")
     ] = None,
     integration_type: Annotated[
-        list[str] | None, typer.Option("--type", help="Integration type(s); PJP by default.")
+        list[str] | None,
+        typer.Option(
+            "--type",
+            help="Integration type(s) or plugin bundle(s), e.g. RECRUITER_SYSTEM_CONNECT_COMPANY; "
+            "PJP by default.",
+        ),
     ] = None,
 ) -> None:
     """Start onboarding a customer (one durable workflow per integration type)."""
-    from domain.integrations import IntegrationType
+    from domain.integrations import integration_types
 
-    types = [IntegrationType(t) for t in integration_type or ["PREMIUM_JOB_POSTING"]]
+    try:
+        types = integration_types(integration_type or ["PREMIUM_JOB_POSTING"])
+    except ValueError as error:
+        fail(f"--type: {error}")
 
     async def start() -> list[str]:
         return await (await onboarding_client()).start_onboarding(customer, name or customer, types)
@@ -361,6 +369,47 @@ def enable(
 
     state = run_briefly(call)
     console.print_json(state.model_dump_json())
+    finish(0)
+
+
+@app.command("p4p-setup")
+def p4p_setup(
+    customer: Annotated[str, typer.Argument(help="The customer's id in your ATS.")],
+    partner_contract_id: Annotated[
+        int, typer.Argument(help="LinkedIn's partnerContractId of the customer's P4P contract.")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="The customer's name, if it is not onboarded yet.")
+    ] = None,
+) -> None:
+    """Set up a P4P hiring contract for a customer (provisionedHiringContracts, once)."""
+    from domain.onboarding import HiringContractState
+
+    async def call() -> HiringContractState:
+        client = await onboarding_client()
+        return await client.setup_hiring_contract(customer, partner_contract_id, name)
+
+    record = run_briefly(call)
+    console.print_json(record.model_dump_json())
+    finish(0)
+
+
+@app.command("apps-sync")
+def apps_sync(
+    customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
+) -> None:
+    """Update customers' LinkedIn apps to the configured widget domains and callback URLs."""
+    from domain.onboarding import ApplicationSync
+
+    async def call() -> dict[str, ApplicationSync]:
+        return await (await onboarding_client()).sync_applications(customer)
+
+    synced = run_briefly(call)
+    for customer_id, sync in synced.items():
+        changed = ", ".join(sync.changed) or "already up to date"
+        console.print(f"{customer_id}: {changed}")
+    if not synced:
+        console.print("no onboarded customer")
     finish(0)
 
 

@@ -11,12 +11,16 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from domain.integrations import IntegrationType, WidgetCallback
+from domain.integrations import IntegrationType, WidgetCallback, integration_types
 from domain.onboarding import (
+    HIRING_CONTRACT_TYPE,
     INTEGRATION_LABEL,
     WORKFLOW_TYPE,
+    ApplicationSync,
     ContextStatus,
     EnableRequest,
+    HiringContractRequest,
+    HiringContractState,
     IntegrationState,
     OnboardingInput,
     WidgetSave,
@@ -84,13 +88,47 @@ class OnboardingClient:
         self,
         customer_id: str,
         customer_name: str,
-        integration_types: Iterable[IntegrationType] = (IntegrationType.PREMIUM_JOB_POSTING,),
+        types: Iterable[str] = (IntegrationType.PREMIUM_JOB_POSTING,),
     ) -> list[str]:
-        """Start one workflow per integration type; starting again is harmless."""
+        """Start one workflow per integration type; starting again is harmless.
+
+        A plugin bundle (RECRUITER_SYSTEM_CONNECT_COMPANY, …) starts one per type it enables.
+        """
         return [
             await self._start(customer_id, customer_name, integration_type)
-            for integration_type in integration_types
+            for integration_type in integration_types(types)
         ]
+
+    async def setup_hiring_contract(
+        self, customer_id: str, partner_contract_id: int, customer_name: str | None = None
+    ) -> HiringContractState:
+        """Activate the customer's app for a P4P contract, durably and once (seed 002).
+
+        Recorded on the customer's job-posting integration workflow, started if need be.
+        Answers SET_UP with the contract URN P4P jobs post on, or PENDING while LinkedIn
+        does not answer (the workflow keeps trying); a refusal fails the update.
+        """
+        request = HiringContractRequest(partner_contract_id=partner_contract_id)
+        await self._start(customer_id, customer_name, HIRING_CONTRACT_TYPE)
+        return await self._handle(customer_id, HIRING_CONTRACT_TYPE).execute_update(
+            "setup_hiring_contract", request, result_type=HiringContractState
+        )
+
+    async def sync_applications(self, customer_id: str | None = None) -> dict[str, ApplicationSync]:
+        """Bring customers' apps in line with the settings (widget domains, callback URLs).
+
+        One workflow per customer makes the provisioning update call, only when LinkedIn's
+        values differ: running it again changes nothing.
+        """
+        by_customer: dict[str, str] = {}
+        for summary in await self.list_integrations(customer_id=customer_id):
+            by_customer.setdefault(summary.customer_id, summary.workflow_id)
+        return {
+            customer: await self._temporal.get_workflow_handle(workflow_id).execute_update(
+                "sync_application", result_type=ApplicationSync
+            )
+            for customer, workflow_id in sorted(by_customer.items())
+        }
 
     async def widget_saved(
         self,

@@ -202,12 +202,11 @@ class JobPosting(_Wire):
 
     @model_validator(mode="after")
     def _rules(self, info: ValidationInfo) -> JobPosting:
+        operation = self.job_posting_operation_type
         for name in REQUIRED_FIELDS:
             if getattr(self, name) is None:
-                raise ValueError(
-                    f"{to_camel(name)}: required for {self.job_posting_operation_type} "
-                    "(LinkedIn takes the whole job in every operation, CLOSE included)"
-                )
+                why = " (LinkedIn closes a job posted again whole)" if operation == "CLOSE" else ""
+                raise ValueError(f"{to_camel(name)}: required for {operation}{why}")
         if self.integration_context is None and (
             self.company_name is None and self.company_page_url is None
         ):

@@ -10,11 +10,13 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from client.codec import PayloadKeys, load_payload_keys
+from domain.provisioning import ApplicationProfile, CallbackUrl, JsSdkDomain
 
 
 class Settings(BaseSettings):
@@ -25,11 +27,23 @@ class Settings(BaseSettings):
     linkedin_oauth_url: str = "http://127.0.0.1:8090"
     """LinkedIn's OAuth host; https://www.linkedin.com in production."""
     linkedin_timeout_seconds: float = 30.0
+    linkedin_api_version: str = Field(default="202504", pattern=r"^\d{6}$")
+    """LinkedIn-Version (YYYYMM) sent on every versioned (/rest/) call: the one place to
+    move LinkedIn's API version. 202504 is what LinkedIn's own SDK sends."""
+    linkedin_versioned_endpoints: list[
+        Literal["simpleJobPostings", "simpleJobPostingTasks", "jobPostingStatus"]
+    ] = Field(default_factory=list)
+    """Job endpoints to call on /rest/ (versioned) instead of /v2/; see docs/operations.md."""
     partner_client_id: str = "sandbox-partner"
     """The partner's (parent) developer application, used for provisioning."""
     partner_client_secret: SecretStr = SecretStr("sandbox-partner-secret")
     ats_name: str = Field(default="Acme ATS", max_length=30)
     """Shown in child application names as '{ATS} - {Customer}'."""
+    valid_js_sdk_domains: list[JsSdkDomain] = Field(default_factory=list)
+    """Origins of the ATS pages that embed LinkedIn's widget (`https://ats.example.com`, no
+    trailing slash). Every customer app carries them; without them the widget won't load."""
+    oauth2_authorized_callback_urls: list[CallbackUrl] = Field(default_factory=list)
+    """OAuth callback URLs every customer app carries."""
     api_token: SecretStr = SecretStr("dev-token")
     """Bearer token the ATS back end presents to our HTTP API; refused off loopback."""
     max_request_bytes: int = Field(default=1_048_576, gt=0)
@@ -96,6 +110,14 @@ class Settings(BaseSettings):
         """The payload keys: the setting's when given, else the key file's (0600 or refused)."""
         keys = self.payload_keys.get_secret_value() if self.payload_keys else None
         return load_payload_keys(keys, self.payload_key_path)
+
+    @property
+    def application_profile(self) -> ApplicationProfile:
+        """What every customer app should carry; `apps sync` brings existing ones in line."""
+        return ApplicationProfile(
+            valid_js_sdk_domains=self.valid_js_sdk_domains,
+            oauth2_authorized_callback_urls=self.oauth2_authorized_callback_urls,
+        )
 
 
 @lru_cache(maxsize=1)

@@ -44,6 +44,8 @@ def linkedin_client(settings: Settings, observer: CallObserver | None = None) ->
             client_id=settings.partner_client_id, client_secret=settings.partner_client_secret
         ),
         timeout=settings.linkedin_timeout_seconds,
+        api_version=settings.linkedin_api_version,
+        versioned_endpoints=settings.linkedin_versioned_endpoints,
     )
 
 
@@ -64,7 +66,7 @@ async def running_worker(
     runtime = temporal.service_client.config.runtime or Runtime.default()
     linkedin = linkedin or linkedin_client(settings, LinkedInMetrics(runtime.metric_meter))
     store = store or credential_store(settings)
-    integrations = IntegrationActivities(linkedin, store)
+    integrations = IntegrationActivities(linkedin, store, settings.application_profile)
     timing = JobTiming(
         task_poll_seconds=settings.job_task_poll_seconds,
         settle_seconds=settings.job_settle_seconds,
@@ -81,6 +83,8 @@ async def running_worker(
             integrations.provision_customer,
             integrations.enable_integration,
             integrations.verify_integrations,
+            integrations.setup_hiring_contract,
+            integrations.sync_application,
             jobs.run_job_operation,
             jobs.notify_jobs_of_enabled_contract,
             webhooks.webhook_targets,

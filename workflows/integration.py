@@ -4,6 +4,10 @@ NOT_CONNECTED → REQUESTED (widget saved) → ENABLED (our enable call, then a 
 reads ENABLED) → REQUESTED again whenever the customer re-saves the widget with another
 or no default job poster → ENABLED again. LinkedIn's refusals that need a person park a
 context in NEEDS_ATTENTION until an operator sends `retry`.
+
+The job-posting (PJP) workflow also records the customer's P4P hiring contracts
+(`setup_hiring_contract`), and any of a customer's workflows brings the customer's app in
+line with our settings on `sync_application`.
 """
 
 from __future__ import annotations
@@ -26,18 +30,28 @@ with workflow.unsafe.imports_passed_through():
         ENABLE_INTEGRATION,
         INTEGRATION_LABEL,
         PROVISION_CUSTOMER,
+        SETUP_HIRING_CONTRACT,
         STATUS_RANK,
+        SYNC_APPLICATION,
         VERIFY_INTEGRATIONS,
         WORKFLOW_TYPE,
+        ApplicationSync,
         ContextState,
         ContextStatus,
         EnableIntegrationRequest,
         EnableRequest,
+        HiringContractRequest,
+        HiringContractState,
+        HiringContractStatus,
         IntegrationState,
         OnboardingInput,
         ProvisionedCustomer,
         ProvisionRequest,
         RejectedCallback,
+        SetUpHiringContract,
+        SetupHiringContractRequest,
+        SyncApplicationRequest,
+        SyncedApplication,
         Transition,
         VerifiedIntegrations,
         VerifyIntegrationsRequest,
@@ -95,6 +109,8 @@ class CustomerIntegrationWorkflow:
                 for context in list(self._state.contexts.values()):
                     if context.enable_pending and context.status != ContextStatus.NEEDS_ATTENTION:
                         await self._enable(context, BACKGROUND_DEADLINE)
+                for record in self._pending_hiring_contracts():
+                    await self._setup_hiring_contract(record, BACKGROUND_DEADLINE)
             self._publish()
             try:
                 await workflow.wait_condition(
@@ -108,10 +124,17 @@ class CustomerIntegrationWorkflow:
         workflow.continue_as_new(self._input.model_copy(update={"state": self._state}))
 
     def _has_pending(self) -> bool:
-        return any(
+        return bool(self._pending_hiring_contracts()) or any(
             c.enable_pending and c.status != ContextStatus.NEEDS_ATTENTION
             for c in self._state.contexts.values()
         )
+
+    def _pending_hiring_contracts(self) -> list[HiringContractState]:
+        return [
+            r
+            for r in self._state.hiring_contracts.values()
+            if r.status == HiringContractStatus.PENDING
+        ]
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -160,16 +183,23 @@ class CustomerIntegrationWorkflow:
             if context.status == ContextStatus.NEEDS_ATTENTION:
                 context.enable_pending = True
                 self._move(context, ContextStatus.REQUESTED, "an operator asked to retry")
+        for record in self._state.hiring_contracts.values():
+            if record.status == HiringContractStatus.NEEDS_ATTENTION:
+                record.status = HiringContractStatus.PENDING
         self._publish()
 
-    @workflow.update
-    async def enable(self, request: EnableRequest) -> IntegrationState:
-        """Enable and verify now; answers the state once LinkedIn has answered."""
+    async def _provisioned(self) -> None:
+        """Wait until the customer has an app; raise, for the caller, if that failed."""
         await workflow.wait_condition(
             lambda: self._state.client_id is not None or self._provision_problem is not None
         )
         if self._state.client_id is None:
             raise ApplicationError(f"the customer is not provisioned: {self._provision_problem}")
+
+    @workflow.update
+    async def enable(self, request: EnableRequest) -> IntegrationState:
+        """Enable and verify now; answers the state once LinkedIn has answered."""
+        await self._provisioned()
         async with self._lock:
             if request.integration_context is not None:
                 targets = [self._context(request.integration_context)]
@@ -186,6 +216,58 @@ class CustomerIntegrationWorkflow:
     def _validate_enable(self, request: EnableRequest) -> None:
         if request.integration_context is not None:
             IntegrationKey.for_type(request.integration_context, self._input.integration_type)
+
+    @workflow.update
+    async def setup_hiring_contract(self, request: HiringContractRequest) -> HiringContractState:
+        """Activate the customer's app for a P4P contract (seed 002), once.
+
+        Answers the contract once LinkedIn set it up; asking again answers the same
+        record without a call. If LinkedIn does not answer in time it stays PENDING and
+        the run loop keeps trying; a refusal is raised with LinkedIn's message.
+        """
+        await self._provisioned()
+        async with self._lock:
+            key = str(request.partner_contract_id)
+            record = self._state.hiring_contracts.get(key)
+            if record is None:
+                record = HiringContractState(
+                    partner_contract_id=request.partner_contract_id, requested_at=workflow.now()
+                )
+                self._state.hiring_contracts[key] = record
+            if record.status != HiringContractStatus.SET_UP:
+                await self._setup_hiring_contract(record, INTERACTIVE_DEADLINE)
+        self._publish()
+        if record.status == HiringContractStatus.NEEDS_ATTENTION:
+            raise ApplicationError(
+                f"LinkedIn refused P4P contract {request.partner_contract_id}: {record.last_error}",
+                type="HiringContractRefused",
+            )
+        return record
+
+    @workflow.update
+    async def sync_application(self) -> ApplicationSync:
+        """Bring the customer's app in line with our settings (widget domains, callbacks)."""
+        await self._provisioned()
+        async with self._lock:
+            try:
+                result: SyncedApplication = await workflow.execute_activity(
+                    SYNC_APPLICATION,
+                    SyncApplicationRequest(customer_id=self._input.customer_id),
+                    result_type=SyncedApplication,
+                    start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                    schedule_to_close_timeout=INTERACTIVE_DEADLINE,
+                    retry_policy=LINKEDIN_CALL,
+                )
+            except ActivityError as error:
+                raise ApplicationError(
+                    f"could not update the customer's LinkedIn app: {failure_message(error)}",
+                    type="ApplicationSyncFailed",
+                ) from None
+            self._state.application_sync = ApplicationSync(
+                at=workflow.now(), changed=result.changed
+            )
+        self._publish()
+        return self._state.application_sync
 
     @workflow.query
     def state(self) -> IntegrationState:
@@ -251,6 +333,39 @@ class CustomerIntegrationWorkflow:
                 context,
                 f"LinkedIn reports {linkedin_status or 'no record'} right after enabling",
             )
+
+    async def _setup_hiring_contract(
+        self, record: HiringContractState, deadline: timedelta
+    ) -> None:
+        """provisionedHiringContracts?action=setup; the outcome is recorded on the record."""
+        try:
+            result: SetUpHiringContract = await workflow.execute_activity(
+                SETUP_HIRING_CONTRACT,
+                SetupHiringContractRequest(
+                    customer_id=self._input.customer_id,
+                    partner_contract_id=record.partner_contract_id,
+                ),
+                result_type=SetUpHiringContract,
+                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                schedule_to_close_timeout=deadline,
+                retry_policy=LINKEDIN_CALL,
+            )
+        except ActivityError as error:
+            message = failure_message(error)
+            if failure_type(error) is None and deadline == INTERACTIVE_DEADLINE:
+                record.last_error = f"LinkedIn did not answer in time: {message}"
+            else:
+                record.status = HiringContractStatus.NEEDS_ATTENTION
+                record.last_error = message
+                self._state.last_error = message
+            return
+        record.status = HiringContractStatus.SET_UP
+        record.contract = result.contract
+        record.set_up_at = workflow.now()
+        record.last_error = None
+        workflow.logger.info(
+            "P4P contract %s set up: %s", record.partner_contract_id, result.contract
+        )
 
     async def _notify_jobs(self, contract: str) -> None:
         """Wake the customer's job workflows parked on this contract (best effort)."""
@@ -373,7 +488,10 @@ class CustomerIntegrationWorkflow:
     def _publish(self) -> None:
         """Keep the headline status, its search attribute and the UI's one line current."""
         state = self._state
-        if self._provision_problem is not None:
+        if self._provision_problem is not None or any(
+            r.status == HiringContractStatus.NEEDS_ATTENTION
+            for r in state.hiring_contracts.values()
+        ):
             state.status = ContextStatus.NEEDS_ATTENTION
         elif state.contexts:
             state.status = min(
@@ -385,13 +503,23 @@ class CustomerIntegrationWorkflow:
         if state.status != self._published_status:
             workflow.upsert_search_attributes([INTEGRATION_STATUS.value_set(str(state.status))])
             self._published_status = state.status
-        workflow.set_current_details(f"{state.status}: {state.waiting_for}")
+        set_up = [r.contract for r in state.hiring_contracts.values() if r.contract]
+        p4p = f"; P4P contracts set up: {', '.join(str(c) for c in set_up)}" if set_up else ""
+        workflow.set_current_details(f"{state.status}: {state.waiting_for}{p4p}")
 
     def _waiting_for(self) -> str:
         if self._provision_problem is not None:
             return f"provisioning failed ({self._provision_problem}); signal retry once fixed"
         if self._state.client_id is None:
             return "creating the customer's LinkedIn application"
+        for record in self._state.hiring_contracts.values():
+            if record.status == HiringContractStatus.NEEDS_ATTENTION:
+                return (
+                    f"an operator: P4P contract {record.partner_contract_id} needs attention "
+                    f"({record.last_error}); signal retry once fixed"
+                )
+            if record.status == HiringContractStatus.PENDING:
+                return f"LinkedIn to set up P4P contract {record.partner_contract_id}"
         contexts = list(self._state.contexts.values())
         if not contexts:
             return "the customer to save the LinkedIn widget"
