@@ -1,0 +1,209 @@
+"""Issue 8 on the integration workflow: P4P contracts, app domains, RSC types, on Temporal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from client.onboarding import OnboardingClient
+from domain.integrations import IntegrationType
+from domain.onboarding import (
+    HIRING_CONTRACT_TYPE,
+    ContextStatus,
+    HiringContractStatus,
+    IntegrationState,
+    integration_workflow_id,
+)
+from tests.sandbox_control import SandboxControl
+from tests.temporal_support import eventually
+from workers.settings import Settings
+from workers.worker import running_worker
+
+ATS_PAGE = "https://ats.example.com"
+NEW_ATS_PAGE = "https://app.ats.example.com"
+
+
+@pytest.fixture
+def cid() -> str:
+    return f"cust-{uuid.uuid4().hex[:8]}"
+
+
+def with_domains(settings: Settings, *domains: str) -> Settings:
+    return settings.model_copy(
+        update={
+            "valid_js_sdk_domains": list(domains),
+            "oauth2_authorized_callback_urls": [f"{d}/linkedin/callback" for d in domains],
+        }
+    )
+
+
+@pytest.fixture
+async def worker_with_domains(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> AsyncIterator[Settings]:
+    configured = with_domains(settings, ATS_PAGE)
+    async with running_worker(temporal_env.client, configured):
+        yield configured
+
+
+async def details(env: WorkflowEnvironment, workflow_id: str) -> str:
+    """The one line the Temporal UI shows for the workflow (its current details)."""
+    handle = env.client.get_workflow_handle(workflow_id)
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    return str(metadata.current_details)
+
+
+# -- 7. P4P hiring contracts -----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_p4p_contract_is_set_up_once_recorded_and_shown(
+    onboarding: OnboardingClient,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
+    cid: str,
+) -> None:
+    record = await onboarding.setup_hiring_contract(cid, 67890, "Globex")
+    assert record.status == HiringContractStatus.SET_UP
+    assert record.contract == "urn:li:contract:67890"
+    again = await onboarding.setup_hiring_contract(cid, 67890)
+    assert again == record
+    calls = await sandbox.requests("/rest/provisionedHiringContracts")
+    assert len(calls) == 1 and calls[0]["body"] == {"partnerContractId": 67890}
+    assert calls[0]["headers"]["linkedin-version"] == "202504"
+    state = await onboarding.integration_state(cid, HIRING_CONTRACT_TYPE)
+    assert state.hiring_contracts["67890"].contract == "urn:li:contract:67890"
+    shown = await details(temporal_env, integration_workflow_id(cid, HIRING_CONTRACT_TYPE))
+    assert "P4P contracts set up: urn:li:contract:67890" in shown
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_refused_contract_needs_attention_until_retried(
+    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+) -> None:
+    await sandbox.contract(4242, kind="P4P", ownerClientId="someone-else")
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await onboarding.setup_hiring_contract(cid, 4242, "Globex")
+    assert "set up for another application" in str(info.value.cause)
+    state = await onboarding.integration_state(cid)
+    assert state.hiring_contracts["4242"].status == HiringContractStatus.NEEDS_ATTENTION
+    assert state.status == ContextStatus.NEEDS_ATTENTION
+    assert "P4P contract 4242 needs attention" in state.waiting_for
+    await sandbox.contract(4242, kind="P4P")  # the operator sorted it out with LinkedIn
+    await onboarding.retry(cid, IntegrationType.PREMIUM_JOB_POSTING)
+    fixed = await eventually(
+        lambda: onboarding.integration_state(cid),
+        lambda s: s.hiring_contracts["4242"].status == HiringContractStatus.SET_UP,
+    )
+    assert fixed.status == ContextStatus.NOT_CONNECTED  # nothing else to look at
+
+
+@pytest.mark.usefixtures("worker")
+async def test_transient_faults_during_setup_are_retried_within_the_call(
+    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+) -> None:
+    await onboarding.start_onboarding(cid, "Globex")
+    await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id is not None)
+    await sandbox.fault("provisionedHiringContracts", failNext=2, status=503)
+    record = await onboarding.setup_hiring_contract(cid, 777)
+    assert record.status == HiringContractStatus.SET_UP
+    assert len(await sandbox.requests("/rest/provisionedHiringContracts")) == 3
+
+
+# -- 6. the customer's app carries the ATS's widget domains ----------------------------------
+
+
+async def test_apps_are_created_with_and_synced_to_the_configured_domains(
+    temporal_env: WorkflowEnvironment,
+    worker_with_domains: Settings,
+    sandbox: SandboxControl,
+    cid: str,
+) -> None:
+    onboarding = OnboardingClient(temporal_env.client, task_queue=worker_with_domains.task_queue)
+    await onboarding.start_onboarding(cid, "Globex")
+    await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id is not None)
+    (app,) = [a for a in (await sandbox.state())["apps"] if a["uniqueForeignId"] == cid]
+    assert app["validJsSdkDomains"] == [ATS_PAGE]
+    assert app["oauth2AuthorizedCallbackUrls"] == [f"{ATS_PAGE}/linkedin/callback"]
+    assert (await onboarding.sync_applications(cid))[cid].changed == []
+    assert await sandbox.requests(f"/v2/provisionedApplications/{app['key']}") == []
+
+
+async def test_a_changed_setting_reaches_existing_apps_once(
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    sandbox: SandboxControl,
+    cid: str,
+) -> None:
+    onboarding = OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+    async with running_worker(temporal_env.client, with_domains(settings, ATS_PAGE)):
+        await onboarding.start_onboarding(cid, "Globex")
+        await eventually(
+            lambda: onboarding.integration_state(cid), lambda s: s.client_id is not None
+        )
+    async with running_worker(temporal_env.client, with_domains(settings, NEW_ATS_PAGE)):
+        refused = await sandbox.widget_save(
+            customerId=cid,
+            integrationContext="urn:li:contract:5",
+            jobPosterEmail="a@b.co",
+            origin=NEW_ATS_PAGE,
+        )
+        assert "Domain validation failed" in refused.json()["message"]
+        first = await onboarding.sync_applications(cid)
+        assert first[cid].changed == ["oauth2AuthorizedCallbackUrls", "validJsSdkDomains"]
+        second = await onboarding.sync_applications(cid)
+        assert second[cid].changed == []
+        state: IntegrationState = await onboarding.integration_state(cid)
+        assert state.application_sync is not None and state.application_sync.changed == []
+    updates = [
+        e for e in await sandbox.requests("/v2/provisionedApplications/") if e["method"] == "POST"
+    ]
+    assert len(updates) == 1
+    assert updates[0]["body"]["patch"]["$set"]["validJsSdkDomains"] == [NEW_ATS_PAGE]
+    loaded = await sandbox.widget_save(
+        customerId=cid,
+        integrationContext="urn:li:contract:5",
+        jobPosterEmail="a@b.co",
+        origin=NEW_ATS_PAGE,
+    )
+    assert loaded.status_code == 200
+
+
+# -- 3. Recruiter System Connect, by the types LinkedIn keys ---------------------------------
+
+
+@pytest.mark.usefixtures("worker")
+async def test_an_rsc_bundle_onboards_each_type_it_enables(
+    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+) -> None:
+    started = await onboarding.start_onboarding(cid, "Globex", ["RECRUITER_SYSTEM_CONNECT_COMPANY"])
+    assert started == [
+        f"integration/{cid}/ONE_CLICK_EXPORT",
+        f"integration/{cid}/IN_ATS_INDICATOR",
+        f"integration/{cid}/PROFILE_PLUGIN",
+    ]
+    await eventually(
+        lambda: onboarding.integration_state(cid, IntegrationType.PROFILE_PLUGIN),
+        lambda s: s.client_id is not None,
+    )
+    saved = await sandbox.widget_save(
+        customerId=cid,
+        integrationType="RECRUITER_SYSTEM_CONNECT_COMPANY",
+        integrationContext="urn:li:organization:77",
+    )
+    await onboarding.widget_saved(cid, saved.json())
+    for kind in (
+        IntegrationType.ONE_CLICK_EXPORT,
+        IntegrationType.IN_ATS_INDICATOR,
+        IntegrationType.PROFILE_PLUGIN,
+    ):
+        state = await eventually(
+            lambda kind=kind: onboarding.integration_state(cid, kind),  # type: ignore[misc]
+            lambda s: s.status == ContextStatus.ENABLED,
+        )
+        assert list(state.contexts) == ["urn:li:organization:77"]

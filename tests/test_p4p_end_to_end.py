@@ -1,0 +1,145 @@
+"""Issue 8's done-when: a P4P customer from onboarding to a closed P4P job, over our HTTP API.
+
+The only /sandbox/ call is the customer saving LinkedIn's widget: every other step goes
+through our API to the sandbox as it would to LinkedIn.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from client.connection import connect
+from tests.jobs_support import DESCRIPTION, now_ms
+from tests.sandbox_control import SandboxControl, ServerThread
+from tests.temporal_support import eventually
+from workers.settings import Settings
+
+AUTH = {"Authorization": "Bearer dev-token"}
+PJP_CONTRACT = "urn:li:contract:555"
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture
+def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
+    address = temporal_env.client.service_client.config.target_host
+    server = ServerThread(
+        create_app(settings, lambda: connect(target_host=address)), health="/healthz"
+    ).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def api(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url, headers=AUTH, timeout=60) as http:
+        yield http
+
+
+def budget(amount: str) -> dict[str, Any]:
+    return {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": amount}}
+
+
+def p4p_job(contract: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "title": "Software Engineer",
+        "description": DESCRIPTION,
+        "companyApplyUrl": "https://careers.example.com/apply",
+        "listedAt": now_ms() - 60_000,
+        "location": "San Francisco, CA",
+        "integrationContext": "urn:li:organization:42",
+        "companyJobCode": "REQ-42",
+        "listingType": "PREMIUM",
+        "contract": contract,
+        "budget": budget("275.00"),
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def test_a_p4p_customer_from_onboarding_to_a_closed_job_over_http(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl
+) -> None:
+    cid = f"p4p-{uuid.uuid4().hex[:8]}"
+
+    # onboarding
+    started = await api.post(f"/v1/customers/{cid}/onboarding", json={"customer_name": "Globex"})
+    assert started.status_code == 202
+    await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/integrations"),
+        lambda r: bool(r.json()) and r.json()[0]["client_id"],
+    )
+
+    # widget: the customer saves it; LinkedIn's callback reaches our API (the one /sandbox/ call)
+    saved = await sandbox.widget_save(
+        customerId=cid,
+        integrationContext=PJP_CONTRACT,
+        jobPosterEmail="boss@globex.com",
+        callbackUrl=f"{api_url}/v1/customers/{cid}/widget-callback",
+        callbackHeaders=AUTH,
+    )
+    assert saved.headers["x-sandbox-callback-status"] == "202"
+    await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/integrations"),
+        lambda r: r.json()[0]["status"] == "ENABLED",
+    )
+
+    # hiring-contract setup
+    setup = await api.post(
+        f"/v1/customers/{cid}/hiring-contracts", json={"partner_contract_id": 67890}
+    )
+    assert setup.status_code == 200, setup.text
+    contract = setup.json()["contract"]
+    assert contract == "urn:li:contract:67890" and setup.json()["status"] == "SET_UP"
+    again = await api.post(
+        f"/v1/customers/{cid}/hiring-contracts", json={"partner_contract_id": 67890}
+    )
+    assert again.json() == setup.json()
+    (integration,) = (await api.get(f"/v1/customers/{cid}/integrations")).json()
+    assert integration["hiring_contracts"]["67890"]["contract"] == contract
+
+    # a P4P job needs companyJobCode, said before anything reaches LinkedIn
+    path = f"/v1/customers/{cid}/jobs/req-42"
+    refused = await api.put(path, json=p4p_job(contract, companyJobCode=None))
+    assert refused.status_code == 422
+    assert "companyJobCode: required for P4P jobs" in refused.text
+
+    # P4P job → renew → close
+    posted = await api.put(path, params={"wait": "true"}, json=p4p_job(contract))
+    assert posted.status_code == 200 and posted.json()["outcome"] == "SUCCEEDED", posted.text
+    listed = (await api.get(path)).json()
+    assert listed["status"] == "LISTED" and listed["budget"] == budget("275.00")
+    assert listed["promotion_status"] == "PROMOTED"
+
+    renewed = await api.post(
+        f"{path}/renew", params={"wait": "true"}, json={"budget": budget("300.00")}
+    )
+    assert renewed.json()["outcome"] == "SUCCEEDED", renewed.text
+    assert (await api.get(path)).json()["budget"] == budget("300.00")
+
+    closed = await api.post(f"{path}/close", params={"wait": "true"})
+    assert closed.json()["outcome"] == "SUCCEEDED", closed.text
+    final = (await api.get(path)).json()
+    assert final["status"] == "CLOSED" and final["listing_status"] == "NOT_LISTED"
+    assert final["job_posting_url"] == listed["job_posting_url"]
+
+    # what LinkedIn was sent: a versioned setup call and a CLOSE carrying the whole job
+    (setup_call,) = await sandbox.requests("/rest/provisionedHiringContracts")
+    assert setup_call["headers"]["linkedin-version"] == "202504"
+    assert setup_call["headers"]["x-restli-protocol-version"] == "2.0.0"
+    posted_elements = [
+        element
+        for entry in await sandbox.requests("/v2/simpleJobPostings")
+        for element in entry["body"]["elements"]
+    ]
+    assert [e["jobPostingOperationType"] for e in posted_elements] == ["CREATE", "RENEW", "CLOSE"]
+    close = posted_elements[-1]
+    for field in ("title", "description", "companyApplyUrl", "listedAt", "location"):
+        assert close[field] == posted_elements[0][field]
+    assert close["companyJobCode"] == "REQ-42" and close["contract"] == contract
