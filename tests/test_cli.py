@@ -250,6 +250,25 @@ def test_the_temporal_ui_shows_encrypted_payloads_through_the_codec(
     assert decoded  # the browser had our codec server decode what Temporal holds sealed
 
 
+def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """A command against the stack's own Temporal."""
+    env = {**stack.env, "TEMPORAL_ADDRESS": f"127.0.0.1:{stack.env['LINKEDIN_ATS_TEMPORAL_PORT']}"}
+    return subprocess.run(
+        [CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_p4p_setup_and_apps_sync_from_the_command_line(stack: Stack) -> None:
+    assert cli(stack, "onboard", "cli-p4p", "--name", "Cli Co").returncode == 0
+    setup = cli(stack, "p4p-setup", "cli-p4p", "4321")
+    assert setup.returncode == 0, setup.stderr
+    assert '"contract": "urn:li:contract:4321"' in setup.stdout
+    assert '"status": "SET_UP"' in setup.stdout
+    synced = cli(stack, "apps-sync", "--customer", "cli-p4p")
+    assert synced.returncode == 0, synced.stderr
+    assert synced.stdout == "cli-p4p: already up to date\n"
+
+
 def test_up_stops_everything_on_sigterm(stack: Stack) -> None:
     os.killpg(stack.process.pid, signal.SIGTERM)
     assert stack.process.wait(timeout=60) == 0
@@ -296,6 +315,16 @@ def test_commands_fail_in_one_readable_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr == "error: description: required for CREATE\n"  # before any connection
+    result = subprocess.run(
+        [CLI, "onboard", "acme", "--type", "RSC"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: --type: 'RSC' is not an integration type or bundle")
 
 
 def test_a_bogus_status_names_the_allowed_values(tmp_path: Path) -> None:
