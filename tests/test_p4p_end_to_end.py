@@ -143,3 +143,22 @@ async def test_a_p4p_customer_from_onboarding_to_a_closed_job_over_http(
     for field in ("title", "description", "companyApplyUrl", "listedAt", "location"):
         assert close[field] == posted_elements[0][field]
     assert close["companyJobCode"] == "REQ-42" and close["contract"] == contract
+
+
+async def test_refusals_and_app_sync_over_http(
+    api: httpx.AsyncClient, sandbox: SandboxControl
+) -> None:
+    cid = f"p4p-{uuid.uuid4().hex[:8]}"
+    await sandbox.contract(999, kind="P4P", ownerClientId="another-app")
+    refused = await api.post(
+        f"/v1/customers/{cid}/hiring-contracts",
+        json={"partner_contract_id": 999, "customer_name": "Globex"},
+    )
+    assert refused.status_code == 422
+    assert "Contract urn:li:contract:999 is set up for another application" in refused.text
+    bad = await api.post(f"/v1/customers/{cid}/hiring-contracts", json={"partner_contract_id": 0})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "partner_contract_id"
+    synced = await api.post(f"/v1/customers/{cid}/application/sync")
+    assert synced.status_code == 200 and synced.json()["changed"] == []
+    unknown = await api.post(f"/v1/customers/nobody-{cid}/application/sync")
+    assert unknown.status_code == 404
