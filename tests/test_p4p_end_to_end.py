@@ -18,7 +18,7 @@ from api.app import create_app
 from client.connection import connect
 from tests.jobs_support import DESCRIPTION, now_ms
 from tests.sandbox_control import SandboxControl, ServerThread
-from tests.temporal_support import eventually
+from tests.temporal_support import TEST_KEYS, eventually
 from workers.settings import Settings
 
 AUTH = {"Authorization": "Bearer dev-token"}
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
     address = temporal_env.client.service_client.config.target_host
     server = ServerThread(
-        create_app(settings, lambda: connect(target_host=address)), health="/healthz"
+        create_app(settings, lambda: connect(TEST_KEYS, target_host=address)), health="/healthz"
     ).start()
     yield server.url
     server.stop()
