@@ -29,7 +29,7 @@ from domain.onboarding import (
     VerifyIntegrationsRequest,
 )
 from domain.provisioning import ApplicationProfile, NewApplication
-from linkedin import LinkedInClient
+from linkedin import LinkedInClient, LinkedInConflictError
 
 
 class IntegrationActivities:
@@ -69,9 +69,18 @@ class IntegrationActivities:
                 return ProvisionedCustomer(
                     client_id=existing.client_id, application_key=existing.key, created=False
                 )
-            app, credentials = await self._linkedin.create_application(
-                _new_application(request, self._profile)
-            )
+            try:
+                app, credentials = await self._linkedin.create_application(
+                    _new_application(request, self._profile)
+                )
+            except LinkedInConflictError as error:
+                # The customer's other integration workflows provision at the same moment
+                # (a bundle starts several): one created the app; find it on the retry.
+                raise ApplicationError(
+                    f"{error.message}: created by another onboarding of this customer just "
+                    "now; looking it up again",
+                    type=FailureType.TRANSIENT,
+                ) from None
         await asyncio.to_thread(self._store.save, request.customer_id, app.key, credentials)
         logger.info("provision.created", client_id=app.client_id, application_key=app.key)
         return ProvisionedCustomer(client_id=app.client_id, application_key=app.key, created=True)

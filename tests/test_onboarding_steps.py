@@ -207,3 +207,31 @@ async def test_an_rsc_bundle_onboards_each_type_it_enables(
             lambda s: s.status == ContextStatus.ENABLED,
         )
         assert list(state.contexts) == ["urn:li:organization:77"]
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_customers_workflows_provisioning_at_once_share_one_app(
+    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+) -> None:
+    """A bundle starts several workflows that create the app together: one wins, all use it."""
+    await sandbox.fault("provisionedApplications", latencyMs=300)  # all look before any creates
+    await onboarding.start_onboarding(cid, "Globex", ["RECRUITER_SYSTEM_CONNECT_COMPANY"])
+    kinds = (
+        IntegrationType.ONE_CLICK_EXPORT,
+        IntegrationType.IN_ATS_INDICATOR,
+        IntegrationType.PROFILE_PLUGIN,
+    )
+    states = [
+        await eventually(
+            lambda kind=kind: onboarding.integration_state(cid, kind),  # type: ignore[misc]
+            lambda s: s.client_id is not None,
+            within=30,
+        )
+        for kind in kinds
+    ]
+    assert len({s.client_id for s in states}) == 1
+    assert all(s.status == ContextStatus.NOT_CONNECTED for s in states)
+    creates = [
+        e for e in await sandbox.requests("/v2/provisionedApplications") if e["method"] == "POST"
+    ]
+    assert len(creates) >= 2 and sorted(e["status"] for e in creates)[0] == 201
