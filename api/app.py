@@ -11,17 +11,15 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from pydantic import BaseModel, Field
+from temporalio.client import Client
 
-from api.errors import refused
+from api import errors
 from api.jobs import job_routes
 from api.limits import EdgeGuard, bearer
 from api.paths import EncodedSlashes
 from api.request_log import RequestLog
 from api.webhooks import webhook_routes
-from client.errors import Refused
 from client.jobs import JobsClient
 from client.onboarding import IntegrationSummary, OnboardingClient
 from client.webhooks import WebhooksClient
@@ -127,26 +125,8 @@ def create_app(
 
     auth = [Depends(authorised)]
 
-    @app.exception_handler(RPCError)
-    async def temporal_error(_: Request, error: RPCError) -> JSONResponse:
-        code = 404 if error.status == RPCStatusCode.NOT_FOUND else 503
-        return JSONResponse({"detail": error.message}, status_code=code)
-
-    @app.exception_handler(ValidationError)
-    async def invalid(_: Request, error: ValidationError) -> JSONResponse:
-        detail = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-    app.add_exception_handler(Refused, refused)
+    errors.install(app)
     app.add_middleware(EncodedSlashes)
-
-    @app.exception_handler(WorkflowUpdateFailedError)
-    async def update_failed(_: Request, error: WorkflowUpdateFailedError) -> JSONResponse:
-        cause = error.cause
-        message = getattr(cause, "message", None) or str(cause or error)
-        return JSONResponse({"detail": message}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -1,17 +1,109 @@
-"""Refusals from our clients as HTTP answers."""
+"""Every error the API answers, as RFC 9457 problem details (`application/problem+json`).
+
+One shape: `{"type", "title", "status", "detail", "errors"?}`. `detail` is one readable
+line; a request with invalid fields lists every one of them at once in `errors`, each
+with its `path` (e.g. `body.budget.payForPerformanceTotalBudget.amount`) and `message`.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from domain.validation import rule
+
+PROBLEM = "application/problem+json"
 
 REFUSAL_STATUS = {"InvalidOperation": 422, "OperationConflict": 409, "NotFound": 404}
 """HTTP status of each refusal reason; anything else is 503."""
 
 
-async def refused(_: Request, error: Exception) -> JSONResponse:
+def problem_body(status: int, detail: str, kind: str | None = None) -> dict[str, Any]:
+    title = HTTPStatus(status).phrase
+    return {
+        "type": f"https://linkedin-ats.dev/problems/{kind or title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    errors: Sequence[Mapping[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A problem-details answer; `kind` names the problem (a refusal reason, say)."""
+    body = problem_body(status, detail, kind)
+    if errors:
+        body["errors"] = list(errors)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    return [{"path": ".".join(str(p) for p in e["loc"]), "message": rule(e)} for e in errors]
+
+
+def _invalid(errors: list[dict[str, str]]) -> JSONResponse:
+    lines = "; ".join(f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors)
+    return problem(422, lines, kind="invalid-request", errors=errors)
+
+
+async def _request_invalid(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return _invalid(_field_errors(error.errors()))
+
+
+async def _model_invalid(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ValidationError)
+    return _invalid(_field_errors(error.errors()))
+
+
+async def _http(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    return problem(error.status_code, str(error.detail), headers=error.headers)
+
+
+async def _refused(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, Refused)
-    code = REFUSAL_STATUS.get(error.reason, 503)
-    return JSONResponse({"detail": error.message, "reason": error.reason}, status_code=code)
+    return problem(REFUSAL_STATUS.get(error.reason, 503), error.message, kind=error.reason)
+
+
+async def _temporal(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RPCError)
+    if error.status == RPCStatusCode.NOT_FOUND:
+        return problem(404, error.message)
+    return problem(503, f"Temporal: {error.message}", kind="temporal-unavailable")
+
+
+async def _update_failed(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, WorkflowUpdateFailedError)
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type in REFUSAL_STATUS:
+        return problem(REFUSAL_STATUS[cause.type], cause.message, kind=cause.type)
+    message = getattr(cause, "message", None) or str(cause or error)
+    return problem(422, message, kind="invalid-request")
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of `app` as problem details."""
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(ValidationError, _model_invalid)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(RPCError, _temporal)
+    app.add_exception_handler(WorkflowUpdateFailedError, _update_failed)

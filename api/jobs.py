@@ -10,28 +10,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.paths import segment
-from client.jobs import JobsClient, JobSummary
-from domain.jobs import Budget
-from domain.postings import MAX_WAIT_SECONDS, JobState, JobStatus, Operation, OperationOutcome
+from client.jobs import JobPage, JobsClient
+from domain.jobs import Budget, JobPosting, OperationType
+from domain.postings import (
+    MAX_WAIT_SECONDS,
+    Document,
+    JobState,
+    JobStatus,
+    Operation,
+    OperationOutcome,
+)
 
 
-class UpgradeBody(BaseModel):
+class JobBody(JobPosting):
+    """The whole job in LinkedIn's field names, as simpleJobPostings takes it."""
+
+    external_job_posting_id: str | None = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=75, description="Defaults to the path's."
+    )
+    job_posting_operation_type: OperationType = Field(
+        default=OperationType.CREATE, description="Ignored: PUT creates or updates."
+    )
+
+
+class UpgradeBody(Document):
     contract: str = Field(description="urn:li:contract:<digits> of the premium contract.")
     budget: Budget | None = Field(default=None, description="P4P total budget, for P4P.")
     expire_at: int | None = Field(default=None, description="Epoch ms, up to 90 days out.")
 
 
-class DowngradeBody(BaseModel):
+class DowngradeBody(Document):
     contract: str | None = Field(default=None, description="Defaults to the job's contract.")
 
 
-class RenewBody(BaseModel):
+class RenewBody(Document):
     budget: Budget | None = Field(default=None, description="New P4P total budget.")
 
 
@@ -68,7 +86,7 @@ def _answer(operation: Operation, waited: bool) -> JSONResponse:
         code = 200
     elif waited and operation.outcome == OperationOutcome.FAILED:
         code = 422
-    return JSONResponse(operation.model_dump(mode="json"), status_code=code)
+    return JSONResponse(operation.model_dump(mode="json", by_alias=True), status_code=code)
 
 
 def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
@@ -85,7 +103,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
     async def put_job(
         customer_id: str,
         external_job_posting_id: str,
-        job: Annotated[dict[str, Any], Body(description="The job, in LinkedIn's field names.")],
+        job: JobBody,
         client: Jobs,
         wait: Wait = False,
         wait_seconds: WaitSeconds = 30,
@@ -94,7 +112,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         """The whole job: created at LinkedIn, or updated when it exists; the same job
         again changes nothing."""
         customer_id, external_id = segment(customer_id), segment(external_job_posting_id)
-        body = {**job, "jobPostingOperationType": "CREATE"}
+        body = {**job.to_wire(), "jobPostingOperationType": "CREATE"}
         body.setdefault("externalJobPostingId", external_id)
         if body["externalJobPostingId"] != external_id:
             raise HTTPException(422, "externalJobPostingId: must match the path")
@@ -234,9 +252,16 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
 
     @router.get("/v1/customers/{customer_id}/jobs")
     async def list_jobs(
-        customer_id: str, client: Jobs, status: JobStatus | None = None
-    ) -> list[JobSummary]:
-        """The customer's jobs, filtered by status (PENDING, LISTED, … CLOSED)."""
-        return await client.list_jobs(customer_id=segment(customer_id), status=status)
+        customer_id: str,
+        client: Jobs,
+        status: JobStatus | None = None,
+        page_size: Annotated[int, Query(alias="pageSize", ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(max_length=4000)] = None,
+    ) -> JobPage:
+        """The customer's jobs, filtered by status (PENDING, LISTED, … CLOSED), a page at a
+        time: pass `nextCursor` as `cursor` for the next."""
+        return await client.list_jobs(
+            customer_id=segment(customer_id), status=status, page_size=page_size, cursor=cursor
+        )
 
     return router

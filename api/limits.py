@@ -15,6 +15,8 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import PROBLEM, problem_body
+
 DEFAULT_TOKEN = "dev-token"
 PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 """What anyone may GET: health and the API's description."""
@@ -110,8 +112,11 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _answer(send: Send, status: int, detail: str, *, bearer_challenge: bool = False) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    body = json.dumps(problem_body(status, detail)).encode()
+    headers = [
+        (b"content-type", PROBLEM.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
     if bearer_challenge:
         headers.append((b"www-authenticate", b"Bearer"))
     # The body was not read: ask the client to drop the connection rather than send it.

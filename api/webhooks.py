@@ -31,10 +31,12 @@ def webhook_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
 
     @router.get("/v1/webhooks")
     async def endpoints(client: Webhooks) -> list[WebhookEndpoint]:
+        """The registered endpoints (their secrets are shown only at registration)."""
         return await client.endpoints()
 
     @router.delete("/v1/webhooks/{endpoint_id}", status_code=204)
     async def remove(endpoint_id: str, client: Webhooks) -> None:
+        """Stop delivering to this endpoint."""
         if not await client.remove(endpoint_id):
             raise HTTPException(404, f"no webhook endpoint {endpoint_id!r}")
 

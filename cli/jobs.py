@@ -205,7 +205,12 @@ def jobs(
     from rich.table import Table
 
     async def go() -> list[Any]:
-        return await (await _jobs()).list_jobs(customer_id=customer, status=status)
+        client, found, cursor = await _jobs(), [], None
+        while True:
+            page = await client.list_jobs(customer_id=customer, status=status, cursor=cursor)
+            found += page.items
+            if (cursor := page.next_cursor) is None:
+                return found
 
     table = Table("workflow", "status", "listing")
     for job in run_briefly(go):

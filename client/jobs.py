@@ -7,6 +7,7 @@ after a timeout never applies an operation twice.
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -39,6 +40,7 @@ from domain.postings import (
     AwaitOperation,
     CloseJob,
     CreateJob,
+    Document,
     DowngradeJob,
     JobInput,
     JobSignal,
@@ -62,7 +64,7 @@ from workflows.search_attributes import (
 )
 
 
-class JobSummary(BaseModel):
+class JobSummary(Document):
     workflow_id: str
     customer_id: str
     external_job_posting_id: str
@@ -81,6 +83,12 @@ class UnknownCustomer(Refused):
 class UnknownJob(Refused):
     def __init__(self, customer_id: str, external_id: str) -> None:
         super().__init__(f"customer {customer_id!r} has no job {external_id!r}", "NotFound")
+
+
+class JobPage(Document):
+    items: list[JobSummary]
+    next_cursor: str | None = None
+    """Pass as `cursor` for the next page; None on the last one."""
 
 
 def validated_job(job: JobPosting | dict[str, Any]) -> JobPosting:
@@ -391,19 +399,29 @@ class JobsClient:
         return result
 
     async def list_jobs(
-        self, *, customer_id: str | None = None, status: JobStatus | None = None
-    ) -> list[JobSummary]:
-        """Jobs by customer and status, from the search attributes (closed ones too)."""
+        self,
+        *,
+        customer_id: str | None = None,
+        status: JobStatus | None = None,
+        page_size: int = 100,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """One page of jobs by customer and status, from the search attributes (closed ones
+        too); `next_cursor` fetches the next."""
         query = where(
             WorkflowType=JOB_WORKFLOW_TYPE,
             CustomerId=customer_id,
             JobStatus=JobStatus(status) if status else None,
         )
-        found = []
-        async for execution in self._temporal.list_workflows(query):
+        pages = self._temporal.list_workflows(
+            query, page_size=page_size, next_page_token=_token(cursor)
+        )
+        await pages.fetch_next_page(page_size=page_size)
+        items = []
+        for execution in pages.current_page or []:
             attributes = execution.search_attributes
             raw_status = first(attributes.get("JobStatus"))
-            found.append(
+            items.append(
                 JobSummary(
                     workflow_id=execution.id,
                     customer_id=str(first(attributes.get("CustomerId"))),
@@ -412,7 +430,21 @@ class JobsClient:
                     listing_type=first(attributes.get("JobListingType")),
                 )
             )
-        return sorted(found, key=lambda j: j.workflow_id)
+        token = pages.next_page_token
+        return JobPage(items=items, next_cursor=_cursor(token) if token else None)
+
+
+def _cursor(token: bytes) -> str:
+    return base64.urlsafe_b64encode(token).decode()
+
+
+def _token(cursor: str | None) -> bytes | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode())
+    except ValueError:
+        raise Refused("cursor: not a cursor this API gave", "InvalidOperation") from None
 
 
 def _refusal(error: WorkflowUpdateFailedError) -> Refused:

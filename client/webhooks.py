@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -15,6 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from domain.postings import Document
 from domain.visibility import where
 from domain.webhooks import (
     WEBHOOK_DELIVERY_WORKFLOW_TYPE,
@@ -31,7 +31,7 @@ class RegisteredEndpoint(WebhookEndpoint):
     """Verifies the signatures of this endpoint's deliveries; shown at registration."""
 
 
-class Delivery(BaseModel):
+class Delivery(Document):
     event_id: str
     status: str
     summary: str | None = None

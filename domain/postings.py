@@ -10,7 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import quote
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
 
 from domain.errors import FailureType
 from domain.jobs import Budget, JobPosting, JobPostingStatus, ListingType
@@ -62,6 +63,14 @@ def job_workflow_id(customer_id: str, external_job_posting_id: str) -> str:
     with job `b/c` get different ids. Plain ids (letters, digits, `-_.~`) read as typed.
     """
     return f"job/{quote(customer_id, safe='')}/{quote(external_job_posting_id, safe='')}"
+
+
+class Document(BaseModel):
+    """What the HTTP API shows: camelCase on the wire, snake_case accepted too."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True
+    )
 
 
 class JobStatus(StrEnum):
@@ -121,7 +130,7 @@ class OperationParams(BaseModel):
     expire_at: int | None = None
 
 
-class Operation(BaseModel):
+class Operation(Document):
     """One operation on the job, as the updates and the state query report it."""
 
     id: str
@@ -154,7 +163,7 @@ class Operation(BaseModel):
         return self.task_ids[-1] if self.task_ids else None
 
 
-class ReplacedListing(BaseModel):
+class ReplacedListing(Document):
     """A LinkedIn job id and URL a downgrade retired."""
 
     job_id: str | None
@@ -162,7 +171,7 @@ class ReplacedListing(BaseModel):
     replaced_at: datetime
 
 
-class AutoRenew(BaseModel):
+class AutoRenew(Document):
     """Renew a P4P job this many days before it expires, at most `max_renewals` times."""
 
     days_before: int = Field(default=3, ge=1, le=29)
@@ -171,7 +180,7 @@ class AutoRenew(BaseModel):
     max_renewals: int = Field(default=12, ge=1, le=120)
 
 
-class JobState(BaseModel):
+class JobState(Document):
     """What the `state` query answers; it is also what continue-as-new carries."""
 
     customer_id: str
@@ -232,7 +241,7 @@ class JobInput(BaseModel):
 MAX_WAIT_SECONDS = 60
 
 
-class JobRequest(BaseModel):
+class JobRequest(Document):
     """What every operation request shares: how the update answers."""
 
     wait: bool = False
@@ -278,12 +287,12 @@ class CloseJob(JobRequest):
     pass
 
 
-class AwaitOperation(BaseModel):
+class AwaitOperation(Document):
     operation_id: str
     wait_seconds: int = Field(default=30, ge=1, le=MAX_WAIT_SECONDS)
 
 
-class OperatorRequest(BaseModel):
+class OperatorRequest(Document):
     """Retry or cancel: one operation, or every parked one when `operation_id` is left out."""
 
     operation_id: str | None = None

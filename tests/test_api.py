@@ -43,6 +43,11 @@ def cid() -> str:
     return f"cust-{uuid.uuid4().hex[:8]}"
 
 
+def paths(response: httpx.Response) -> list[str]:
+    """The fields a problem-details answer names."""
+    return [error["path"] for error in response.json()["errors"]]
+
+
 def callback(**overrides: Any) -> list[dict[str, Any]]:
     values = {
         "tenantType": "JOBS",
@@ -90,8 +95,10 @@ async def test_bad_callback_values_are_422_naming_the_field(
 ) -> None:
     response = await api.post(f"/v1/customers/{cid}/widget-callback", json=values)
     assert response.status_code == 422
-    errors = response.json()["detail"]
-    assert any(e["loc"] == loc and fragment in e["msg"] for e in errors), errors
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = response.json()["errors"]
+    path = ".".join(str(part) for part in loc)
+    assert any(e["path"] == path and fragment in e["message"] for e in errors), errors
 
 
 async def test_customer_name_linkedin_refuses_is_422(api: httpx.AsyncClient, cid: str) -> None:
@@ -99,13 +106,13 @@ async def test_customer_name_linkedin_refuses_is_422(api: httpx.AsyncClient, cid
         f"/v1/customers/{cid}/onboarding", json={"customer_name": "LinkedIn Fans Inc"}
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["customer_name"]
+    assert paths(response) == ["customer_name"]
 
 
 async def test_unknown_integration_type_in_the_path(api: httpx.AsyncClient, cid: str) -> None:
     response = await api.post(f"/v1/customers/{cid}/integrations/NOPE/enable")
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["path", "integration_type"]
+    assert paths(response) == ["path.integration_type"]
 
 
 async def test_enable_of_an_unknown_customer_is_404(api: httpx.AsyncClient, cid: str) -> None:
@@ -212,18 +219,18 @@ async def test_a_job_through_its_whole_life_over_http(
     assert created["kind"] == "CREATE" and created["outcome"] == "QUEUED"
     outcome = await api.get(f"{path}/operations/{created['id']}")
     assert outcome.json()["outcome"] == "SUCCEEDED"
-    assert outcome.json()["task_ids"][0].startswith("urn:li:simpleJobPostingTask:")
+    assert outcome.json()["taskIds"][0].startswith("urn:li:simpleJobPostingTask:")
     basic = (await api.get(path)).json()
-    assert basic["status"] == "LISTED" and basic["listing_type"] == "BASIC"
+    assert basic["status"] == "LISTED" and basic["listingType"] == "BASIC"
 
     upgraded = await api.post(
         f"{path}/upgrade", params={"wait": "true"}, json={"contract": CONTRACT}
     )
     assert upgraded.status_code == 200 and upgraded.json()["outcome"] == "SUCCEEDED"
     state = (await api.get(path)).json()
-    assert (state["job_id"], state["job_posting_url"]) == (
-        basic["job_id"],
-        basic["job_posting_url"],
+    assert (state["jobId"], state["jobPostingUrl"]) == (
+        basic["jobId"],
+        basic["jobPostingUrl"],
     )
 
     renewed = await api.post(f"{path}/renew", params={"wait": "true"})
@@ -232,8 +239,8 @@ async def test_a_job_through_its_whole_life_over_http(
     downgraded = await api.post(f"{path}/downgrade", params={"wait": "true"})
     assert downgraded.json()["outcome"] == "SUCCEEDED"
     state = (await api.get(path)).json()
-    assert state["job_id"] != basic["job_id"]
-    assert state["replaced_listings"][0]["job_posting_url"] == basic["job_posting_url"]
+    assert state["jobId"] != basic["jobId"]
+    assert state["replacedListings"][0]["jobPostingUrl"] == basic["jobPostingUrl"]
 
     updated = await api.put(path, params={"wait": "true"}, json=job_body(title="Staff Engineer"))
     assert updated.json()["kind"] == "UPDATE" and updated.json()["outcome"] == "SUCCEEDED"
@@ -242,26 +249,22 @@ async def test_a_job_through_its_whole_life_over_http(
     assert closed.json()["outcome"] == "SUCCEEDED"
     listed = await eventually(
         lambda: api.get(f"/v1/customers/{cid}/jobs", params={"status": "CLOSED"}),
-        lambda r: len(r.json()) == 1,
+        lambda r: len(r.json()["items"]) == 1,
     )
-    assert listed.json()[0]["external_job_posting_id"] == "req-42"
+    assert listed.json()["items"][0]["externalJobPostingId"] == "req-42"
 
 
 async def test_bad_jobs_are_422_naming_the_field(api: httpx.AsyncClient, cid: str) -> None:
     path = f"/v1/customers/{cid}/jobs/req-1"
     response = await api.put(path, json=job_body(description="too short"))
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["description"]
+    assert paths(response) == ["body.description"]
     budget = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "12.345"}}
     response = await api.put(
         path, json=job_body(listingType="PREMIUM", contract=CONTRACT, budget=budget)
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == [
-        "budget",
-        "payForPerformanceTotalBudget",
-        "amount",
-    ]
+    assert paths(response) == ["body.budget.payForPerformanceTotalBudget.amount"]
     response = await api.put(path, json=job_body(externalJobPostingId="other"))
     assert response.status_code == 422 and "must match the path" in response.json()["detail"]
     response = await api.post(f"/v1/customers/{cid}/jobs/nope/close")
@@ -284,11 +287,11 @@ async def test_a_job_whose_id_holds_slashes_quotes_and_unicode_is_reachable(
     created = await api.put(path, params={"wait": "true"}, json=job_body())
     assert created.status_code == 200, created.text
     state = (await api.get(path)).json()
-    assert state["external_job_posting_id"] == ODD_ID and state["status"] == "LISTED"
+    assert state["externalJobPostingId"] == ODD_ID and state["status"] == "LISTED"
     closed = await api.post(f"{path}/close", params={"wait": "true"})
     assert closed.status_code == 200
     listed = await api.get(f"/v1/customers/{cid}/jobs")
-    assert ODD_ID in {job["external_job_posting_id"] for job in listed.json()}
+    assert ODD_ID in {job["externalJobPostingId"] for job in listed.json()["items"]}
 
 
 async def test_idempotency_keys_closed_jobs_and_unknown_customers(

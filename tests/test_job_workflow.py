@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
 from client.errors import Refused
-from client.jobs import JobsClient
+from client.jobs import JobPage, JobsClient, JobSummary
 from client.onboarding import OnboardingClient
 from domain.integrations import IntegrationKey, IntegrationType
 from domain.postings import JobState, JobStatus, job_workflow_id
@@ -329,7 +329,7 @@ async def test_premium_on_a_contract_not_enabled_is_parked_until_enabled(
     state = await state_when(jobs, cid, lambda s: s.status == JobStatus.NEEDS_ATTENTION)
     assert "signal retry" in state.waiting_for
     await eventually(
-        lambda: jobs.list_jobs(customer_id=cid, status=JobStatus.NEEDS_ATTENTION),
+        lambda: _items(jobs.list_jobs(customer_id=cid, status=JobStatus.NEEDS_ATTENTION)),
         lambda found: len(found) == 1,
     )
     # The customer saves the widget for that contract: the integration workflow enables it
@@ -349,12 +349,12 @@ async def test_list_jobs_by_status(jobs: JobsClient, onboarded: Onboard, cid: st
     await jobs.create(cid, wire("b"), wait=True)
     await jobs.close(cid, "b", wait=True)
     listed = await eventually(
-        lambda: jobs.list_jobs(customer_id=cid, status=JobStatus.LISTED),
+        lambda: _items(jobs.list_jobs(customer_id=cid, status=JobStatus.LISTED)),
         lambda found: len(found) == 1,
     )
     assert listed[0].external_job_posting_id == "a" and listed[0].listing_type == "BASIC"
     closed = await eventually(
-        lambda: jobs.list_jobs(customer_id=cid, status=JobStatus.CLOSED),
+        lambda: _items(jobs.list_jobs(customer_id=cid, status=JobStatus.CLOSED)),
         lambda found: len(found) == 1,
     )
     assert closed[0].workflow_id == job_workflow_id(cid, "b")
@@ -389,3 +389,7 @@ async def test_an_raa_job_is_created_through_its_campaign(
     with pytest.raises(Refused) as info:
         await jobs.renew(cid, "job-1")
     assert "RENEW is not supported for RAA jobs" in info.value.message
+
+
+async def _items(page: Awaitable[JobPage]) -> list[JobSummary]:
+    return (await page).items

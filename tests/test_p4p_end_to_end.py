@@ -115,7 +115,7 @@ async def test_a_p4p_customer_from_onboarding_to_a_closed_job_over_http(
     assert posted.status_code == 200 and posted.json()["outcome"] == "SUCCEEDED", posted.text
     listed = (await api.get(path)).json()
     assert listed["status"] == "LISTED" and listed["budget"] == budget("275.00")
-    assert listed["promotion_status"] == "PROMOTED"
+    assert listed["promotionStatus"] == "PROMOTED"
 
     renewed = await api.post(
         f"{path}/renew", params={"wait": "true"}, json={"budget": budget("300.00")}
@@ -126,8 +126,8 @@ async def test_a_p4p_customer_from_onboarding_to_a_closed_job_over_http(
     closed = await api.post(f"{path}/close", params={"wait": "true"})
     assert closed.json()["outcome"] == "SUCCEEDED", closed.text
     final = (await api.get(path)).json()
-    assert final["status"] == "CLOSED" and final["listing_status"] == "NOT_LISTED"
-    assert final["job_posting_url"] == listed["job_posting_url"]
+    assert final["status"] == "CLOSED" and final["listingStatus"] == "NOT_LISTED"
+    assert final["jobPostingUrl"] == listed["jobPostingUrl"]
 
     # what LinkedIn was sent: a versioned setup call and a CLOSE carrying the whole job
     (setup_call,) = await sandbox.requests("/rest/provisionedHiringContracts")
@@ -157,7 +157,9 @@ async def test_refusals_and_app_sync_over_http(
     assert refused.status_code == 422
     assert "Contract urn:li:contract:999 is set up for another application" in refused.text
     bad = await api.post(f"/v1/customers/{cid}/hiring-contracts", json={"partner_contract_id": 0})
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "partner_contract_id"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"].endswith(
+        "partner_contract_id"
+    )
     synced = await api.post(f"/v1/customers/{cid}/application/sync")
     assert synced.status_code == 200 and synced.json()["changed"] == []
     unknown = await api.post(f"/v1/customers/nobody-{cid}/application/sync")
