@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck pytest install clean bench chromium
+.PHONY: up test lint typecheck pytest install clean bench chromium postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 up: install
 	$(BIN)/linkedin-ats up
 
-test: install chromium lint typecheck pytest
+test: install chromium postgres lint typecheck pytest
 
 # The Temporal UI test needs a browser: Debian's chromium, installed when missing.
 # Without root or a package mirror it is skipped, and the test says so.
@@ -28,6 +28,15 @@ chromium:
 	  echo "installing Debian's chromium for the UI test…"; \
 	  { apt-get update -qq && apt-get install -y -qq chromium; } >/dev/null 2>&1 \
 	  || echo "chromium could not be installed: the browser test will be skipped"; }
+
+# The credential store tests run a throw-away PostgreSQL cluster of their own (initdb and
+# pg_ctl in a temp dir): Debian's postgresql, installed when missing. No cluster is started
+# here, and the package's default one is not used.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the credential store tests…"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null 2>&1 \
+	  || echo "postgresql could not be installed: the PostgreSQL tests will fail until it is"; }
 
 lint: install
 	$(BIN)/ruff check .

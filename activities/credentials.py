@@ -1,21 +1,73 @@
-"""Where customers' client secrets live: never in workflow history, encrypted at rest."""
+"""Where customers' client secrets live: never in workflow history, encrypted at rest.
+
+Two stores keep one contract: a SQLite file on the worker's disk (the embedded default)
+and PostgreSQL (`activities.postgres_credentials`), which several workers on several
+hosts share. Either way a secret is encrypted with Fernet before it leaves the process.
+Several keys may be configured, newest first: the newest encrypts, every one decrypts,
+and `reencrypt` moves each stored secret to the newest so an old key can be dropped.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
+import stat
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.fernet import Fernet
+import structlog
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
 from domain.errors import FailureType
 from domain.provisioning import AppCredentials
+
+log = structlog.get_logger("credentials")
+
+NEW_KEY_HINT = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
+
+
+class CredentialConfigError(Exception):
+    """A configuration fault found before any work is done; says what to fix, never a secret."""
+
+
+class CustomerNotOnboarded(ApplicationError):
+    """The store has no credentials for the customer: a job or enable came before onboarding."""
+
+    def __init__(self, customer_id: str, store: str) -> None:
+        super().__init__(
+            f"customer {customer_id} has no credentials in the credential store ({store}): "
+            f"onboard the customer first (linkedin-ats onboard {customer_id}), or point this "
+            "worker at the store it was onboarded on",
+            type=FailureType.CREDENTIALS_MISSING,
+            non_retryable=True,
+        )
+
+
+class CredentialKeyMismatch(ApplicationError):
+    """No configured key decrypts the customer's secret: a wrong or rotated-away key.
+
+    Retrying cannot help, so it is non-retryable and says which setting to fix.
+    """
+
+    def __init__(self, customer_id: str, keys: str) -> None:
+        super().__init__(
+            f"the stored secret of customer {customer_id} cannot be decrypted with any "
+            f"credential key in {keys}: the key was changed, or the key that encrypted it was "
+            f"dropped. Put that key back in {keys} (several keys: newest first), restart the "
+            "workers and signal retry; `linkedin-ats credentials reencrypt` then moves every "
+            "secret to the newest key",
+            type=FailureType.CREDENTIAL_KEY_MISMATCH,
+            non_retryable=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -25,44 +77,166 @@ class StoredCredentials:
     credentials: AppCredentials
 
 
+@dataclass(frozen=True)
+class Reencryption:
+    """What `reencrypt` did: secrets moved to the newest key, already there, unreadable."""
+
+    reencrypted: int = 0
+    current: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
 class CredentialStore(Protocol):
     """Keeps each customer's child-application credentials."""
 
-    def save(self, customer_id: str, application_key: str, credentials: AppCredentials) -> None: ...
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages: never a password."""
+        ...
 
-    def get(self, customer_id: str) -> StoredCredentials | None: ...
+    async def open(self) -> None:
+        """Connect and create the schema; a CredentialConfigError says what to fix."""
+        ...
+
+    async def save(
+        self, customer_id: str, application_key: str, credentials: AppCredentials
+    ) -> None: ...
+
+    async def get(self, customer_id: str) -> StoredCredentials | None:
+        """The customer's credentials, None if never saved; CredentialKeyMismatch if unreadable."""
+        ...
+
+    async def reencrypt(self) -> Reencryption:
+        """Re-encrypt every secret under the newest key; safe beside running workers."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 async def customer_credentials(store: CredentialStore, customer_id: str) -> AppCredentials:
-    """The customer's app credentials, or a non-retryable CustomerCredentialsMissing."""
-    stored = await asyncio.to_thread(store.get, customer_id)
+    """The customer's app credentials; typed, non-retryable errors when missing or unreadable."""
+    stored = await store.get(customer_id)
     if stored is None:
-        raise ApplicationError(
-            f"no stored credentials for customer {customer_id}: onboard the customer first",
-            type=FailureType.CREDENTIALS_MISSING,
-            non_retryable=True,
-        )
+        raise CustomerNotOnboarded(customer_id, store.location)
     return stored.credentials
 
 
-def load_or_create_key(path: Path) -> SecretStr:
-    """A Fernet key kept in a file readable by its owner only (dev and single-host use)."""
-    if path.exists():
-        return SecretStr(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+# -- keys --------------------------------------------------------------------------------
+
+
+class CredentialCipher:
+    """Fernet with rotation: the first key encrypts, every key decrypts."""
+
+    def __init__(self, keys: Sequence[SecretStr], source: str) -> None:
+        if not keys:
+            raise CredentialConfigError(
+                f"{source} holds no Fernet key; make one with: {NEW_KEY_HINT}"
+            )
+        fernets = []
+        for position, key in enumerate(keys, 1):
+            try:
+                fernets.append(Fernet(key.get_secret_value().encode()))
+            except ValueError:
+                raise CredentialConfigError(
+                    f"{source}: key {position} of {len(keys)} is not a Fernet key (32 url-safe "
+                    f"base64-encoded bytes); make one with: {NEW_KEY_HINT}"
+                ) from None
+        self.source = source
+        self._newest = fernets[0]
+        self._all = MultiFernet(fernets)
+
+    def encrypt(self, secret: SecretStr) -> bytes:
+        return self._newest.encrypt(secret.get_secret_value().encode())
+
+    def decrypt(self, customer_id: str, token: bytes) -> SecretStr:
+        try:
+            return SecretStr(self._all.decrypt(token).decode())
+        except InvalidToken:
+            raise CredentialKeyMismatch(customer_id, self.source) from None
+
+    def plan(self, rows: Iterable[tuple[str, bytes]]) -> tuple[list[Rewrite], int, list[str]]:
+        """Which secrets to rewrite under the newest key, how many are current, unreadable."""
+        rewrites: list[Rewrite] = []
+        current = 0
+        unreadable: list[str] = []
+        for customer_id, token in rows:
+            try:
+                self._newest.decrypt(token)
+                current += 1
+                continue
+            except InvalidToken:
+                pass
+            try:
+                rewrites.append(Rewrite(customer_id, token, self._all.rotate(token)))
+            except InvalidToken:
+                unreadable.append(customer_id)
+        return rewrites, current, unreadable
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One secret to replace, only if it is still `old` (a save may have come first)."""
+
+    customer_id: str
+    old: bytes
+    new: bytes
+
+
+def parse_keys(text: str) -> list[SecretStr]:
+    """Keys separated by commas, spaces or lines, newest first; `#` starts a comment."""
+    keys: list[SecretStr] = []
+    for line in text.splitlines():
+        keys += [SecretStr(k) for k in re.split(r"[\s,]+", line.split("#", 1)[0]) if k]
+    return keys
+
+
+def read_key_file(path: Path) -> list[SecretStr]:
+    """The keys of a file its owner alone may read; a looser one is refused."""
+    with path.open() as handle:
+        mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+        if mode & 0o077:
+            raise CredentialConfigError(
+                f"the credential key file {path} has mode {mode:04o}: others may read it. "
+                f"Make it private with `chmod 600 {path}` and start again"
+            )
+        return parse_keys(handle.read())
+
+
+def create_key_file(path: Path) -> list[SecretStr]:
+    """A new key in a new 0600 file, said in the log; an existing file is read instead."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return SecretStr(key)
+        handle.write(Fernet.generate_key().decode() + "\n")
+    try:
+        os.link(draft, path)  # atomic, and refuses to replace a key another process made
+    except FileExistsError:
+        return read_key_file(path)
+    finally:
+        draft.unlink()
+    log.warning(
+        "credential_key.generated",
+        path=str(path),
+        hint="back this file up apart from the credential store; in production set "
+        "LINKEDIN_ATS_CREDENTIAL_KEY or LINKEDIN_ATS_CREDENTIAL_KEY_FILE instead",
+    )
+    return read_key_file(path)
+
+
+# -- the embedded store ------------------------------------------------------------------
 
 
 class SqliteCredentialStore:
-    """The embedded default: one SQLite file, secrets encrypted with Fernet."""
+    """The embedded default: one SQLite file, private to its owner, secrets encrypted."""
 
-    def __init__(self, path: Path, key: SecretStr) -> None:
+    def __init__(self, path: Path, cipher: CredentialCipher) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fernet = Fernet(key.get_secret_value().encode())
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+        self.location = f"SQLite file {path}"
+        self._cipher = cipher
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._db:
@@ -72,26 +246,66 @@ class SqliteCredentialStore:
                 "encrypted_secret BLOB NOT NULL)"
             )
 
-    def save(self, customer_id: str, application_key: str, credentials: AppCredentials) -> None:
-        token = self._fernet.encrypt(credentials.client_secret.get_secret_value().encode())
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO credentials VALUES (?, ?, ?, ?) ON CONFLICT(customer_id) DO UPDATE "
-                "SET application_key = excluded.application_key, client_id = excluded.client_id, "
-                "encrypted_secret = excluded.encrypted_secret",
-                (customer_id, application_key, credentials.client_id, token),
-            )
+    async def open(self) -> None:
+        """Opened on construction: a file needs no connection."""
 
-    def get(self, customer_id: str) -> StoredCredentials | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT application_key, client_id, encrypted_secret FROM credentials "
-                "WHERE customer_id = ?",
-                (customer_id,),
-            ).fetchone()
+    async def save(
+        self, customer_id: str, application_key: str, credentials: AppCredentials
+    ) -> None:
+        token = self._cipher.encrypt(credentials.client_secret)
+        await asyncio.to_thread(
+            self._write,
+            "INSERT INTO credentials VALUES (?, ?, ?, ?) ON CONFLICT(customer_id) DO UPDATE "
+            "SET application_key = excluded.application_key, client_id = excluded.client_id, "
+            "encrypted_secret = excluded.encrypted_secret",
+            (customer_id, application_key, credentials.client_id, token),
+        )
+
+    async def get(self, customer_id: str) -> StoredCredentials | None:
+        row = await asyncio.to_thread(
+            self._read_one,
+            "SELECT application_key, client_id, encrypted_secret FROM credentials "
+            "WHERE customer_id = ?",
+            (customer_id,),
+        )
         if row is None:
             return None
-        secret = self._fernet.decrypt(row[2]).decode()
+        secret = self._cipher.decrypt(customer_id, row[2])
         return StoredCredentials(
-            customer_id, row[0], AppCredentials(client_id=row[1], client_secret=SecretStr(secret))
+            customer_id, row[0], AppCredentials(client_id=row[1], client_secret=secret)
         )
+
+    async def reencrypt(self) -> Reencryption:
+        rows = await asyncio.to_thread(self._read_all)
+        rewrites, current, unreadable = self._cipher.plan(rows)
+        done = 0
+        for rewrite in rewrites:
+            done += await asyncio.to_thread(
+                self._write,
+                "UPDATE credentials SET encrypted_secret = ? "
+                "WHERE customer_id = ? AND encrypted_secret = ?",
+                (rewrite.new, rewrite.customer_id, rewrite.old),
+            )
+        return Reencryption(done, current + len(rewrites) - done, unreadable)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close)
+
+    def _write(self, sql: str, parameters: tuple[object, ...]) -> int:
+        with self._lock, self._db:
+            return self._db.execute(sql, parameters).rowcount
+
+    def _read_one(self, sql: str, parameters: tuple[object, ...]) -> tuple[str, str, bytes] | None:
+        with self._lock:
+            row: tuple[str, str, bytes] | None = self._db.execute(sql, parameters).fetchone()
+            return row
+
+    def _read_all(self) -> list[tuple[str, bytes]]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT customer_id, encrypted_secret FROM credentials"
+            ).fetchall()
+
+    def _close(self) -> None:
+        with self._lock:
+            self._db.close()

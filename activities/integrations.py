@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -56,7 +54,7 @@ class IntegrationActivities:
         async with linkedin_errors():
             existing = await self._linkedin.find_application(request.customer_id)
             if existing is not None:
-                stored = await asyncio.to_thread(self._store.get, request.customer_id)
+                stored = await self._store.get(request.customer_id)
                 if stored is None or stored.credentials.client_id != existing.client_id:
                     raise ApplicationError(
                         f"customer {request.customer_id} has application {existing.key} at "
@@ -81,7 +79,7 @@ class IntegrationActivities:
                     "now; looking it up again",
                     type=FailureType.TRANSIENT,
                 ) from None
-        await asyncio.to_thread(self._store.save, request.customer_id, app.key, credentials)
+        await self._store.save(request.customer_id, app.key, credentials)
         logger.info("provision.created", client_id=app.client_id, application_key=app.key)
         return ProvisionedCustomer(client_id=app.client_id, application_key=app.key, created=True)
 

@@ -135,7 +135,7 @@ async def workflows(url: str, customer: str, creds: AppCredentials, app_key: str
             task_queue=f"bench-{uuid.uuid4()}",
             data_dir=Path(data),
         )
-        credential_store(settings).save(customer, app_key, creds)
+        await credential_store(settings).save(customer, app_key, creds)
         jobs = JobsClient(env.client, task_queue=settings.task_queue)
         rows = []
         async with running_worker(env.client, settings):

@@ -22,9 +22,11 @@ class FailureType(StrEnum):
     UNEXPECTED_ANSWER = "UnexpectedAnswerError"
     """LinkedIn answered in a shape we cannot read; its body is in the message."""
     CREDENTIALS_MISSING = "CustomerCredentialsMissing"
-    """The customer's app exists at LinkedIn but its secret is not in our store."""
+    """No credentials for the customer in our store: not onboarded (yet), or a lost secret."""
     TASK_FAILED = "LinkedInTaskFailed"
     """LinkedIn processed a job task and refused it (HTTP 200, task FAILED)."""
+    CREDENTIAL_KEY_MISMATCH = "CredentialKeyMismatch"
+    """No configured credential key decrypts the customer's stored secret."""
 
 
 PERMANENT_FAILURES: tuple[FailureType, ...] = tuple(

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
@@ -16,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from client.onboarding import OnboardingClient
 from domain.provisioning import AppCredentials, NewApplication, ProvisionedApplication
 from linkedin import LinkedInClient
+from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, SandboxServer
 from tests.temporal_support import dev_server
 from workers.settings import Settings
@@ -125,3 +127,23 @@ async def worker(temporal_env: WorkflowEnvironment, settings: Settings) -> Async
 @pytest.fixture
 def onboarding(temporal_env: WorkflowEnvironment, settings: Settings) -> OnboardingClient:
     return OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+
+
+# -- PostgreSQL --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """One throw-away PostgreSQL cluster for the session (Debian's, `make postgres`)."""
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+async def postgres_url(postgres: PostgresCluster) -> str:
+    """A fresh database of this test's own on the session's cluster."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    async with await psycopg.AsyncConnection.connect(postgres.url(), autocommit=True) as conn:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    return postgres.url(name)

@@ -65,7 +65,7 @@ async def onboard_for_jobs(
     from tests.conftest import provision
 
     customer = await provision(linkedin, customer_id)
-    credential_store(settings).save(customer_id, customer.app.key, customer.creds)
+    await credential_store(settings).save(customer_id, customer.app.key, customer.creds)
     onboarding = OnboardingClient(temporal, task_queue=settings.task_queue)
     await onboarding.start_onboarding(customer_id, "Globex")
     return customer

@@ -292,7 +292,7 @@ async def test_the_client_secret_never_enters_history(
     await provisioned(onboarding, cid)
     await onboarding.widget_saved(cid, await save_widget(sandbox, cid))
     await status_is(onboarding, cid, ContextStatus.ENABLED)
-    stored = credential_store(settings).get(cid)
+    stored = await credential_store(settings).get(cid)
     assert stored is not None
     secret = stored.credentials.client_secret.get_secret_value()
     handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from client.codec import PayloadKeys, load_payload_keys
@@ -50,10 +50,19 @@ class Settings(BaseSettings):
     """Largest HTTP request body the API reads; a larger one is answered 413."""
     task_queue: str = "linkedin-ats"
     data_dir: Path = Path(".data")
+    credential_store_url: SecretStr | None = None
+    """postgresql://user:password@host:port/database: one store for several workers.
+
+    Unset, each worker keeps credentials in the SQLite file `credentials_path`."""
+    credential_store_pool_size: int = Field(default=5, ge=1, le=100)
+    """Connections each worker keeps to the PostgreSQL credential store, at most."""
     credential_store_path: Path | None = None
     """SQLite file of customers' client credentials; default <data_dir>/credentials.sqlite."""
     credential_key: SecretStr | None = None
-    """Fernet key that encrypts stored client secrets; default a key file in data_dir."""
+    """Fernet keys that encrypt stored client secrets, comma-separated, newest first."""
+    credential_key_file: Path | None = None
+    """Else a file of such keys, one a line, mode 0600; default <data_dir>/credential.key,
+    generated on first start when the store is SQLite."""
     payload_keys: SecretStr | None = None
     """AES-256 keys for Temporal payloads, `id:base64` comma-separated, newest (encrypting) last."""
     payload_key_file: Path | None = None
@@ -98,6 +107,15 @@ class Settings(BaseSettings):
                     handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip().encode()
 
+    @field_validator("credential_store_url")
+    @classmethod
+    def _postgresql_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must be a postgresql://user:password@host:port/database URL")
+        return url
+
     @property
     def credentials_path(self) -> Path:
         return self.credential_store_path or self.data_dir / "credentials.sqlite"
@@ -118,6 +136,10 @@ class Settings(BaseSettings):
             valid_js_sdk_domains=self.valid_js_sdk_domains,
             oauth2_authorized_callback_urls=self.oauth2_authorized_callback_urls,
         )
+
+    @property
+    def key_file_path(self) -> Path:
+        return self.credential_key_file or self.data_dir / "credential.key"
 
 
 @lru_cache(maxsize=1)

@@ -12,9 +12,18 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
-from activities.credentials import CredentialStore, SqliteCredentialStore, load_or_create_key
+from activities.credentials import (
+    CredentialCipher,
+    CredentialConfigError,
+    CredentialStore,
+    SqliteCredentialStore,
+    create_key_file,
+    parse_keys,
+    read_key_file,
+)
 from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities, JobTiming
+from activities.postgres_credentials import PostgresCredentialStore
 from activities.webhooks import WebhookActivities
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
@@ -49,9 +58,39 @@ def linkedin_client(settings: Settings, observer: CallObserver | None = None) ->
     )
 
 
-def credential_store(settings: Settings) -> SqliteCredentialStore:
-    key = settings.credential_key or load_or_create_key(settings.data_dir / "credential.key")
-    return SqliteCredentialStore(settings.credentials_path, key)
+def credential_store(settings: Settings) -> CredentialStore:
+    """PostgreSQL when LINKEDIN_ATS_CREDENTIAL_STORE_URL is set, else the SQLite file."""
+    cipher = credential_cipher(settings)
+    if settings.credential_store_url is not None:
+        return PostgresCredentialStore(
+            settings.credential_store_url,
+            cipher,
+            max_connections=settings.credential_store_pool_size,
+        )
+    return SqliteCredentialStore(settings.credentials_path, cipher)
+
+
+def credential_cipher(settings: Settings) -> CredentialCipher:
+    """The keys of LINKEDIN_ATS_CREDENTIAL_KEY, else of the key file.
+
+    The file is generated only for the SQLite store: workers sharing PostgreSQL must
+    share keys, and a key one host made up alone would lock the others out.
+    """
+    if settings.credential_key is not None:
+        return CredentialCipher(
+            parse_keys(settings.credential_key.get_secret_value()), "LINKEDIN_ATS_CREDENTIAL_KEY"
+        )
+    path = settings.key_file_path
+    source = f"the key file {path} (LINKEDIN_ATS_CREDENTIAL_KEY_FILE)"
+    if path.exists():
+        return CredentialCipher(read_key_file(path), source)
+    if settings.credential_store_url is not None:
+        raise CredentialConfigError(
+            "LINKEDIN_ATS_CREDENTIAL_STORE_URL is set, so every worker must use the same "
+            "credential keys: set LINKEDIN_ATS_CREDENTIAL_KEY or LINKEDIN_ATS_CREDENTIAL_KEY_FILE "
+            f"(there is no key file at {path})"
+        )
+    return CredentialCipher(create_key_file(path), source)
 
 
 @asynccontextmanager
@@ -65,7 +104,9 @@ async def running_worker(
     """A started worker with one shared LinkedIn client; stopped on exit."""
     runtime = temporal.service_client.config.runtime or Runtime.default()
     linkedin = linkedin or linkedin_client(settings, LinkedInMetrics(runtime.metric_meter))
+    owned_store = store is None
     store = store or credential_store(settings)
+    await store.open()
     integrations = IntegrationActivities(linkedin, store, settings.application_profile)
     timing = JobTiming(
         task_poll_seconds=settings.job_task_poll_seconds,
@@ -100,6 +141,8 @@ async def running_worker(
         yield worker
     await linkedin.aclose()
     await webhook_http.aclose()
+    if owned_store:
+        await store.close()
 
 
 async def run_worker(settings: Settings) -> None:
