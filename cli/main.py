@@ -32,7 +32,11 @@ app = typer.Typer(
 )
 
 
+credentials_app = typer.Typer(
+    help="The credential store of customers' LinkedIn client secrets.", no_args_is_help=True
+)
 app.add_typer(job_app, name="job")
+app.add_typer(credentials_app, name="credentials")
 app.command("jobs")(jobs)
 app.add_typer(webhooks_app, name="webhooks")
 
@@ -70,13 +74,53 @@ def sandbox(
 @app.command()
 def worker() -> None:
     """Run the worker: our workflows and activities on the task queue."""
+    from activities.credentials import CredentialConfigError
     from workers.settings import get_settings
     from workers.worker import run_worker
 
     configure_logging()
     settings = get_settings()
     checked_payload_keys(settings)
-    asyncio.run(run_worker(settings))
+    try:
+        asyncio.run(run_worker(settings))
+    except CredentialConfigError as error:
+        fail(str(error))
+
+
+@credentials_app.command()
+def reencrypt() -> None:
+    """Re-encrypt every stored secret under the newest key of LINKEDIN_ATS_CREDENTIAL_KEY.
+
+    Run it once every worker has the new key in front of the old ones; then drop the old.
+    """
+    from activities.credentials import CredentialConfigError, Reencryption
+    from workers.settings import get_settings
+    from workers.worker import credential_store
+
+    async def run() -> Reencryption:
+        store = credential_store(get_settings())
+        try:
+            await store.open()
+            return await store.reencrypt()
+        finally:
+            await store.close()
+
+    configure_logging()
+    try:
+        report = asyncio.run(run())
+    except CredentialConfigError as error:
+        fail(str(error))
+    console.print(
+        f"re-encrypted {report.reencrypted} secret(s) under the newest key; "
+        f"{report.current} already were"
+    )
+    if report.unreadable:
+        fail(
+            f"no configured key decrypts the secret(s) of {', '.join(report.unreadable)}: left "
+            "as they were. Add the key that encrypted them to LINKEDIN_ATS_CREDENTIAL_KEY "
+            "(after the newest) and run this again"
+        )
+    finish(0)
 
 
 @app.command()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import stat
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +35,7 @@ from linkedin import LinkedInClient
 from tests.conftest import provision
 from tests.jobs_support import job_fields
 from tests.postgres_support import PostgresCluster
-from tests.sandbox_control import SandboxControl
+from tests.sandbox_control import SandboxControl, free_port
 from workers.settings import Settings
 from workers.worker import credential_store, running_worker
 
@@ -348,3 +351,63 @@ def caplog_quiet() -> Iterator[None]:
         yield
     finally:
         temporal.setLevel(level)
+
+
+# -- the command line --------------------------------------------------------------------
+
+CLI = str(Path(sys.executable).parent / "linkedin-ats")
+
+
+def run_cli(*argv: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKEDIN_ATS_", "TEMPORAL_"))}
+    env.update({f"LINKEDIN_ATS_{k.upper()}": v for k, v in settings.items()})
+    return subprocess.run(
+        [CLI, *argv], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+async def test_the_reencrypt_command_rotates_a_postgresql_store(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    url = SecretStr(postgres_url)
+    old = credential_store(Settings(credential_key=KEY_A, credential_store_url=url))
+    for cid in ("a", "b"):
+        await old.save(cid, f"app-{cid}", creds(cid, f"secret-{cid}"))
+    await old.close()
+    done = await asyncio.to_thread(
+        run_cli,
+        "credentials",
+        "reencrypt",
+        credential_key=f"{KEY_B},{KEY_A}",
+        credential_store_url=postgres_url,
+        data_dir=str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "re-encrypted 2 secret(s) under the newest key; 0 already were" in done.stdout
+    new = credential_store(Settings(credential_key=KEY_B, credential_store_url=url))
+    stored = await new.get("a")
+    assert stored is not None and stored.credentials.client_secret.get_secret_value() == "secret-a"
+    await new.close()
+    for text in (done.stdout, done.stderr):
+        assert KEY_A not in text and KEY_B not in text and "secret-a" not in text
+
+
+async def test_the_reencrypt_command_names_what_it_could_not_read(tmp_path: Path) -> None:
+    await credential_store(Settings(data_dir=tmp_path, credential_key=KEY_A)).save(
+        "lost", "app-lost", creds()
+    )
+    done = await asyncio.to_thread(
+        run_cli, "credentials", "reencrypt", credential_key=KEY_B, data_dir=str(tmp_path)
+    )
+    assert done.returncode == 1
+    assert "lost" in done.stderr and "LINKEDIN_ATS_CREDENTIAL_KEY" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_worker_with_a_loose_key_file_refuses_to_start_and_says_why(tmp_path: Path) -> None:
+    key_file = tmp_path / "credential.key"
+    key_file.write_text(KEY_A)
+    key_file.chmod(0o644)
+    done = run_cli("worker", data_dir=str(tmp_path), metrics_address=f"127.0.0.1:{free_port()}")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"chmod 600 {key_file}" in done.stderr

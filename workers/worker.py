@@ -149,8 +149,11 @@ async def run_worker(settings: Settings) -> None:
     """The worker process: metrics at http://<metrics address>/metrics, then work forever."""
     from client.connection import connect
 
+    store = credential_store(settings)  # configuration faults first, before any connection
+    await store.open()
     runtime = prometheus_runtime(settings.metrics_address)
     temporal = await connect(settings.load_payload_keys(), runtime=runtime)
     log.info("worker.metrics", url=f"http://{settings.metrics_address}/metrics")
-    async with running_worker(temporal, settings):
+    log.info("worker.credential_store", location=store.location)
+    async with running_worker(temporal, settings, store=store):
         await asyncio.Event().wait()
