@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from cli.main import app as cli
+from domain.provisioning import AppCredentials
 from linkedin_sandbox import SandboxSettings
+from tests.postgres_support import SUPERUSER, PostgresCluster
 from workers.settings import Settings
+from workers.worker import credential_store
 
 ROOT = Path(__file__).parents[1]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -25,7 +32,7 @@ def test_the_services_are_there() -> None:
     assert SERVICES["sandbox"]["profiles"] == ["sandbox"]
 
 
-@pytest.mark.parametrize("name", ["postgresql", "temporal", "temporal-ui"])
+@pytest.mark.parametrize("name", ["postgresql", "credentials-db", "temporal", "temporal-ui"])
 def test_third_party_images_are_pinned(name: str) -> None:
     image = SERVICES[name]["image"]
     assert re.fullmatch(r"[\w./-]+:\d+(\.\d+)+", image), image
@@ -54,9 +61,11 @@ def test_our_processes_reach_temporal_and_publish_their_ports() -> None:
     assert f"{api_port}:{api_port}" in SERVICES["api"]["ports"]
     metrics = SERVICES["worker"]["environment"]["LINKEDIN_ATS_METRICS_ADDRESS"]
     assert metrics.startswith("0.0.0.0:")
-    assert (
-        f"127.0.0.1:{metrics.split(':')[1]}:{metrics.split(':')[1]}" in SERVICES["worker"]["ports"]
-    )
+    (published,) = SERVICES["worker"]["ports"]  # a host port per replica
+    first, last = re.fullmatch(
+        rf"(?:[\d.]+:)?(\d+)-(\d+):{metrics.split(':')[1]}", published
+    ).groups()
+    assert int(last) - int(first) + 1 == SERVICES["worker"]["deploy"]["replicas"]
     sandbox_port = SERVICES["sandbox"]["command"][
         SERVICES["sandbox"]["command"].index("--port") + 1
     ]
@@ -112,3 +121,49 @@ def test_the_ui_decodes_through_the_codec_server() -> None:
 def test_the_compose_file_says_how_operators_reach_the_loopback_ports() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     assert "bound to 127.0.0.1" in text and "reverse proxy" in text
+
+
+def test_two_workers_share_a_credential_store_on_postgresql() -> None:
+    worker = SERVICES["worker"]
+    assert worker["deploy"]["replicas"] == 2
+    url = worker["environment"]["LINKEDIN_ATS_CREDENTIAL_STORE_URL"]
+    password = r"\$\{LINKEDIN_ATS_CREDENTIALS_DB_PASSWORD:\?[^}]+\}"  # required, no default
+    assert re.fullmatch(rf"postgresql://linkedin_ats:{password}@postgresql:5432/linkedin_ats", url)
+    assert worker["depends_on"]["credentials-db"]["condition"] == "service_completed_successfully"
+    assert "volumes" not in worker  # nothing of a worker's own survives it, by design
+    assert SERVICES["temporal"]["environment"]["DB"] == "postgres12"  # Temporal on it too
+
+
+def test_the_credentials_database_bootstrap_runs_on_a_real_postgresql(
+    postgres: PostgresCluster,
+) -> None:
+    """The credentials-db service's script, run twice (every start) against PostgreSQL."""
+    script = SERVICES["credentials-db"]["command"][2].replace("$$", "$")
+    env = {
+        "PATH": f"{postgres.bin}:{os.environ['PATH']}",
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres.port),
+        "PGUSER": SUPERUSER,
+        "PGPASSWORD": postgres.password,
+        "CREDENTIALS_DB_PASSWORD": "first-password",
+    }
+    for password in ("first-password", "rotated-password"):
+        env["CREDENTIALS_DB_PASSWORD"] = password
+        done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    url = SERVICES["worker"]["environment"]["LINKEDIN_ATS_CREDENTIAL_STORE_URL"]
+    url = re.sub(r"\$\{[^}]+\}", "rotated-password", url).replace(
+        "@postgresql:5432", f"@127.0.0.1:{postgres.port}"
+    )
+    settings = Settings(credential_store_url=url, credential_key=Fernet.generate_key().decode())
+
+    async def roundtrip() -> str | None:
+        store = credential_store(settings)
+        try:
+            await store.save("cust-1", "app-1", AppCredentials(client_id="c", client_secret="s"))
+            stored = await store.get("cust-1")
+            return stored and stored.credentials.client_secret.get_secret_value()
+        finally:
+            await store.close()
+
+    assert asyncio.run(roundtrip()) == "s"
