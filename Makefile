@@ -50,6 +50,7 @@ pytest: install
 
 bench: install
 	$(BIN)/python -m bench.linkedin_client
+	$(BIN)/python -m bench.credential_store
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

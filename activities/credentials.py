@@ -278,14 +278,7 @@ class SqliteCredentialStore:
     async def reencrypt(self) -> Reencryption:
         rows = await asyncio.to_thread(self._read_all)
         rewrites, current, unreadable = self._cipher.plan(rows)
-        done = 0
-        for rewrite in rewrites:
-            done += await asyncio.to_thread(
-                self._write,
-                "UPDATE credentials SET encrypted_secret = ? "
-                "WHERE customer_id = ? AND encrypted_secret = ?",
-                (rewrite.new, rewrite.customer_id, rewrite.old),
-            )
+        done = await asyncio.to_thread(self._rewrite, rewrites)
         return Reencryption(done, current + len(rewrites) - done, unreadable)
 
     async def close(self) -> None:
@@ -294,6 +287,18 @@ class SqliteCredentialStore:
     def _write(self, sql: str, parameters: tuple[object, ...]) -> int:
         with self._lock, self._db:
             return self._db.execute(sql, parameters).rowcount
+
+    def _rewrite(self, rewrites: list[Rewrite]) -> int:
+        """One transaction: a file commit costs an fsync."""
+        with self._lock, self._db:
+            return sum(
+                self._db.execute(
+                    "UPDATE credentials SET encrypted_secret = ? "
+                    "WHERE customer_id = ? AND encrypted_secret = ?",
+                    (r.new, r.customer_id, r.old),
+                ).rowcount
+                for r in rewrites
+            )
 
     def _read_one(self, sql: str, parameters: tuple[object, ...]) -> tuple[str, str, bytes] | None:
         with self._lock:
