@@ -29,13 +29,17 @@ from activities.credentials import (
     customer_credentials,
 )
 from client.jobs import JobsClient
+from client.onboarding import OnboardingClient
 from domain.errors import PERMANENT_FAILURES, FailureType
+from domain.integrations import IntegrationType
+from domain.onboarding import ContextStatus
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from tests.conftest import provision
 from tests.jobs_support import job_fields
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, free_port
+from tests.temporal_support import eventually
 from workers.settings import Settings
 from workers.worker import credential_store, running_worker
 
@@ -411,3 +415,37 @@ def test_a_worker_with_a_loose_key_file_refuses_to_start_and_says_why(tmp_path: 
     done = run_cli("worker", data_dir=str(tmp_path), metrics_address=f"127.0.0.1:{free_port()}")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"chmod 600 {key_file}" in done.stderr
+
+
+async def test_an_enable_under_a_rotated_away_key_needs_attention_until_the_key_is_back(
+    temporal_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    onboarding: OnboardingClient,
+    settings: Settings,
+    cid: str,
+) -> None:
+    old = settings.model_copy(update={"credential_key": SecretStr(KEY_A)})
+    async with running_worker(temporal_env.client, old):
+        await onboarding.start_onboarding(cid, "Globex")
+        await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
+    saved = await sandbox.widget_save(
+        customerId=cid, integrationContext="urn:li:contract:555", jobPosterEmail="a@globex.com"
+    )
+    only_new = settings.model_copy(update={"credential_key": SecretStr(KEY_B)})
+    with caplog_quiet():
+        async with running_worker(temporal_env.client, only_new):
+            await onboarding.widget_saved(cid, saved.json())
+            stuck = await eventually(
+                lambda: onboarding.integration_state(cid),
+                lambda s: s.status == ContextStatus.NEEDS_ATTENTION,
+            )
+    assert stuck.last_error and "LINKEDIN_ATS_CREDENTIAL_KEY" in stuck.last_error
+    assert KEY_A not in stuck.last_error and KEY_B not in stuck.last_error
+    assert [r for r in await sandbox.requests("/v2/atsIntegrations") if r["method"] == "POST"] == []
+    both = settings.model_copy(update={"credential_key": SecretStr(f"{KEY_B},{KEY_A}")})
+    async with running_worker(temporal_env.client, both):
+        await onboarding.retry(cid, IntegrationType.PREMIUM_JOB_POSTING)
+        await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.status == ContextStatus.ENABLED,
+        )
