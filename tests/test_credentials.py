@@ -35,8 +35,7 @@ from domain.integrations import IntegrationType
 from domain.onboarding import ContextStatus
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
-from tests.conftest import provision
-from tests.jobs_support import job_fields
+from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, free_port
 from tests.temporal_support import eventually
@@ -320,28 +319,39 @@ async def test_a_job_under_a_wrong_key_fails_at_once_saying_what_to_fix(
     settings: Settings,
     cid: str,
 ) -> None:
-    customer = await provision(linkedin, cid)
     written = settings.model_copy(update={"credential_key": SecretStr(KEY_A)})
-    await credential_store(written).save(cid, customer.app.key, customer.creds)
+    customer = await onboard_for_jobs(linkedin, written, temporal_env.client, cid)
     rotated = settings.model_copy(update={"credential_key": SecretStr(KEY_B)})
     jobs = JobsClient(temporal_env.client, task_queue=settings.task_queue)
     with caplog_quiet():
         async with running_worker(temporal_env.client, rotated):
             done = await asyncio.wait_for(jobs.create(cid, job_fields("job-1"), wait=True), 30)
-    assert done.outcome == "FAILED"
+    assert done.outcome == "NEEDS_ATTENTION"  # parked at once, not retried for hours
     assert done.error and "LINKEDIN_ATS_CREDENTIAL_KEY" in done.error and cid in done.error
     assert customer.creds.client_secret.get_secret_value() not in done.error
     assert await sandbox.requests("/v2/simpleJobPostings") == []
+    both = settings.model_copy(update={"credential_key": SecretStr(f"{KEY_B},{KEY_A}")})
+    async with running_worker(temporal_env.client, both):  # the operator puts the key back
+        await jobs.retry(cid, "job-1")
+        await eventually(lambda: jobs.state(cid, "job-1"), lambda s: s.status == "LISTED")
 
 
-async def test_a_job_for_a_customer_never_onboarded_fails_naming_the_customer(
-    temporal_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
+async def test_a_job_for_a_customer_without_credentials_fails_naming_the_customer(
+    temporal_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    onboarding: OnboardingClient,
+    settings: Settings,
+    cid: str,
 ) -> None:
+    """Onboarding started but never stored a secret (LinkedIn refuses to provision)."""
+    await sandbox.fault("provisionedApplications", failNext=1000, status=403)
+    impatient = settings.model_copy(update={"job_credentials_wait_seconds": 0})
     jobs = JobsClient(temporal_env.client, task_queue=settings.task_queue)
     with caplog_quiet():
-        async with running_worker(temporal_env.client, settings):
+        async with running_worker(temporal_env.client, impatient):
+            await onboarding.start_onboarding(cid, "Globex")
             done = await asyncio.wait_for(jobs.create(cid, job_fields("job-1"), wait=True), 30)
-    assert done.outcome == "FAILED" and done.error
+    assert done.outcome == "NEEDS_ATTENTION" and done.error
     assert cid in done.error and "onboard" in done.error
 
 
