@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from client.jobs import JobsClient
 from client.onboarding import OnboardingClient
 from domain.onboarding import ContextStatus
-from domain.postings import JobStatus
+from domain.postings import JobStatus, job_workflow_id
 from tests.jobs_support import job_fields
 from tests.sandbox_control import SandboxControl, free_port
 from tests.temporal_support import eventually
@@ -154,11 +154,19 @@ async def test_two_workers_finish_every_operation_once_when_one_is_killed(
             )
         for cid in first:
             for n in range(JOBS_EACH):
-                await eventually(
-                    lambda c=cid, i=n: jobs.state(c, f"job-{i}"),
-                    lambda s: s.status == JobStatus.LISTED,
-                    within=180,
-                )
+                try:
+                    await eventually(
+                        lambda c=cid, i=n: jobs.state(c, f"job-{i}"),
+                        lambda s: s.status == JobStatus.LISTED,
+                        within=180,
+                    )
+                except AssertionError as error:
+                    handle = temporal_env.client.get_workflow_handle(
+                        job_workflow_id(cid, f"job-{n}")
+                    )
+                    pending = (await handle.describe()).raw_description.pending_activities
+                    logs = "\n".join(w.log.read_text()[-3000:] for w in (doomed, survivor))
+                    raise AssertionError(f"{error}\npending: {pending}\n{logs}") from None
         assert survivor.process.poll() is None
         cut = doomed.logged("integration.enable")[-1]  # in flight when its worker died...
         assert any(  # ...and done again by the survivor
