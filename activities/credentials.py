@@ -3,7 +3,7 @@
 Two stores keep one contract: a SQLite file on the worker's disk (the embedded default)
 and PostgreSQL (`activities.postgres_credentials`), which several workers on several
 hosts share. Either way a secret is encrypted with Fernet before it leaves the process.
-Several keys may be configured, newest first: the newest encrypts, every one decrypts,
+Several keys may be configured, oldest first: the last encrypts, every one decrypts,
 and `reencrypt` moves each stored secret to the newest so an old key can be dropped.
 """
 
@@ -62,9 +62,9 @@ class CredentialKeyMismatch(ApplicationError):
         super().__init__(
             f"the stored secret of customer {customer_id} cannot be decrypted with any "
             f"credential key in {keys}: the key was changed, or the key that encrypted it was "
-            f"dropped. Put that key back in {keys} (several keys: newest first), restart the "
-            "workers and signal retry; `linkedin-ats credentials reencrypt` then moves every "
-            "secret to the newest key",
+            f"dropped. Put that key back in {keys} (several keys: oldest first, the last "
+            "encrypts), restart the workers and signal retry; `linkedin-ats credentials "
+            "reencrypt` then moves every secret to the newest key",
             type=FailureType.CREDENTIAL_KEY_MISMATCH,
             non_retryable=True,
         )
@@ -125,7 +125,7 @@ async def customer_credentials(store: CredentialStore, customer_id: str) -> AppC
 
 
 class CredentialCipher:
-    """Fernet with rotation: the first key encrypts, every key decrypts."""
+    """Fernet with rotation: the last key encrypts, every key decrypts (as payload keys)."""
 
     def __init__(self, keys: Sequence[SecretStr], source: str) -> None:
         if not keys:
@@ -142,8 +142,8 @@ class CredentialCipher:
                     f"base64-encoded bytes); make one with: {NEW_KEY_HINT}"
                 ) from None
         self.source = source
-        self._newest = fernets[0]
-        self._all = MultiFernet(fernets)
+        self._newest = fernets[-1]
+        self._all = MultiFernet(fernets[::-1])  # MultiFernet encrypts with its first
 
     def encrypt(self, secret: SecretStr) -> bytes:
         return self._newest.encrypt(secret.get_secret_value().encode())
@@ -183,7 +183,7 @@ class Rewrite:
 
 
 def parse_keys(text: str) -> list[SecretStr]:
-    """Keys separated by commas, spaces or lines, newest first; `#` starts a comment."""
+    """Keys separated by commas, spaces or lines, oldest first; `#` starts a comment."""
     keys: list[SecretStr] = []
     for line in text.splitlines():
         keys += [SecretStr(k) for k in re.split(r"[\s,]+", line.split("#", 1)[0]) if k]

@@ -70,7 +70,7 @@ async def measure(name: str, settings: Settings) -> list[tuple[object, ...]]:
 async def rotation(name: str, settings: Settings, old: str) -> tuple[object, ...]:
     new = Fernet.generate_key().decode()
     store = credential_store(
-        settings.model_copy(update={"credential_key": SecretStr(f"{new},{old}")})
+        settings.model_copy(update={"credential_key": SecretStr(f"{old},{new}")})
     )
     started = time.perf_counter()
     report = await store.reencrypt()

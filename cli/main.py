@@ -91,7 +91,7 @@ def worker() -> None:
 def reencrypt() -> None:
     """Re-encrypt every stored secret under the newest key of LINKEDIN_ATS_CREDENTIAL_KEY.
 
-    Run it once every worker has the new key in front of the old ones; then drop the old.
+    Run it once every worker has the new key after the old ones; then drop the old.
     """
     from activities.credentials import CredentialConfigError, Reencryption
     from workers.settings import get_settings
@@ -118,7 +118,7 @@ def reencrypt() -> None:
         fail(
             f"no configured key decrypts the secret(s) of {', '.join(report.unreadable)}: left "
             "as they were. Add the key that encrypted them to LINKEDIN_ATS_CREDENTIAL_KEY "
-            "(after the newest) and run this again"
+            "(before the newest) and run this again"
         )
     finish(0)
 

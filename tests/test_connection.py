@@ -10,6 +10,7 @@ from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
 from client.connection import connect, connect_config
+from tests.temporal_support import TEST_KEYS
 
 
 @pytest.fixture
@@ -68,6 +69,6 @@ async def test_connect_follows_the_environment_to_a_real_server(
         "TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host
     )
     temporal_env_vars.setenv("TEMPORAL_NAMESPACE", "default")
-    client = await connect()
+    client = await connect(TEST_KEYS)
     assert client.namespace == "default"
     assert await client.service_client.check_health()

@@ -38,7 +38,7 @@ from linkedin import LinkedInClient
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, free_port
-from tests.temporal_support import eventually
+from tests.temporal_support import TEST_KEYS, eventually
 from workers.settings import Settings
 from workers.worker import credential_store, running_worker
 
@@ -54,7 +54,7 @@ def creds(client_id: str = "client-1", secret: str = SECRET) -> AppCredentials:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], Settings]:
-    """Settings for one backend, given the credential keys (newest first, comma-separated)."""
+    """Settings for one backend, given the credential keys (oldest first, comma-separated)."""
     url = None
     if request.param == "postgresql":
         url = SecretStr(request.getfixturevalue("postgres_url"))
@@ -161,7 +161,7 @@ async def test_a_wrong_key_is_a_typed_non_retryable_fault_naming_the_setting(
 
 async def test_rotation_newest_key_encrypts_every_key_decrypts(make_store: StoreFactory) -> None:
     await make_store(KEY_A).save("old", "app-old", creds("client-old", "old-secret"))
-    rotated = make_store(f"{KEY_B},{KEY_A}")
+    rotated = make_store(f"{KEY_A},{KEY_B}")
     old = await rotated.get("old")
     assert old is not None and old.credentials.client_secret.get_secret_value() == "old-secret"
     await rotated.save("new", "app-new", creds("client-new", "new-secret"))
@@ -176,7 +176,7 @@ async def test_reencrypt_moves_every_secret_to_the_newest_key(make_store: StoreF
     old_store = make_store(KEY_A)
     for cid in ("a", "b", "c"):
         await old_store.save(cid, f"app-{cid}", creds(cid, f"secret-{cid}"))
-    rotated = make_store(f"{KEY_B},{KEY_A}")
+    rotated = make_store(f"{KEY_A},{KEY_B}")
     await rotated.save("d", "app-d", creds("d", "secret-d"))  # already under the newest key
     report = await rotated.reencrypt()
     assert (report.reencrypted, report.current, report.unreadable) == (3, 1, [])
@@ -244,7 +244,7 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> Non
 def test_a_key_file_holds_several_keys_newest_first(tmp_path: Path) -> None:
     key_file = tmp_path / "elsewhere" / "keys"
     key_file.parent.mkdir()
-    key_file.write_text(f"# newest first\n{KEY_B}\n\n{KEY_A}\n")
+    key_file.write_text(f"# oldest first\n{KEY_A}\n\n{KEY_B}\n")
     key_file.chmod(0o600)
     settings = Settings(data_dir=tmp_path, credential_key_file=key_file)
     assert not (tmp_path / "credential.key").exists()
@@ -330,7 +330,7 @@ async def test_a_job_under_a_wrong_key_fails_at_once_saying_what_to_fix(
     assert done.error and "LINKEDIN_ATS_CREDENTIAL_KEY" in done.error and cid in done.error
     assert customer.creds.client_secret.get_secret_value() not in done.error
     assert await sandbox.requests("/v2/simpleJobPostings") == []
-    both = settings.model_copy(update={"credential_key": SecretStr(f"{KEY_B},{KEY_A}")})
+    both = settings.model_copy(update={"credential_key": SecretStr(f"{KEY_A},{KEY_B}")})
     async with running_worker(temporal_env.client, both):  # the operator puts the key back
         await jobs.retry(cid, "job-1")
         await eventually(lambda: jobs.state(cid, "job-1"), lambda s: s.status == "LISTED")
@@ -392,7 +392,7 @@ async def test_the_reencrypt_command_rotates_a_postgresql_store(
         run_cli,
         "credentials",
         "reencrypt",
-        credential_key=f"{KEY_B},{KEY_A}",
+        credential_key=f"{KEY_A},{KEY_B}",
         credential_store_url=postgres_url,
         data_dir=str(tmp_path),
     )
@@ -422,7 +422,12 @@ def test_a_worker_with_a_loose_key_file_refuses_to_start_and_says_why(tmp_path: 
     key_file = tmp_path / "credential.key"
     key_file.write_text(KEY_A)
     key_file.chmod(0o644)
-    done = run_cli("worker", data_dir=str(tmp_path), metrics_address=f"127.0.0.1:{free_port()}")
+    done = run_cli(
+        "worker",
+        data_dir=str(tmp_path),
+        metrics_address=f"127.0.0.1:{free_port()}",
+        payload_keys=TEST_KEYS.dumps().strip(),
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"chmod 600 {key_file}" in done.stderr
 
@@ -452,7 +457,7 @@ async def test_an_enable_under_a_rotated_away_key_needs_attention_until_the_key_
     assert stuck.last_error and "LINKEDIN_ATS_CREDENTIAL_KEY" in stuck.last_error
     assert KEY_A not in stuck.last_error and KEY_B not in stuck.last_error
     assert [r for r in await sandbox.requests("/v2/atsIntegrations") if r["method"] == "POST"] == []
-    both = settings.model_copy(update={"credential_key": SecretStr(f"{KEY_B},{KEY_A}")})
+    both = settings.model_copy(update={"credential_key": SecretStr(f"{KEY_A},{KEY_B}")})
     async with running_worker(temporal_env.client, both):
         await onboarding.retry(cid, IntegrationType.PREMIUM_JOB_POSTING)
         await eventually(

@@ -29,7 +29,7 @@ from domain.onboarding import ContextStatus
 from domain.postings import JobStatus, job_workflow_id
 from tests.jobs_support import job_fields
 from tests.sandbox_control import SandboxControl, free_port
-from tests.temporal_support import eventually
+from tests.temporal_support import TEST_KEYS, eventually
 from workers.settings import Settings
 
 CLI = str(Path(sys.executable).parent / "linkedin-ats")
@@ -98,6 +98,7 @@ def worker_env(
             "LINKEDIN_ATS_LINKEDIN_OAUTH_URL": settings.linkedin_oauth_url,
             "LINKEDIN_ATS_CREDENTIAL_STORE_URL": postgres_url,
             "LINKEDIN_ATS_CREDENTIAL_KEY": Fernet.generate_key().decode(),
+            "LINKEDIN_ATS_PAYLOAD_KEYS": TEST_KEYS.dumps().strip(),
         }
     )
     return env

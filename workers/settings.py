@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     credential_store_path: Path | None = None
     """SQLite file of customers' client credentials; default <data_dir>/credentials.sqlite."""
     credential_key: SecretStr | None = None
-    """Fernet keys that encrypt stored client secrets, comma-separated, newest first."""
+    """Fernet keys that encrypt stored client secrets, comma-separated, oldest first."""
     credential_key_file: Path | None = None
     """Else a file of such keys, one a line, mode 0600; default <data_dir>/credential.key,
     generated on first start when the store is SQLite."""
