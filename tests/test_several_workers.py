@@ -99,6 +99,11 @@ def worker_env(
             "LINKEDIN_ATS_CREDENTIAL_STORE_URL": postgres_url,
             "LINKEDIN_ATS_CREDENTIAL_KEY": Fernet.generate_key().decode(),
             "LINKEDIN_ATS_PAYLOAD_KEYS": TEST_KEYS.dumps().strip(),
+            # A job whose worker died reads LinkedIn's state before sending again, waiting
+            # this long for a lost submit to show: longer than this sandbox's slow answers
+            # (1.5 s) and tasks (3 s), far shorter than the production 5 minutes.
+            "LINKEDIN_ATS_JOB_SETTLE_SECONDS": "10",
+            "LINKEDIN_ATS_JOB_TASK_POLL_SECONDS": "0.5",
         }
     )
     return env
