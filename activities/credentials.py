@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.errors import FailureType
 from domain.provisioning import AppCredentials
+from linkedin.tokens import StoredToken
 
 log = structlog.get_logger("credentials")
 
@@ -106,6 +107,14 @@ class CredentialStore(Protocol):
         """The customer's credentials, None if never saved; CredentialKeyMismatch if unreadable."""
         ...
 
+    async def get_token(self, client_id: str) -> StoredToken | None:
+        """The app's access token another worker stored; None when absent or unreadable."""
+        ...
+
+    async def save_token(self, client_id: str, token: StoredToken) -> None:
+        """Keep the app's access token (encrypted) for every worker until it expires."""
+        ...
+
     async def reencrypt(self) -> Reencryption:
         """Re-encrypt every secret under the newest key; safe beside running workers."""
         ...
@@ -153,6 +162,16 @@ class CredentialCipher:
             return SecretStr(self._all.decrypt(token).decode())
         except InvalidToken:
             raise CredentialKeyMismatch(customer_id, self.source) from None
+
+    def token(self, row: tuple[bytes, float] | None) -> StoredToken | None:
+        """A stored token row, or None when there is none or no key of ours reads it."""
+        if row is None:
+            return None
+        try:
+            value = self._all.decrypt(bytes(row[0])).decode()
+        except InvalidToken:
+            return None  # sealed under a retired key: a new token is requested
+        return StoredToken(SecretStr(value), float(row[1]))
 
     def plan(self, rows: Iterable[tuple[str, bytes]]) -> tuple[list[Rewrite], int, list[str]]:
         """Which secrets to rewrite under the newest key, how many are current, unreadable."""
@@ -245,6 +264,10 @@ class SqliteCredentialStore:
                 "application_key TEXT NOT NULL, client_id TEXT NOT NULL, "
                 "encrypted_secret BLOB NOT NULL)"
             )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS access_tokens (client_id TEXT PRIMARY KEY, "
+                "encrypted_token BLOB NOT NULL, expires_at REAL NOT NULL)"
+            )
 
     async def open(self) -> None:
         """Opened on construction: a file needs no connection."""
@@ -275,6 +298,22 @@ class SqliteCredentialStore:
             customer_id, row[0], AppCredentials(client_id=row[1], client_secret=secret)
         )
 
+    async def get_token(self, client_id: str) -> StoredToken | None:
+        row = await asyncio.to_thread(
+            self._read_token,
+            "SELECT encrypted_token, expires_at FROM access_tokens WHERE client_id = ?",
+            (client_id,),
+        )
+        return self._cipher.token(row)
+
+    async def save_token(self, client_id: str, token: StoredToken) -> None:
+        await asyncio.to_thread(
+            self._write,
+            "INSERT INTO access_tokens VALUES (?, ?, ?) ON CONFLICT(client_id) DO UPDATE "
+            "SET encrypted_token = excluded.encrypted_token, expires_at = excluded.expires_at",
+            (client_id, self._cipher.encrypt(token.value), token.expires_at),
+        )
+
     async def reencrypt(self) -> Reencryption:
         rows = await asyncio.to_thread(self._read_all)
         rewrites, current, unreadable = self._cipher.plan(rows)
@@ -303,6 +342,11 @@ class SqliteCredentialStore:
     def _read_one(self, sql: str, parameters: tuple[object, ...]) -> tuple[str, str, bytes] | None:
         with self._lock:
             row: tuple[str, str, bytes] | None = self._db.execute(sql, parameters).fetchone()
+            return row
+
+    def _read_token(self, sql: str, parameters: tuple[object, ...]) -> tuple[bytes, float] | None:
+        with self._lock:
+            row: tuple[bytes, float] | None = self._db.execute(sql, parameters).fetchone()
             return row
 
     def _read_all(self) -> list[tuple[str, bytes]]:

@@ -22,6 +22,7 @@ from activities.credentials import (
     StoredCredentials,
 )
 from domain.provisioning import AppCredentials
+from linkedin.tokens import StoredToken
 
 TABLE = "linkedin_ats_credentials"
 SCHEMA = f"""
@@ -31,6 +32,13 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     client_id text NOT NULL,
     encrypted_secret bytea NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
+)"""
+TOKENS = "linkedin_ats_access_tokens"
+TOKEN_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {TOKENS} (
+    client_id text PRIMARY KEY,
+    encrypted_token bytea NOT NULL,
+    expires_at double precision NOT NULL
 )"""
 SCHEMA_LOCK = 0x4C4E4B44_41545301
 """Advisory lock id: workers starting together create the table one at a time."""
@@ -105,6 +113,26 @@ class PostgresCredentialStore:
             customer_id, row[0], AppCredentials(client_id=row[1], client_secret=secret)
         )
 
+    async def get_token(self, client_id: str) -> StoredToken | None:
+        await self.open()
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT encrypted_token, expires_at FROM {TOKENS} WHERE client_id = %s",
+                (client_id,),
+            )
+            row = await cursor.fetchone()
+        return self._cipher.token(None if row is None else (bytes(row[0]), float(row[1])))
+
+    async def save_token(self, client_id: str, token: StoredToken) -> None:
+        await self.open()
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                f"INSERT INTO {TOKENS} (client_id, encrypted_token, expires_at) "
+                "VALUES (%s, %s, %s) ON CONFLICT (client_id) DO UPDATE SET "
+                "encrypted_token = excluded.encrypted_token, expires_at = excluded.expires_at",
+                (client_id, self._cipher.encrypt(token.value), token.expires_at),
+            )
+
     async def reencrypt(self) -> Reencryption:
         await self.open()
         async with self._pool.connection() as conn:
@@ -140,6 +168,7 @@ class PostgresCredentialStore:
         async with conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             await conn.execute(SCHEMA)
+            await conn.execute(TOKEN_SCHEMA)
 
     def _scrub(self, text: str) -> str:
         """libpq's words without the URL or its password, whatever it chose to quote."""

@@ -39,6 +39,7 @@ from linkedin.errors import (
     from_body,
     unexpected_answer,
 )
+from linkedin.tokens import StoredToken, TokenStore
 
 log = structlog.get_logger("linkedin")
 
@@ -93,12 +94,6 @@ def outcome_of(status: int | None) -> str:
     return "network" if status is None else f"{status // 100}xx"
 
 
-@dataclass
-class _Token:
-    value: SecretStr
-    expires_at: float
-
-
 class LinkedInClient:
     """Talks to LinkedIn (or the sandbox) for the partner and its customers' applications."""
 
@@ -111,8 +106,9 @@ class LinkedInClient:
         http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
         token_refresh_margin: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         observer: CallObserver | None = None,
+        token_store: TokenStore | None = None,
         api_version: str = DEFAULT_API_VERSION,
         versioned_endpoints: Collection[str] = (),
     ) -> None:
@@ -133,7 +129,10 @@ class LinkedInClient:
         self._owns_http = http is None
         self._margin = token_refresh_margin
         self._clock = clock
-        self._tokens: dict[str, _Token] = {}
+        self._tokens: dict[str, StoredToken] = {}
+        self._token_store = token_store
+        self._forgotten: dict[str, str] = {}
+        """The last token LinkedIn refused per app: never taken back from the store."""
         self._token_locks: dict[str, asyncio.Lock] = {}
         self._observer = observer
         self.token_requests = 0
@@ -161,16 +160,35 @@ class LinkedInClient:
             cached = self._tokens.get(creds.client_id)
             if cached and cached.expires_at > self._clock():
                 return cached.value
+            stored = await self._stored_token(creds.client_id)
+            if stored is not None:
+                self._tokens[creds.client_id] = stored
+                return stored.value
             token = await self._request_token(creds)
             self._tokens[creds.client_id] = token
+            if self._token_store is not None:
+                await self._token_store.save_token(creds.client_id, token)
             return token.value
+
+    async def _stored_token(self, client_id: str) -> StoredToken | None:
+        """The token another process (or this one before a restart) stored, if still good."""
+        if self._token_store is None:
+            return None
+        stored = await self._token_store.get_token(client_id)
+        if stored is None or stored.expires_at <= self._clock():
+            return None
+        forgotten = self._forgotten.get(client_id)
+        if forgotten is not None and forgotten == stored.value.get_secret_value():
+            return None  # the one LinkedIn just refused
+        return stored
 
     def _forget_token(self, creds: AppCredentials, used: SecretStr) -> None:
         cached = self._tokens.get(creds.client_id)
         if cached and cached.value.get_secret_value() == used.get_secret_value():
             del self._tokens[creds.client_id]
+        self._forgotten[creds.client_id] = used.get_secret_value()
 
-    async def _request_token(self, creds: AppCredentials) -> _Token:
+    async def _request_token(self, creds: AppCredentials) -> StoredToken:
         self.token_requests += 1
         if self._observer is not None:
             self._observer.token_requested()
@@ -204,7 +222,7 @@ class LinkedInClient:
                 "accessToken", "no access_token and expires_in", body, response.status_code
             ) from None
         log.info("linkedin.token", client_id=creds.client_id, expires_in=lifetime)
-        return _Token(SecretStr(value), self._clock() + max(lifetime - self._margin, 0.0))
+        return StoredToken(SecretStr(value), self._clock() + max(lifetime - self._margin, 0.0))
 
     # -- transport ------------------------------------------------------------------------
 

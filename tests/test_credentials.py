@@ -35,6 +35,7 @@ from domain.integrations import IntegrationType
 from domain.onboarding import ContextStatus
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
+from linkedin.tokens import StoredToken
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, free_port
@@ -170,6 +171,19 @@ async def test_rotation_newest_key_encrypts_every_key_decrypts(make_store: Store
     assert new is not None and new.credentials.client_secret.get_secret_value() == "new-secret"
     with pytest.raises(CredentialKeyMismatch):
         await only_b.get("old")  # the old key was dropped before re-encryption
+
+
+async def test_access_tokens_are_shared_encrypted_and_dropped_with_their_key(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(KEY_A)
+    assert await store.get_token("client-1") is None
+    await store.save_token("client-1", StoredToken(SecretStr("tok-en-value"), 1234.5))
+    other_worker = make_store(KEY_A)
+    shared = await other_worker.get_token("client-1")
+    assert shared is not None and shared.value.get_secret_value() == "tok-en-value"
+    assert shared.expires_at == 1234.5
+    assert await make_store(KEY_B).get_token("client-1") is None  # a new token, not a fault
 
 
 async def test_reencrypt_moves_every_secret_to_the_newest_key(make_store: StoreFactory) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from pathlib import Path
 
 import pytest
 import structlog
@@ -16,6 +17,8 @@ from linkedin import LinkedInAuthError, LinkedInClient, TransientLinkedInError
 from tests.conftest import PARTNER, Customer
 from tests.jobs_support import valid_job
 from tests.sandbox_control import SandboxControl, free_port
+from workers.settings import Settings
+from workers.worker import credential_store
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
 
@@ -65,6 +68,27 @@ async def test_expires_in_as_a_string_is_accepted(
         customer.creds, [IntegrationKey.for_type("urn:li:contract:1", PJP)]
     )
     assert linkedin.token_requests == 2
+
+
+async def test_a_restarted_worker_reuses_the_stored_token(
+    sandbox: SandboxControl, tmp_path: Path
+) -> None:
+    store = credential_store(Settings(data_dir=tmp_path))
+
+    async def one_process() -> None:
+        async with LinkedInClient(
+            api_url=sandbox.url, oauth_url=sandbox.url, partner=PARTNER, token_store=store
+        ) as linkedin:
+            await linkedin.find_application("nobody")
+
+    for _ in range(3):  # three processes, one after another, sharing the store
+        await one_process()
+    assert len(await sandbox.requests("/oauth/v2/accessToken")) == 1
+    await sandbox.advance(3600)  # LinkedIn let the stored token expire early
+    await one_process()  # refused once, then a new token, stored for the others
+    await one_process()
+    assert len(await sandbox.requests("/oauth/v2/accessToken")) == 2
+    await store.close()
 
 
 async def test_tokens_are_renewed_shortly_before_expiry(sandbox: SandboxControl) -> None:

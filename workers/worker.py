@@ -28,6 +28,7 @@ from activities.webhooks import WebhookActivities
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from linkedin.client import CallObserver
+from linkedin.tokens import TokenStore
 from workers.metrics import LinkedInMetrics, prometheus_runtime
 from workers.settings import Settings
 from workflows.integration import CustomerIntegrationWorkflow
@@ -44,9 +45,15 @@ WORKFLOWS = [
 ]
 
 
-def linkedin_client(settings: Settings, observer: CallObserver | None = None) -> LinkedInClient:
+def linkedin_client(
+    settings: Settings,
+    observer: CallObserver | None = None,
+    token_store: TokenStore | None = None,
+) -> LinkedInClient:
+    """The client our settings describe; tokens shared through `token_store` when given."""
     return LinkedInClient(
         observer=observer,
+        token_store=token_store,
         api_url=settings.linkedin_api_url,
         oauth_url=settings.linkedin_oauth_url,
         partner=AppCredentials(
@@ -103,10 +110,10 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A started worker with one shared LinkedIn client; stopped on exit."""
     runtime = temporal.service_client.config.runtime or Runtime.default()
-    linkedin = linkedin or linkedin_client(settings, LinkedInMetrics(runtime.metric_meter))
     owned_store = store is None
     store = store or credential_store(settings)
     await store.open()
+    linkedin = linkedin or linkedin_client(settings, LinkedInMetrics(runtime.metric_meter), store)
     integrations = IntegrationActivities(linkedin, store, settings.application_profile)
     timing = JobTiming(
         task_poll_seconds=settings.job_task_poll_seconds,
