@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from linkedin_sandbox.errors import LinkedInRefusal, forbidden, json_body
 from linkedin_sandbox.rules import Refusal, check_element
+from linkedin_sandbox.sandbox import Sandbox
 from linkedin_sandbox.settings import SandboxSettings
 from linkedin_sandbox.state import DAY_MS, App, Job, Task, World
-
-if TYPE_CHECKING:
-    from linkedin_sandbox.app import Sandbox
 
 MAX_ELEMENTS = 100
 P4P_DAYS = 30
@@ -30,16 +29,12 @@ BASIC_DAYS = 180
 
 
 def routes(api: FastAPI, sandbox: Sandbox) -> None:
-    from linkedin_sandbox.app import LinkedInRefusal, json_body
-
     @api.post("/rest/simpleJobPostings")
     @api.post("/v2/simpleJobPostings")
     async def submit(request: Request) -> JSONResponse:
         app = sandbox.customer(request, "POST /simpleJobPostings")
         if request.headers.get("x-restli-method", "").lower() != "batch_create":
-            raise LinkedInRefusal(
-                403, "Not enough permissions to access: POST /simpleJobPostings", 100
-            )
+            raise forbidden("POST /simpleJobPostings")
         elements = (await json_body(request)).get("elements")
         if not isinstance(elements, list) or not elements:
             raise LinkedInRefusal(
@@ -133,6 +128,7 @@ def _accept(sandbox: Sandbox, app: App, element: Any) -> dict[str, Any]:
         created_at_ms=now,
         ready_at_ms=now + int(sandbox.settings.task_delay_seconds * 1000),
     )
+    world.changed()
     return {"id": urn, "status": 202, "location": f"/simpleJobPostings/{quote(urn, safe='')}"}
 
 
@@ -144,6 +140,7 @@ def process_due(world: World, settings: SandboxSettings) -> None:
         key=lambda t: (t.created_at_ms, t.ready_at_ms),
     )
     for task in due:
+        world.changed()
         if world.failing_tasks:
             task.status, task.error_message = "FAILED", world.failing_tasks.pop(0)
             continue

@@ -1,4 +1,8 @@
-"""The sandbox's world: applications, tokens, integrations, contracts, jobs and tasks."""
+"""The sandbox's world: applications, tokens, integrations, contracts, jobs and tasks.
+
+Every change to the world calls `World.changed()`; the store writes the world after a
+request only then, so reads cost no serialisation and no write.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import sqlite3
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -96,6 +100,18 @@ class World(BaseModel):
     clock_offset_ms: int = 0
     failing_tasks: list[str] = Field(default_factory=list)
     """errorMessages for the next tasks to process: LinkedIn failing accepted work."""
+    _unsaved: bool = PrivateAttr(default=False)
+
+    def changed(self) -> None:
+        """Mark the world changed: the store writes it once the request is answered."""
+        self._unsaved = True
+
+    @property
+    def unsaved(self) -> bool:
+        return self._unsaved
+
+    def saved(self) -> None:
+        self._unsaved = False
 
     def now_ms(self) -> int:
         return int(time.time() * 1000) + self.clock_offset_ms
@@ -140,10 +156,13 @@ class Store:
         return World()
 
     def save(self, world: World) -> None:
-        if self._db is not None:
-            with self._db:
-                self._db.execute(
-                    "INSERT INTO world (id, body) VALUES (1, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                    (world.model_dump_json(),),
-                )
+        """Write the world if it changed since it was loaded or last written."""
+        if self._db is None or not world.unsaved:
+            return
+        with self._db:
+            self._db.execute(
+                "INSERT INTO world (id, body) VALUES (1, ?) "
+                "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                (world.model_dump_json(),),
+            )
+        world.saved()

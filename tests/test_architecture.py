@@ -70,3 +70,46 @@ def test_workflows_import_only_domain_temporalio_and_the_standard_library() -> N
             assert top in {"domain", "workflows", "temporalio", "__future__"} or (
                 top in sys.stdlib_module_names
             ), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def sandbox_imports(path: Path) -> set[str]:
+    """The linkedin_sandbox modules one of its modules imports, `from package import x` too."""
+    package = ROOT / "linkedin_sandbox"
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("linkedin_sandbox."))
+        elif isinstance(node, ast.ImportFrom) and node.module == "linkedin_sandbox":
+            names.update(
+                f"linkedin_sandbox.{a.name}"
+                for a in node.names
+                if (package / f"{a.name}.py").exists()
+            )
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "linkedin_sandbox."
+        ):
+            names.add(str(node.module))
+    return names
+
+
+def test_sandbox_modules_import_each_other_without_a_cycle() -> None:
+    """Resources share the world and errors from modules below them; only the package
+    imports app.py, which assembles them."""
+    graph = {
+        f"linkedin_sandbox.{path.stem}": sandbox_imports(path)
+        for path in (ROOT / "linkedin_sandbox").glob("*.py")
+        if path.stem != "__init__"
+    }
+    assert [m for m, deps in graph.items() if "linkedin_sandbox.app" in deps] == []
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
+        if module in done:
+            return
+        for dependency in sorted(graph.get(module, set())):
+            visit(dependency, (*path, module))
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())

@@ -1,0 +1,122 @@
+"""The control API under /sandbox/, which LinkedIn does not have: health, reset, faults,
+the request journal, LinkedIn's clock, failing tasks, contracts, campaigns, settings, state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from linkedin_sandbox.faults import ENDPOINTS, Fault
+from linkedin_sandbox.provisioning import application_view
+from linkedin_sandbox.sandbox import Sandbox
+from linkedin_sandbox.state import Campaign, Contract
+from linkedin_sandbox.widget import WIDGET
+
+
+class ContractSetup(BaseModel):
+    kind: str = "SLOTS"
+    currency: str | None = "USD"
+    budget_remaining: float | None = Field(default=None, alias="budgetRemaining")
+    slots_remaining: int | None = Field(default=None, alias="slotsRemaining")
+    owner_client_id: str | None = Field(default=None, alias="ownerClientId")
+
+
+class TaskFailure(BaseModel):
+    error_message: str = Field(alias="errorMessage")
+    count: int = Field(default=1, ge=1)
+
+
+class CampaignSetup(BaseModel):
+    client_id: str = Field(alias="clientId")
+    active: bool = True
+
+
+class SettingsPatch(BaseModel):
+    task_delay_seconds: float | None = Field(default=None, alias="taskDelaySeconds")
+    token_ttl_seconds: int | None = Field(default=None, alias="tokenTtlSeconds")
+    token_expires_in_as_string: bool | None = Field(default=None, alias="tokenExpiresInAsString")
+    encode_response_keys: bool | None = Field(default=None, alias="encodeResponseKeys")
+
+
+def routes(api: FastAPI, sandbox: Sandbox) -> None:
+    @api.get("/sandbox/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.post("/sandbox/reset", status_code=204)
+    async def reset() -> Response:
+        sandbox.reset()
+        return Response(status_code=204)
+
+    @api.put("/sandbox/faults/{endpoint}")
+    async def set_fault(endpoint: str, fault: Fault) -> JSONResponse:
+        if endpoint not in (*ENDPOINTS.values(), WIDGET):
+            return JSONResponse(
+                {"message": f"Unknown endpoint; one of {sorted(set(ENDPOINTS.values()))}"},
+                status_code=404,
+            )
+        sandbox.faults[endpoint] = fault
+        return JSONResponse(fault.model_dump(by_alias=True))
+
+    @api.delete("/sandbox/faults", status_code=204)
+    async def clear_faults() -> Response:
+        sandbox.faults.clear()
+        return Response(status_code=204)
+
+    @api.get("/sandbox/requests")
+    async def requests(path: str | None = None) -> list[dict[str, Any]]:
+        return [e for e in sandbox.journal.entries if path is None or e["path"].startswith(path)]
+
+    @api.delete("/sandbox/requests", status_code=204)
+    async def clear_requests() -> Response:
+        sandbox.journal.entries.clear()
+        return Response(status_code=204)
+
+    @api.post("/sandbox/clock/advance")
+    async def advance_clock(seconds: float) -> dict[str, int]:
+        sandbox.world.clock_offset_ms += int(seconds * 1000)
+        sandbox.world.changed()
+        return {"nowMs": sandbox.world.now_ms()}
+
+    @api.post("/sandbox/tasks/fail-next")
+    async def fail_next_tasks(failure: TaskFailure) -> dict[str, int]:
+        sandbox.world.failing_tasks.extend([failure.error_message] * failure.count)
+        sandbox.world.changed()
+        return {"failing": len(sandbox.world.failing_tasks)}
+
+    @api.put("/sandbox/contracts/{contract_id}")
+    async def set_contract(contract_id: str, setup: ContractSetup) -> dict[str, Any]:
+        urn = f"urn:li:contract:{contract_id}"
+        sandbox.world.contracts[urn] = Contract(urn=urn, **setup.model_dump())
+        sandbox.world.changed()
+        return sandbox.world.contracts[urn].model_dump()
+
+    @api.put("/sandbox/campaigns/{campaign_id}")
+    async def set_campaign(campaign_id: str, setup: CampaignSetup) -> dict[str, Any]:
+        campaign = Campaign(id=campaign_id, client_id=setup.client_id, active=setup.active)
+        sandbox.world.campaigns[campaign_id] = campaign
+        sandbox.world.changed()
+        return campaign.model_dump()
+
+    @api.patch("/sandbox/settings")
+    async def patch_settings(patch: SettingsPatch) -> dict[str, Any]:
+        for name, value in patch.model_dump(exclude_none=True).items():
+            setattr(sandbox.settings, name, value)
+        return sandbox.settings.model_dump(exclude={"partner_client_secret"})
+
+    @api.get("/sandbox/state")
+    async def state() -> dict[str, Any]:
+        """The world, with secrets and tokens left out."""
+        world = sandbox.world
+        return {
+            "apps": [application_view(a) for a in world.apps.values()],
+            "integrations": [i.model_dump() for i in world.integrations],
+            "contracts": [c.model_dump() for c in world.contracts.values()],
+            "jobs": [j.model_dump(exclude={"payload"}) for j in world.jobs.values()],
+            "tasks": [t.model_dump(exclude={"payload"}) for t in world.tasks.values()],
+            "nowMs": world.now_ms(),
+        }

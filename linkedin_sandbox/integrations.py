@@ -1,0 +1,153 @@
+"""atsIntegrations: enabling (batch_partial_update) and verifying integrations by key.
+
+Keys and their messages follow seed 001; the customer's side (saving the widget or the
+configuration plugin, which creates the REQUESTED records) lives in the widget module.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote, unquote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from linkedin_sandbox.errors import LinkedInRefusal, json_body
+from linkedin_sandbox.sandbox import Sandbox
+
+TENANT = {
+    "PREMIUM_JOB_POSTING": "JOBS",
+    "APPLY_WITH_LINKEDIN": "JOBS",
+    "APPLY_CONNECT": "JOBS",
+    "ONE_CLICK_EXPORT": "RECRUITER",
+    "IN_ATS_INDICATOR": "RECRUITER",
+    "PROFILE_PLUGIN": "RECRUITER",
+    "CSA_API": "RECRUITER",
+}
+"""atsIntegrations' key types and their tenants: PJP (seed 000), AWLI (seed 001), Apply
+Connect and the four Recruiter System Connect types (LinkedIn's RSC collection)."""
+CONTRACT_CONTEXT = {"PREMIUM_JOB_POSTING", "CSA_API"}
+"""Types keyed by a contract; every other type by an organization."""
+KEY_PARTS = ("integrationContext", "integrationType", "tenantType", "dataProvider")
+_CONTEXT = re.compile(r"^urn:li:(organization|company|contract):[A-Za-z0-9_.\-]+$")
+ALREADY_ENABLED = (
+    "One or more of your update keys are violating update rule : modifying "
+    "onboarding status for already enabled integration is not allowed"
+)
+
+
+def _parts(raw: dict[str, str]) -> tuple[str, str, str, str]:
+    """Validate one key's parts with seed 001's messages; return them in canonical order."""
+    if any(not raw.get(part) for part in KEY_PARTS) or set(raw) - set(KEY_PARTS):
+        raise LinkedInRefusal(400, "Integration key parts are incomplete")
+    context, kind, tenant, provider = (raw[p] for p in KEY_PARTS)
+    if TENANT.get(kind) != tenant or provider != "ATS":
+        raise LinkedInRefusal(400, "Integration key parts are incomplete")
+    if not context_fits(kind, context):
+        raise LinkedInRefusal(400, "Invalid integration context urn")
+    return context, kind, tenant, provider
+
+
+def context_fits(kind: str, context: str) -> bool:
+    """A contract URN for PJP and CSA_API, an organization (or company) URN for the rest."""
+    match = _CONTEXT.match(context)
+    return match is not None and (match[1] == "contract") == (kind in CONTRACT_CONTEXT)
+
+
+def _query_keys(request: Request) -> list[tuple[str, str, str, str]]:
+    by_index: dict[str, dict[str, str]] = {}
+    for name, value in request.query_params.multi_items():
+        match = re.fullmatch(r"ids\[(\d+)\]\.(\w+)", name)
+        if match:
+            by_index.setdefault(match[1], {})[match[2]] = value
+    if not by_index:
+        raise LinkedInRefusal(400, "Integration key parts are incomplete")
+    return [_parts(by_index[i]) for i in sorted(by_index, key=int)]
+
+
+def _parse_entity_key(raw: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    for piece in raw.split("&"):
+        name, _, value = piece.partition("=")
+        parts[name] = unquote(value)
+    return parts
+
+
+def _render(key: tuple[str, str, str, str], encode: bool) -> str:
+    context, kind, tenant, provider = key
+    if encode:  # the order and encoding seed 001's sample answer shows
+        return (
+            f"integrationType={kind}&tenantType={tenant}&dataProvider={provider}"
+            f"&integrationContext={quote(context, safe='')}"
+        )
+    return (
+        f"integrationContext={context}&integrationType={kind}&tenantType={tenant}"
+        f"&dataProvider={provider}"
+    )
+
+
+def routes(api: FastAPI, sandbox: Sandbox) -> None:
+    @api.post("/v2/atsIntegrations")
+    async def enable(request: Request) -> JSONResponse:
+        app = sandbox.customer(request, "POST /atsIntegrations")
+        if request.headers.get("x-restli-method", "").lower() != "batch_partial_update":
+            raise LinkedInRefusal(
+                400, "Invalid request: the x-restli-method header must be batch_partial_update"
+            )
+        query_keys = _query_keys(request)
+        entities = (await json_body(request)).get("entities") or {}
+        patches: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for raw_key, entity in entities.items():
+            key = _parts(_parse_entity_key(raw_key))
+            if key not in query_keys:
+                raise LinkedInRefusal(
+                    400,
+                    f"Batch request mismatch. Entity key {raw_key} not "
+                    "found in the query parameter",
+                )
+            patches[key] = entity
+        for key in query_keys:
+            if key not in patches:
+                raise LinkedInRefusal(
+                    400,
+                    f"Batch request mismatch. Entity key "
+                    f"{_render(key, False)} not found in the request body",
+                )
+        world = sandbox.world
+        records = {key: world.integration(app.client_id, *key[:3]) for key in query_keys}
+        if any(r is not None and r.status == "ENABLED" for r in records.values()):
+            raise LinkedInRefusal(400, ALREADY_ENABLED)
+        results: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for key, entity in patches.items():
+            name = ((entity.get("patch") or {}).get("$set") or {}).get("integrationName")
+            if not name:
+                raise LinkedInRefusal(
+                    422,
+                    "ERROR :: /integrationName :: field is required but "
+                    "not found and has no default value\n",
+                )
+            rendered = _render(key, sandbox.settings.encode_response_keys)
+            record = records[key]
+            if record is None:
+                errors[rendered] = {"status": 404, "message": "No record found to partial update"}
+                continue
+            record.status = "ENABLED"
+            record.integration_name = name
+            world.changed()
+            results[rendered] = {"status": 204}
+        return JSONResponse({"errors": errors, "results": results})
+
+    @api.get("/v2/atsIntegrations")
+    async def verify(request: Request) -> JSONResponse:
+        app = sandbox.customer(request, "GET /atsIntegrations")
+        results = {}
+        for key in _query_keys(request):
+            record = sandbox.world.integration(app.client_id, *key[:3])
+            if record is not None:
+                results[_render(key, False)] = {
+                    "integrationName": record.integration_name,
+                    "onboardingStatus": record.status,
+                }
+        return JSONResponse({"errors": {}, "results": results, "statuses": {}})
