@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from domain.errors import FailureType
 from linkedin.errors import LinkedInError, PermanentLinkedInError, TransientLinkedInError
 
 
@@ -18,7 +17,7 @@ def application_error(error: LinkedInError) -> ApplicationError:
     Its type is the error class's name (a `FailureType`), its details carry LinkedIn's
     status, serviceErrorCode and message, and a Retry-After becomes `next_retry_delay`.
     """
-    failure = FailureType(type(error).__name__)
+    failure = error.failure_type
     delay = None
     if isinstance(error, TransientLinkedInError) and error.retry_after is not None:
         delay = timedelta(seconds=error.retry_after)

@@ -199,7 +199,7 @@ class JobActivities:
                 failures += 1
                 await self._pause(progress, failures, error)
             except LinkedInError as error:
-                raise _Outcome(_failed(_failure_of(error), str(error))) from None
+                raise _Outcome(_failed(error.failure_type, str(error))) from None
 
     async def _pause(
         self, progress: _Progress, failures: int, error: TransientLinkedInError
@@ -256,7 +256,7 @@ class JobActivities:
     ) -> JobOperationResult:
         if _is_repeat(request.kind, error.message):
             return await self._repeat(creds, request, progress, str(error))
-        return _failed(_failure_of(error), str(error))
+        return _failed(error.failure_type, str(error))
 
     async def _repeat(
         self, creds: AppCredentials, request: RunJobOperation, progress: _Progress, message: str
@@ -310,7 +310,7 @@ class JobActivities:
         )
         error = answer.errors.get(external_id)
         if error is not None and error.status != 404:
-            raise _Outcome(_failed(_failure_of(error), str(error)))
+            raise _Outcome(_failed(error.failure_type, str(error)))
         return answer.results.get(external_id)
 
     @activity.defn(name=NOTIFY_JOBS)
@@ -363,10 +363,6 @@ def _failed(
     return JobOperationResult(
         succeeded=False, task_status=task_status, failure=failure, message=message
     )
-
-
-def _failure_of(error: LinkedInError) -> FailureType:
-    return _failure_type(type(error).__name__)
 
 
 def _failure_type(name: str | None) -> FailureType:

@@ -10,7 +10,9 @@ are not attached; answer bodies are kept with secrets masked).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
+
+from domain.errors import FailureType
 
 ALREADY_ENABLED_FRAGMENT = "already enabled integration"
 SECRET_KEYS = frozenset({"client_secret", "access_token", "refresh_token", "id_token"})
@@ -19,6 +21,8 @@ MAX_BODY_CHARS = 2000
 
 class LinkedInError(Exception):
     """An answer from LinkedIn that is not what was asked for."""
+
+    failure_type: ClassVar[FailureType] = FailureType.PERMANENT
 
     def __init__(
         self,
@@ -61,6 +65,8 @@ def _rebuild(
 class TransientLinkedInError(LinkedInError):
     """Worth retrying: a network fault, a timeout, 429 or a 5xx."""
 
+    failure_type: ClassVar[FailureType] = FailureType.TRANSIENT
+
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
@@ -69,13 +75,19 @@ class TransientLinkedInError(LinkedInError):
 class PermanentLinkedInError(LinkedInError):
     """LinkedIn refused the request; the same request will be refused again."""
 
+    failure_type: ClassVar[FailureType] = FailureType.PERMANENT
+
 
 class LinkedInValidationError(PermanentLinkedInError):
     """400 or 422: the request breaks one of LinkedIn's rules."""
 
+    failure_type: ClassVar[FailureType] = FailureType.VALIDATION
+
 
 class IntegrationAlreadyEnabledError(LinkedInValidationError):
     """400 from atsIntegrations: the integration is ENABLED already (a success in disguise)."""
+
+    failure_type: ClassVar[FailureType] = FailureType.ALREADY_ENABLED
 
 
 class UnexpectedAnswerError(PermanentLinkedInError):
@@ -84,6 +96,8 @@ class UnexpectedAnswerError(PermanentLinkedInError):
     Asking again would get the same answer; a person has to look (LinkedIn may have
     changed its API). `body` is LinkedIn's answer with secrets masked, cut to 2,000 chars.
     """
+
+    failure_type: ClassVar[FailureType] = FailureType.UNEXPECTED_ANSWER
 
     def __init__(self, message: str, *, body: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -117,21 +131,31 @@ def _mask(value: Any) -> Any:
 class LinkedInAuthError(PermanentLinkedInError):
     """401 that a fresh token did not cure, or client credentials LinkedIn rejects."""
 
+    failure_type: ClassVar[FailureType] = FailureType.AUTH
+
 
 class LinkedInPaymentRequiredError(PermanentLinkedInError):
     """402: the contract is out of budget or slots."""
+
+    failure_type: ClassVar[FailureType] = FailureType.PAYMENT_REQUIRED
 
 
 class LinkedInForbiddenError(PermanentLinkedInError):
     """403: this application may not do that (wrong app, contract not enabled for it)."""
 
+    failure_type: ClassVar[FailureType] = FailureType.FORBIDDEN
+
 
 class LinkedInNotFoundError(PermanentLinkedInError):
     """404: no such record (for atsIntegrations: the customer never saved the widget)."""
 
+    failure_type: ClassVar[FailureType] = FailureType.NOT_FOUND
+
 
 class LinkedInConflictError(PermanentLinkedInError):
     """406 or 409: the operation does not fit the job's or application's current state."""
+
+    failure_type: ClassVar[FailureType] = FailureType.CONFLICT
 
 
 _BY_STATUS: dict[int, type[PermanentLinkedInError]] = {

@@ -243,3 +243,17 @@ async def test_no_secret_or_token_reaches_logs_or_errors(
     assert "linkedin.call" in text
     for sensitive in [secret, PARTNER.client_secret.get_secret_value(), *tokens]:
         assert sensitive not in text
+
+
+def test_each_linkedin_error_class_names_its_own_failure_type() -> None:
+    from linkedin import errors
+
+    classes = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.LinkedInError)
+    ]
+    own = {c: c.__dict__.get("failure_type") for c in classes}
+    assert all(own.values()), [c.__name__ for c, f in own.items() if f is None]
+    leaves = [c for c in classes if c not in (errors.LinkedInError, errors.PermanentLinkedInError)]
+    assert len({own[c] for c in leaves}) == len(leaves)  # no two kinds share a failure type
