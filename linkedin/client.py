@@ -12,7 +12,15 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote, urlencode
@@ -92,6 +100,30 @@ class CallObserver(Protocol):
 def outcome_of(status: int | None) -> str:
     """A low-cardinality label: '2xx', '4xx', '5xx', or 'network' for no answer."""
     return "network" if status is None else f"{status // 100}xx"
+
+
+class _ApplicationAuth(httpx.Auth):
+    """Bearer token of one application; a token LinkedIn refuses is renewed once."""
+
+    def __init__(self, client: LinkedInClient, creds: AppCredentials, endpoint: str) -> None:
+        self._client = client
+        self._creds = creds
+        self._endpoint = endpoint
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self._client.access_token(self._creds)
+        request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        response = yield request
+        await response.aread()
+        code = _code(_json(response))
+        if response.status_code == 401 and code in EXPIRED_TOKEN_CODES:
+            log.info("linkedin.token_rejected", endpoint=self._endpoint, code=code)
+            self._client._forget_token(self._creds, token)
+            token = await self._client.access_token(self._creds)
+            request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+            yield request
 
 
 class LinkedInClient:
@@ -280,7 +312,7 @@ class LinkedInClient:
         headers: Mapping[str, str] | None = None,
         answers_json: bool = True,
     ) -> Any:
-        """An authorised API call; refreshes the token once on 401; raises on non-2xx.
+        """An authorised API call (a refused token is renewed once); raises on non-2xx.
 
         Calls under /rest/ carry LinkedIn-Version and the Rest.li 2.0.0 protocol header.
         A 2xx answer that is not a JSON object (when one is expected) is an
@@ -288,44 +320,38 @@ class LinkedInClient:
         """
         path = self._path(endpoint, rest)
         url = f"{self._api_url}{path}" + (f"?{query}" if query else "")
-        for attempt in (1, 2):
-            token = await self.access_token(creds)
-            all_headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
-            if path.startswith("/rest/"):
-                all_headers["LinkedIn-Version"] = self._api_version
-                all_headers["X-Restli-Protocol-Version"] = "2.0.0"
-            all_headers.update(headers or {})
-            response = await self._send(
-                method, url, endpoint=endpoint, json=json, headers=all_headers
+        all_headers = dict(headers or {})
+        if path.startswith("/rest/"):
+            all_headers["LinkedIn-Version"] = self._api_version
+            all_headers["X-Restli-Protocol-Version"] = "2.0.0"
+        response = await self._send(
+            method,
+            url,
+            endpoint=endpoint,
+            json=json,
+            headers=all_headers,
+            auth=_ApplicationAuth(self, creds, endpoint),
+        )
+        body = _json(response)
+        if response.status_code >= 300:
+            error = from_body(
+                response.status_code,
+                body,
+                endpoint=endpoint,
+                retry_after=_retry_after(response),
             )
-            body = _json(response)
-            if (
-                response.status_code == 401
-                and attempt == 1
-                and _code(body) in (EXPIRED_TOKEN_CODES)
-            ):
-                log.info("linkedin.token_rejected", endpoint=endpoint, code=_code(body))
-                self._forget_token(creds, token)
-                continue
-            if response.status_code >= 300:
-                error = from_body(
-                    response.status_code,
-                    body,
-                    endpoint=endpoint,
-                    retry_after=_retry_after(response),
-                )
-                log.warning(
-                    "linkedin.error",
-                    endpoint=endpoint,
-                    status=error.status,
-                    code=error.service_error_code,
-                    message=error.message,
-                    linkedin_request_id=_request_id(response),
-                )
-                raise error
-            if answers_json and not isinstance(body, dict):
-                raise self._unexpected(endpoint, "not a JSON object", body, response.status_code)
-            return body
+            log.warning(
+                "linkedin.error",
+                endpoint=endpoint,
+                status=error.status,
+                code=error.service_error_code,
+                message=error.message,
+                linkedin_request_id=_request_id(response),
+            )
+            raise error
+        if answers_json and not isinstance(body, dict):
+            raise self._unexpected(endpoint, "not a JSON object", body, response.status_code)
+        return body
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- provisioning (partner token) -----------------------------------------------------
