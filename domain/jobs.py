@@ -12,7 +12,7 @@ later reads as UNKNOWN, as LinkedIn's own SDK maps it, and never fails a batch.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -37,7 +37,6 @@ _AMOUNT = re.compile(r"^\d+(\.\d{1,2})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
-DAY_MS = 24 * 60 * 60 * 1000
 
 LISTED_AT_SKEW_MS = 5_000
 """How far ahead of our clock listedAt may be: clocks differ by seconds (LinkedIn's own
@@ -130,13 +129,6 @@ class Money(_Wire):
         if self.currency_code == "USD" and Decimal(self.amount) >= USD_BUDGET_LIMIT:
             raise ValueError(f"amount: must be less than 10,000 USD per job, got {self.amount!r}")
         return self
-
-    @property
-    def value(self) -> Decimal:
-        try:
-            return Decimal(self.amount)
-        except InvalidOperation:  # pragma: no cover - guarded by the validator
-            raise ValueError(self.amount) from None
 
 
 class Budget(_Wire):
