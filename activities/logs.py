@@ -7,16 +7,17 @@ from typing import Any
 import structlog
 from temporalio import activity
 
-_log = structlog.get_logger("activities")
+_log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger("activities")
 
 
 def activity_log(customer_id: str, **ids: Any) -> structlog.stdlib.BoundLogger:
     """A logger bound with customer, workflow, activity and attempt (and any job id)."""
     info = activity.info()
-    return _log.bind(
+    bound: structlog.stdlib.BoundLogger = _log.bind(
         customer_id=customer_id,
         workflow_id=info.workflow_id,
         activity=info.activity_type,
         attempt=info.attempt,
         **ids,
     )
+    return bound
