@@ -6,27 +6,31 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.credentials import CredentialStore, customer_credentials
+from activities.credentials import CredentialStore, StoredCredentials, customer_credentials
 from activities.errors import linkedin_errors
 from activities.logs import activity_log
 from domain.errors import FailureType
 from domain.onboarding import (
     ENABLE_INTEGRATION,
+    MAX_APP_ATTEMPTS,
     PROVISION_CUSTOMER,
+    RETIRE_APPLICATION,
     SETUP_HIRING_CONTRACT,
     SYNC_APPLICATION,
     VERIFY_INTEGRATIONS,
     EnableIntegrationRequest,
     ProvisionedCustomer,
     ProvisionRequest,
+    RetireApplicationRequest,
     SetUpHiringContract,
     SetupHiringContractRequest,
     SyncApplicationRequest,
     SyncedApplication,
     VerifiedIntegrations,
     VerifyIntegrationsRequest,
+    application_foreign_id,
 )
-from domain.provisioning import ApplicationProfile, NewApplication
+from domain.provisioning import ApplicationProfile, NewApplication, ProvisionedApplication
 from linkedin import LinkedInClient, LinkedInConflictError
 
 
@@ -45,11 +49,87 @@ class IntegrationActivities:
 
     @activity.defn(name=PROVISION_CUSTOMER)
     async def provision_customer(self, request: ProvisionRequest) -> ProvisionedCustomer:
-        """Make sure the customer has a child application, creating it at most once.
+        """Find the customer's child application, or create it under the uniqueForeignId given.
 
-        The uniqueForeignId is the customer id, so an app created by an earlier attempt
-        is found, not created again. Its secret goes to the credential store only.
+        The app whose secret the store holds is the customer's, whichever uniqueForeignId
+        it has. Else LinkedIn is asked for the app under the uniqueForeignId: none, and
+        `create` asked for it, it is created and its secret goes to the store only; one the
+        store has no secret for is answered as `unstored_key`, for the workflow to judge.
         """
+        if request.unique_foreign_id is None:
+            return await self._provision_as_before(request)
+        logger = activity_log(request.customer_id)
+        stored = await asyncio.to_thread(self._store.get, request.customer_id)
+        if stored is not None:
+            return _stored(stored)
+        async with linkedin_errors():
+            existing = await self._linkedin.find_application(request.unique_foreign_id)
+            if existing is None and request.create:
+                try:
+                    app, credentials = await self._linkedin.create_application(
+                        _new_application(request, self._profile)
+                    )
+                except LinkedInConflictError as error:
+                    raise _created_meanwhile(error) from None
+                await asyncio.to_thread(self._store.save, request.customer_id, app.key, credentials)
+                logger.info("provision.created", client_id=app.client_id, application_key=app.key)
+                return ProvisionedCustomer(
+                    client_id=app.client_id, application_key=app.key, created=True
+                )
+        if existing is None:
+            return ProvisionedCustomer(client_id=None, application_key=None, created=False)
+        stored = await asyncio.to_thread(self._store.get, request.customer_id)
+        if stored is not None:  # stored by another workflow of the customer just now
+            return _stored(stored)
+        logger.warning("provision.unstored", application_key=existing.key)
+        return ProvisionedCustomer(
+            client_id=None, application_key=None, created=False, unstored_key=existing.key
+        )
+
+    @activity.defn(name=RETIRE_APPLICATION)
+    async def retire_application(self, request: RetireApplicationRequest) -> None:
+        """Mark an app whose secret was lost as retired, and stop the widget loading with it.
+
+        LinkedIn's provisioning API can neither delete an app nor reissue its secret: the
+        update call renames it, points at its replacement and clears its widget domains.
+        """
+        stored = await asyncio.to_thread(self._store.get, request.customer_id)
+        if stored is not None and stored.application_key == request.application_key:
+            return  # its secret was stored after all: it is the customer's app
+        name = f"{request.ats_name} - {request.customer_name}"[: 50 - len(RETIRED)] + RETIRED
+        async with linkedin_errors():
+            await self._linkedin.update_application(
+                request.application_key,
+                {
+                    "name": name,
+                    "description": f"Retired: replaced by uniqueForeignId {request.replaced_by}",
+                    "validJsSdkDomains": [],
+                    "oauth2AuthorizedCallbackUrls": [],
+                },
+            )
+        activity_log(request.customer_id).info(
+            "provision.retired",
+            application_key=request.application_key,
+            replaced_by=request.replaced_by,
+        )
+
+    async def _customers_app(self, customer_id: str) -> ProvisionedApplication | None:
+        """The app whose secret the store holds, under whichever uniqueForeignId it has
+        (a replacement's ends in #2, #3...), else the one under the customer id."""
+        stored = await asyncio.to_thread(self._store.get, customer_id)
+        first = await self._linkedin.find_application(customer_id)
+        if stored is None or first is None or first.key == stored.application_key:
+            return first
+        for attempt in range(2, MAX_APP_ATTEMPTS + 1):
+            app = await self._linkedin.find_application(
+                application_foreign_id(customer_id, attempt)
+            )
+            if app is None or app.key == stored.application_key:
+                return app
+        return None
+
+    async def _provision_as_before(self, request: ProvisionRequest) -> ProvisionedCustomer:
+        """For workflows started before recoverable provisioning: uniqueForeignId = customer."""
         logger = activity_log(request.customer_id)
         async with linkedin_errors():
             existing = await self._linkedin.find_application(request.customer_id)
@@ -72,13 +152,7 @@ class IntegrationActivities:
                     _new_application(request, self._profile)
                 )
             except LinkedInConflictError as error:
-                # The customer's other integration workflows provision at the same moment
-                # (a bundle starts several): one created the app; find it on the retry.
-                raise ApplicationError(
-                    f"{error.message}: created by another onboarding of this customer just "
-                    "now; looking it up again",
-                    type=FailureType.TRANSIENT,
-                ) from None
+                raise _created_meanwhile(error) from None
         await self._store.save(request.customer_id, app.key, credentials)
         logger.info("provision.created", client_id=app.client_id, application_key=app.key)
         return ProvisionedCustomer(client_id=app.client_id, application_key=app.key, created=True)
@@ -125,7 +199,7 @@ class IntegrationActivities:
         """Bring the customer's app in line with the settings; no call when it is already."""
         logger = activity_log(request.customer_id)
         async with linkedin_errors():
-            app = await self._linkedin.find_application(request.customer_id)
+            app = await self._customers_app(request.customer_id)
             if app is None:
                 raise ApplicationError(
                     f"customer {request.customer_id} has no application at LinkedIn yet",
@@ -139,6 +213,27 @@ class IntegrationActivities:
         return SyncedApplication(changed=sorted(changes))
 
 
+RETIRED = " (retired)"
+
+
+def _stored(stored: StoredCredentials) -> ProvisionedCustomer:
+    return ProvisionedCustomer(
+        client_id=stored.credentials.client_id,
+        application_key=stored.application_key,
+        created=False,
+    )
+
+
+def _created_meanwhile(error: LinkedInConflictError) -> ApplicationError:
+    """The customer's other integration workflows provision at the same moment (a bundle
+    starts several): one created the app; the retry finds it."""
+    return ApplicationError(
+        f"{error.message}: created by another onboarding of this customer just now; "
+        "looking it up again",
+        type=FailureType.TRANSIENT,
+    )
+
+
 def _new_application(request: ProvisionRequest, profile: ApplicationProfile) -> NewApplication:
     """The child app LinkedIn will show on its consent screen: '{ATS} - {Customer}'.
 
@@ -147,7 +242,7 @@ def _new_application(request: ProvisionRequest, profile: ApplicationProfile) -> 
     """
     try:
         return NewApplication(
-            unique_foreign_id=request.customer_id,
+            unique_foreign_id=request.unique_foreign_id or request.customer_id,
             name=f"{request.ats_name} - {request.customer_name}"[:50],
             description=f"{request.ats_name} integration for {request.customer_name}",
             valid_js_sdk_domains=profile.valid_js_sdk_domains,

@@ -316,7 +316,7 @@ class JobActivities:
     @activity.defn(name=NOTIFY_JOBS)
     async def notify_jobs_of_enabled_contract(self, request: NotifyJobsRequest) -> int:
         """Signal the customer's parked job workflows that a contract is enabled again."""
-        query = where(
+        listing = where(
             WorkflowType=JOB_WORKFLOW_TYPE,
             ExecutionStatus="Running",
             CustomerId=request.customer_id,
@@ -324,7 +324,9 @@ class JobActivities:
         )
         notified = 0
         try:
-            async for execution in self._temporal.list_workflows(query):
+            async for execution in self._temporal.list_workflows(listing.query):
+                if not listing.admits(execution.search_attributes):
+                    continue
                 handle = self._temporal.get_workflow_handle(execution.id)
                 await handle.signal(JobSignal.INTEGRATION_ENABLED, request.contract)
                 notified += 1

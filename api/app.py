@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import Body, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -25,6 +25,8 @@ from client.onboarding import IntegrationSummary, OnboardingClient
 from client.webhooks import WebhooksClient
 from domain.integrations import IntegrationBundle, IntegrationType, WidgetCallback
 from domain.onboarding import (
+    MAX_CONTEXTS,
+    MAX_CUSTOMER_NAME,
     ApplicationSync,
     ContextStatus,
     HiringContractState,
@@ -37,7 +39,9 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 class OnboardingStart(BaseModel):
-    customer_name: str = Field(min_length=1, description="Shown to the customer by LinkedIn.")
+    customer_name: str = Field(
+        min_length=1, max_length=MAX_CUSTOMER_NAME, description="Shown to the customer by LinkedIn."
+    )
     integration_types: list[IntegrationType | IntegrationBundle] = Field(
         default=[IntegrationType.PREMIUM_JOB_POSTING],
         min_length=1,
@@ -49,7 +53,9 @@ class OnboardingStart(BaseModel):
 class HiringContractBody(BaseModel):
     partner_contract_id: int = Field(gt=0, description="LinkedIn's partnerContractId for P4P.")
     customer_name: str | None = Field(
-        default=None, description="Needed only when the customer is not onboarded yet."
+        default=None,
+        max_length=MAX_CUSTOMER_NAME,
+        description="Needed only when the customer is not onboarded yet.",
     )
 
 
@@ -142,7 +148,9 @@ def create_app(
 
     @app.post("/v1/customers/{customer_id}/widget-callback", status_code=202, dependencies=auth)
     async def widget_callback(
-        customer_id: str, values: list[WidgetCallback], client: Onboarding
+        customer_id: str,
+        values: Annotated[list[WidgetCallback], Body(max_length=MAX_CONTEXTS)],
+        client: Onboarding,
     ) -> Accepted:
         """The array LinkedIn's widget hands `confirmJobPoster` / `handleIntegrations`."""
         raw = [v.model_dump(by_alias=True, mode="json") for v in values]

@@ -407,19 +407,22 @@ class JobsClient:
         cursor: str | None = None,
     ) -> JobPage:
         """One page of jobs by customer and status, from the search attributes (closed ones
-        too); `next_cursor` fetches the next."""
-        query = where(
+        too); `next_cursor` fetches the next. A customer id holding a quote or backslash is
+        matched after listing, so its pages may hold fewer than `page_size`."""
+        listing = where(
             WorkflowType=JOB_WORKFLOW_TYPE,
             CustomerId=customer_id,
             JobStatus=JobStatus(status) if status else None,
         )
         pages = self._temporal.list_workflows(
-            query, page_size=page_size, next_page_token=_token(cursor)
+            listing.query, page_size=page_size, next_page_token=_token(cursor)
         )
         await pages.fetch_next_page(page_size=page_size)
         items = []
         for execution in pages.current_page or []:
             attributes = execution.search_attributes
+            if not listing.admits(attributes):
+                continue
             raw_status = first(attributes.get("JobStatus"))
             items.append(
                 JobSummary(

@@ -7,17 +7,19 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from domain.integrations import IntegrationType, WidgetCallback, integration_types
 from domain.onboarding import (
     HIRING_CONTRACT_TYPE,
     INTEGRATION_LABEL,
+    MAX_CONTEXTS,
     WORKFLOW_TYPE,
     ApplicationSync,
     ContextStatus,
+    CustomerId,
     EnableRequest,
     HiringContractRequest,
     HiringContractState,
@@ -27,6 +29,20 @@ from domain.onboarding import (
     integration_workflow_id,
 )
 from domain.visibility import first, where
+from workflows.search_attributes import CUSTOMER_ID, INTEGRATION_TYPE
+
+_CUSTOMER_ID: TypeAdapter[str] = TypeAdapter(CustomerId)
+
+
+def customer_id_checked(customer_id: str) -> str:
+    """The customer id, or a ValidationError naming the rule it breaks (an API's 422)."""
+    return _CUSTOMER_ID.validate_python(customer_id)
+
+
+class WidgetValues(BaseModel):
+    """One widget callback: at most MAX_CONTEXTS values, each checked."""
+
+    values: list[WidgetCallback] = Field(max_length=MAX_CONTEXTS)
 
 
 class IntegrationSummary(BaseModel):
@@ -72,13 +88,22 @@ class OnboardingClient:
         integration_type: IntegrationType,
         **signal: Any,
     ) -> str:
-        """Start the integration's workflow, or reach the running one (USE_EXISTING)."""
+        """Start the integration's workflow, or reach the running one (USE_EXISTING).
+
+        Its search attributes are set at start, so it lists before its first task ran.
+        """
         handle = await self._temporal.start_workflow(
             WORKFLOW_TYPE,
             self._input(customer_id, customer_name, integration_type),
             id=integration_workflow_id(customer_id, integration_type),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(CUSTOMER_ID, customer_id),
+                    SearchAttributePair(INTEGRATION_TYPE, str(integration_type)),
+                ]
+            ),
             static_summary=_summary(customer_name or customer_id, integration_type),
             **signal,
         )
@@ -141,9 +166,10 @@ class OnboardingClient:
         Signal-with-start: the callback may come before or after onboarding started.
         Values are validated here first, so a caller hears about bad input at once.
         """
+        customer_id_checked(customer_id)
+        callbacks = WidgetValues.model_validate({"values": list(values)}).values
         by_type: dict[IntegrationType, list[dict[str, Any]]] = defaultdict(list)
-        for raw in values:
-            callback = WidgetCallback.model_validate(raw)
+        for raw, callback in zip(values, callbacks, strict=True):
             by_type[callback.integration_type].append(raw)
         return [
             await self._start(
@@ -192,21 +218,25 @@ class OnboardingClient:
         self, *, status: ContextStatus | None = None, customer_id: str | None = None
     ) -> list[IntegrationSummary]:
         """Integrations by status and customer, from the search attributes."""
-        query = where(
+        listing = where(
             WorkflowType=WORKFLOW_TYPE,
             ExecutionStatus="Running",
             IntegrationStatus=ContextStatus(status) if status else None,
             CustomerId=customer_id,
         )
         summaries = []
-        async for execution in self._temporal.list_workflows(query):
+        async for execution in self._temporal.list_workflows(listing.query):
             attributes = execution.search_attributes
+            customer = first(attributes.get("CustomerId"))
+            kind = first(attributes.get("IntegrationType"))
+            if not listing.admits(attributes) or customer is None or kind is None:
+                continue  # started by hand without attributes: listed once its first task ran
             raw_status = first(attributes.get("IntegrationStatus"))
             summaries.append(
                 IntegrationSummary(
                     workflow_id=execution.id,
-                    customer_id=str(first(attributes.get("CustomerId"))),
-                    integration_type=IntegrationType(str(first(attributes.get("IntegrationType")))),
+                    customer_id=str(customer),
+                    integration_type=IntegrationType(str(kind)),
                     status=ContextStatus(raw_status) if raw_status else None,
                 )
             )

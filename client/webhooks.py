@@ -91,9 +91,11 @@ class WebhooksClient:
 
     async def deliveries(self, customer_id: str | None = None, limit: int = 100) -> list[Delivery]:
         """Recent deliveries, newest first, from Temporal's visibility."""
-        query = where(WorkflowType=WEBHOOK_DELIVERY_WORKFLOW_TYPE, CustomerId=customer_id)
+        listing = where(WorkflowType=WEBHOOK_DELIVERY_WORKFLOW_TYPE, CustomerId=customer_id)
         found = []
-        async for execution in self._temporal.list_workflows(query, limit=limit):
+        async for execution in self._temporal.list_workflows(listing.query, limit=limit):
+            if not listing.admits(execution.search_attributes):
+                continue
             found.append(
                 Delivery(
                     event_id=execution.id.removeprefix("webhook/"),

@@ -107,6 +107,9 @@ CONTEXT_KINDS: dict[IntegrationType, tuple[str, ...]] = {
 }
 """URN kinds an integration context may have, per integration type."""
 
+MAX_CONTEXT_LENGTH = 100
+"""`urn:li:contract:<digits>` or `urn:li:organization:<digits>`: far shorter in practice."""
+
 _KEY_PARTS = ("integrationContext", "integrationType", "tenantType", "dataProvider")
 
 
@@ -192,7 +195,7 @@ class WidgetCallback(BaseModel):
     tenant_type: TenantType
     onboarding_status: OnboardingStatus = OnboardingStatus.REQUESTED
     integration_type: IntegrationType
-    integration_context: IntegrationContextUrn = Field(min_length=1)
+    integration_context: IntegrationContextUrn = Field(min_length=1, max_length=MAX_CONTEXT_LENGTH)
 
     @model_validator(mode="after")
     def _fits_together(self) -> WidgetCallback:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,6 +29,7 @@ from pydantic.alias_generators import to_camel
 
 from domain.currencies import ISO_4217
 from domain.urns import ContractUrn, IndustryUrn, OrganizationUrn
+from domain.validation import printable_id
 
 MAX_BATCH = 100
 """simpleJobPostings takes at most this many jobs in one call."""
@@ -138,7 +140,9 @@ class Budget(_Wire):
 class JobPosting(_Wire):
     """One element of a simpleJobPostings batch_create."""
 
-    external_job_posting_id: str = Field(min_length=1, max_length=75)
+    external_job_posting_id: Annotated[str, AfterValidator(printable_id)] = Field(
+        min_length=1, max_length=75
+    )
     job_posting_operation_type: OperationType
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, min_length=100, max_length=25_000)

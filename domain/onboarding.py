@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
+from urllib.parse import quote
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
-from domain.integrations import IntegrationKey, IntegrationType, OnboardingStatus
+from domain.integrations import (
+    MAX_CONTEXT_LENGTH,
+    IntegrationKey,
+    IntegrationType,
+    OnboardingStatus,
+)
+from domain.validation import printable_id
 
 WORKFLOW_TYPE = "CustomerIntegrationWorkflow"
 
@@ -16,6 +25,7 @@ ENABLE_INTEGRATION = "enable_integration"
 VERIFY_INTEGRATIONS = "verify_integrations"
 SETUP_HIRING_CONTRACT = "setup_hiring_contract"
 SYNC_APPLICATION = "sync_application"
+RETIRE_APPLICATION = "retire_application"
 
 HIRING_CONTRACT_TYPE = IntegrationType.PREMIUM_JOB_POSTING
 """The integration workflow that records a customer's P4P hiring contracts: job posting's."""
@@ -31,9 +41,60 @@ INTEGRATION_LABEL: dict[IntegrationType, str] = {
 }
 
 
+# -- limits: what LinkedIn accepts, and what keeps the workflow's state small -------------
+
+MAX_CUSTOMER_ID = 100
+MAX_CUSTOMER_NAME = 200
+"""LinkedIn shows '{ATS} - {Customer}' (at most 50 characters) as the app's name and takes
+the description without a published limit: 200 characters name any customer, and keep the
+description and the integration name we send short."""
+MAX_ATS_NAME = 40
+"""'{ATS} - ' must leave room for the customer in the app's 50-character name."""
+MAX_CONTEXTS = 100
+"""Integration contexts per callback and per integration. Each costs at least two
+atsIntegrations calls (enable, verify) on every save, and LinkedIn allows an app 5,000 a
+day: 100 contexts re-saved a few times a day stay well inside it."""
+KEPT_TRANSITIONS = 20
+"""Transitions kept in full per context; older ones are only counted."""
+KEPT_REJECTED_CALLBACKS = 20
+"""Rejected callback values kept in full; older ones are only counted."""
+
+MAX_APP_ATTEMPTS = 20
+"""Apps created for one customer at most (each replacing one whose secret a crash lost)."""
+
+_RESERVED_SUFFIX = re.compile(r"#\d+$")
+
+
+def _customer_id(value: str) -> str:
+    printable_id(value)
+    if _RESERVED_SUFFIX.search(value):
+        raise ValueError(
+            "must not end in '#' and digits: that suffix names a replacement LinkedIn app"
+        )
+    return value
+
+
+CustomerId = Annotated[
+    str, AfterValidator(_customer_id), Field(min_length=1, max_length=MAX_CUSTOMER_ID)
+]
+"""The ATS's id of a customer: any printable text, `"`, `\\`, `/` and unicode included."""
+
+
 def integration_workflow_id(customer_id: str, integration_type: IntegrationType) -> str:
-    """A business key an operator can type: `integration/{customer}/{type}`."""
-    return f"integration/{customer_id}/{integration_type}"
+    """`integration/{customer}/{type}`, the customer percent-encoded as job ids are.
+
+    Encoding keeps the mapping one-to-one (customer `a/b` is `integration/a%2Fb/...`);
+    plain ids (letters, digits, `-_.~`) read as typed.
+    """
+    return f"integration/{quote(customer_id, safe='')}/{integration_type}"
+
+
+def application_foreign_id(customer_id: str, attempt: int) -> str:
+    """The uniqueForeignId of the customer's app: the id, then `#2`, `#3`... for replacements.
+
+    Customer ids never end in '#' and digits, so no two (customer, attempt) pairs share one.
+    """
+    return customer_id if attempt <= 1 else f"{customer_id}#{attempt}"
 
 
 class ContextStatus(StrEnum):
@@ -72,12 +133,32 @@ class ContextState(BaseModel):
     """LinkedIn has no record: the customer has not saved the widget for this context."""
     last_error: str | None = None
     transitions: list[Transition] = Field(default_factory=list)
+    """The latest KEPT_TRANSITIONS, oldest first."""
+    earlier_transitions: int = 0
+    """Transitions before those, counted only."""
+
+    def record(self, transition: Transition) -> None:
+        self.transitions.append(transition)
+        dropped = len(self.transitions) - KEPT_TRANSITIONS
+        if dropped > 0:
+            del self.transitions[:dropped]
+            self.earlier_transitions += dropped
 
 
 class RejectedCallback(BaseModel):
     at: datetime
     values: dict[str, object]
+    """The values as sent, each cut to MAX_CONTEXT_LENGTH characters (at most 8 of them)."""
     reason: str
+
+    @classmethod
+    def of(cls, at: datetime, values: object, reason: str) -> RejectedCallback:
+        shown: dict[str, object] = {}
+        if isinstance(values, dict):
+            for name, value in list(values.items())[:8]:
+                text = value if isinstance(value, str) else repr(value)
+                shown[str(name)[:MAX_CONTEXT_LENGTH]] = text[:MAX_CONTEXT_LENGTH]
+        return cls(at=at, values=shown, reason=reason[:500])
 
 
 class HiringContractStatus(StrEnum):
@@ -119,26 +200,43 @@ class IntegrationState(BaseModel):
     application_key: str | None = None
     contexts: dict[str, ContextState] = Field(default_factory=dict)
     rejected_callbacks: list[RejectedCallback] = Field(default_factory=list)
+    """The latest KEPT_REJECTED_CALLBACKS, oldest first."""
+    earlier_rejected_callbacks: int = 0
     last_error: str | None = None
     last_verified_at: datetime | None = None
     hiring_contracts: dict[str, HiringContractState] = Field(default_factory=dict)
     """P4P contracts by partnerContractId (on the job-posting integration's workflow)."""
     application_sync: ApplicationSync | None = None
     waiting_for: str = ""
+    app_attempt: int = 1
+    """Which uniqueForeignId the customer's app is sought under (application_foreign_id)."""
+    creating_app: str | None = None
+    """The uniqueForeignId we asked LinkedIn to create, recorded before the call: an app found
+    under it without a stored secret was ours and lost it in a crash."""
+
+    def reject(self, rejected: RejectedCallback) -> None:
+        self.rejected_callbacks.append(rejected)
+        dropped = len(self.rejected_callbacks) - KEPT_REJECTED_CALLBACKS
+        if dropped > 0:
+            del self.rejected_callbacks[:dropped]
+            self.earlier_rejected_callbacks += dropped
 
 
 class OnboardingInput(BaseModel):
     """The one input of CustomerIntegrationWorkflow; `state` carries over continue-as-new."""
 
-    customer_id: str = Field(min_length=1, max_length=100)
-    customer_name: str = Field(min_length=1)
+    customer_id: CustomerId
+    customer_name: str = Field(min_length=1, max_length=MAX_CUSTOMER_NAME)
     integration_type: IntegrationType = IntegrationType.PREMIUM_JOB_POSTING
-    ats_name: str = "Acme ATS"
+    ats_name: str = Field(default="Acme ATS", min_length=1, max_length=MAX_ATS_NAME)
     integration_name_template: str = "{ats}-{customer} LinkedIn {integration} Integration"
     """The customer-facing integration name (seed 000's example format)."""
     verify_interval: timedelta = timedelta(hours=24)
     max_history_length: int = 10_000
     """Continue as new past this many events, or sooner when Temporal suggests it."""
+    provision_grace: timedelta = timedelta(minutes=3)
+    """How long an app found without its secret may still be stored by whoever created it
+    (longer than one provisioning attempt may run) before it counts as orphaned."""
     state: IntegrationState | None = None
 
     @field_validator("customer_name", "ats_name")
@@ -174,12 +272,29 @@ class ProvisionRequest(BaseModel):
     customer_id: str
     customer_name: str
     ats_name: str
+    unique_foreign_id: str | None = None
+    """The app to find or create; None (workflows of before): the customer id."""
+    create: bool = True
+    """False: only look (the stored app, or what LinkedIn holds under the id)."""
 
 
 class ProvisionedCustomer(BaseModel):
-    client_id: str
-    application_key: str
+    """The customer's app; client_id None when LinkedIn has none (or none we hold a secret
+    for: `unstored_key` then names it)."""
+
+    client_id: str | None
+    application_key: str | None
     created: bool
+    unstored_key: str | None = None
+
+
+class RetireApplicationRequest(BaseModel):
+    customer_id: str
+    customer_name: str
+    ats_name: str
+    application_key: str
+    replaced_by: str
+    """The uniqueForeignId of the app that takes its place."""
 
 
 class EnableIntegrationRequest(BaseModel):

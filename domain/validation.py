@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["ValidationError", "first_problem", "rule"]
+__all__ = ["ValidationError", "first_problem", "printable_id", "rule"]
 
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
@@ -26,3 +27,16 @@ def first_problem(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
     return f"{where}: {rule(first)}" if where else rule(first)
+
+
+def printable_id(value: str) -> str:
+    """An id we send or key by: no control characters (tab, newline, ...) and not blank.
+
+    LinkedIn and our own workflow ids treat such ids as distinct from what a person reads.
+    """
+    if not value.strip():
+        raise ValueError("must not be blank")
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(f"must not contain control characters (found {bad!r})")
+    return value

@@ -1,17 +1,21 @@
-"""Visibility queries are built with escaped literals."""
+"""Visibility queries never hold a quote or backslash; such values are matched exactly."""
 
-from domain.visibility import first, quoted, where
+from domain.visibility import first, where
 
 
 def test_where_joins_the_given_attributes_and_skips_none() -> None:
-    assert where(WorkflowType="JobPostingWorkflow", CustomerId=None, JobStatus="LISTED") == (
-        'WorkflowType = "JobPostingWorkflow" AND JobStatus = "LISTED"'
-    )
+    listing = where(WorkflowType="JobPostingWorkflow", CustomerId=None, JobStatus="LISTED")
+    assert listing.query == 'WorkflowType = "JobPostingWorkflow" AND JobStatus = "LISTED"'
+    assert listing.exact == {}
 
 
-def test_values_cannot_break_out_of_their_literal() -> None:
-    assert quoted('acme" OR CustomerId = "x') == '"acme\\" OR CustomerId = \\"x"'
-    assert quoted("back\\slash") == '"back\\\\slash"'
+def test_values_never_enter_a_literal_with_a_quote_or_backslash() -> None:
+    listing = where(WorkflowType="W", CustomerId='acme" OR CustomerId = "x')
+    assert listing.query == 'WorkflowType = "W" AND CustomerId STARTS_WITH "acme"'
+    assert listing.admits({"CustomerId": ['acme" OR CustomerId = "x']})
+    assert not listing.admits({"CustomerId": ["acme"]})
+    assert where(CustomerId="\\back").query == ""  # nothing safe to narrow by: checked after
+    assert where(CustomerId="it's").query == 'CustomerId STARTS_WITH "it"'
 
 
 def test_first() -> None:

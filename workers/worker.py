@@ -129,6 +129,7 @@ async def running_worker(
         workflows=WORKFLOWS,
         activities=[
             integrations.provision_customer,
+            integrations.retire_application,
             integrations.enable_integration,
             integrations.verify_integrations,
             integrations.setup_hiring_contract,

@@ -13,6 +13,8 @@ line with our settings on `sync_application`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -21,6 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.errors import FailureType
     from domain.integrations import (
+        MAX_CONTEXT_LENGTH,
         IntegrationKey,
         IntegrationType,
         OnboardingStatus,
@@ -29,7 +32,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import (
         ENABLE_INTEGRATION,
         INTEGRATION_LABEL,
+        MAX_APP_ATTEMPTS,
+        MAX_CONTEXTS,
         PROVISION_CUSTOMER,
+        RETIRE_APPLICATION,
         SETUP_HIRING_CONTRACT,
         STATUS_RANK,
         SYNC_APPLICATION,
@@ -48,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         ProvisionedCustomer,
         ProvisionRequest,
         RejectedCallback,
+        RetireApplicationRequest,
         SetUpHiringContract,
         SetupHiringContractRequest,
         SyncApplicationRequest,
@@ -56,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         VerifiedIntegrations,
         VerifyIntegrationsRequest,
         WidgetSave,
+        application_foreign_id,
     )
     from domain.postings import NOTIFY_JOBS, NotifyJobsRequest
     from domain.validation import ValidationError, first_problem
@@ -71,6 +79,15 @@ with workflow.unsafe.imports_passed_through():
 
 PUBLISH_BEFORE_NOTIFYING_JOBS = "publish-before-notifying-jobs"
 """Patch: workflows started before it replay without the extra publish (and its upsert)."""
+RECOVERABLE_PROVISIONING = "recoverable-provisioning"
+"""Patch: look, record the create, then create; an app whose secret a crash lost is retired."""
+UPDATES_WITHIN_DEADLINE = "updates-within-deadline"
+"""Patch: an update waits for the lock or the app only until its deadline (a timer)."""
+
+MIN_CALL_TIME = timedelta(seconds=5)
+"""The least time an update gives one call; its waits end three of these before its deadline."""
+RELOOK_LIMIT = timedelta(hours=1)
+"""The longest wait between looks at an app found without its secret."""
 
 
 class _ContextProblem(Exception):
@@ -88,8 +105,11 @@ class CustomerIntegrationWorkflow:
             integration_type=input.integration_type,
         )
         self._lock = asyncio.Lock()
+        self._busy: str | None = None
+        """What the run loop does while it holds the lock (an update's answer says so)."""
         self._provision_problem: str | None = None
         self._published_status: ContextStatus | None = None
+        self._relooks = 0
 
     # -- run loop -------------------------------------------------------------------------
 
@@ -108,9 +128,12 @@ class CustomerIntegrationWorkflow:
             async with self._lock:
                 for context in list(self._state.contexts.values()):
                     if context.enable_pending and context.status != ContextStatus.NEEDS_ATTENTION:
-                        await self._enable(context, BACKGROUND_DEADLINE)
+                        self._busy = f"enabling {context.integration_context} at LinkedIn"
+                        await self._enable(context, None)
                 for record in self._pending_hiring_contracts():
-                    await self._setup_hiring_contract(record, BACKGROUND_DEADLINE)
+                    self._busy = f"setting up P4P contract {record.partner_contract_id}"
+                    await self._setup_hiring_contract(record, None)
+                self._busy = None
             self._publish()
             try:
                 await workflow.wait_condition(
@@ -119,7 +142,9 @@ class CustomerIntegrationWorkflow:
                 )
             except TimeoutError:
                 async with self._lock:
+                    self._busy = "verifying the enabled integrations at LinkedIn"
                     await self._verify_enabled()
+                    self._busy = None
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(self._input.model_copy(update={"state": self._state}))
 
@@ -154,8 +179,17 @@ class CustomerIntegrationWorkflow:
 
     @workflow.signal
     def widget_saved(self, save: WidgetSave) -> None:
-        """The widget's callback fired: each value is one context the customer saved."""
-        for values in save.values:
+        """The widget's callback fired: each value is one context the customer saved.
+
+        At most MAX_CONTEXTS values a callback and contexts an integration; more are rejected.
+        """
+        extra = len(save.values) - MAX_CONTEXTS
+        if extra > 0:
+            self._reject(
+                {"values": len(save.values)},
+                f"{extra} values beyond the {MAX_CONTEXTS} a widget callback may hold",
+            )
+        for values in save.values[:MAX_CONTEXTS]:
             try:
                 callback = WidgetCallback.model_validate(values)
                 key = callback.key
@@ -168,6 +202,9 @@ class CustomerIntegrationWorkflow:
                     f"integrationType {key.integration_type} does not belong to this "
                     f"workflow ({self._input.integration_type})",
                 )
+                continue
+            if self._at_context_limit(key.integration_context):
+                self._reject(values, f"the integration has {MAX_CONTEXTS} contexts already")
                 continue
             context = self._context(key.integration_context)
             context.customer_has_not_saved = False
@@ -188,34 +225,95 @@ class CustomerIntegrationWorkflow:
                 record.status = HiringContractStatus.PENDING
         self._publish()
 
-    async def _provisioned(self) -> None:
-        """Wait until the customer has an app; raise, for the caller, if that failed."""
-        await workflow.wait_condition(
-            lambda: self._state.client_id is not None or self._provision_problem is not None
-        )
+    async def _within(self, until: datetime, condition: Callable[[], bool]) -> bool:
+        """Wait for the condition until the update's deadline; False if it did not come."""
+        if condition():
+            return True
+        if not workflow.patched(UPDATES_WITHIN_DEADLINE):
+            await workflow.wait_condition(condition)
+            return True
+        try:
+            await workflow.wait_condition(condition, timeout=_wait_left(until))
+        except TimeoutError:
+            return False
+        return True
+
+    async def _provisioned(self, until: datetime) -> bool:
+        """Wait (until the deadline) for the customer's app; raise, for the caller, on failure."""
+        if not await self._within(
+            until,
+            lambda: self._state.client_id is not None or self._provision_problem is not None,
+        ):
+            return False
         if self._state.client_id is None:
             raise ApplicationError(f"the customer is not provisioned: {self._provision_problem}")
+        return True
+
+    async def _locked_within(self, until: datetime) -> bool:
+        """Take the lock before the deadline, or not at all (the run loop may hold it for hours)."""
+        if not self._lock.locked() or not workflow.patched(UPDATES_WITHIN_DEADLINE):
+            await self._lock.acquire()
+            return True
+        try:
+            await asyncio.wait_for(self._lock.acquire(), _wait_left(until).total_seconds())
+        except TimeoutError:
+            return False
+        return True
+
+    def _not_in_time(self, what: str) -> str:
+        """Why an update answers before LinkedIn did: the workflow is busy elsewhere."""
+        busy = self._busy or "creating the customer's LinkedIn application"
+        return (
+            f"{what} is queued: not answered within {INTERACTIVE_DEADLINE.seconds} s because "
+            f"the workflow is {busy}, retried in the background"
+        )
 
     @workflow.update
     async def enable(self, request: EnableRequest) -> IntegrationState:
-        """Enable and verify now; answers the state once LinkedIn has answered."""
-        await self._provisioned()
-        async with self._lock:
-            if request.integration_context is not None:
-                targets = [self._context(request.integration_context)]
-            else:
-                targets = [
-                    c for c in self._state.contexts.values() if c.status != ContextStatus.ENABLED
-                ]
+        """Enable and verify now; answers the state once LinkedIn has answered.
+
+        It answers within INTERACTIVE_DEADLINE whatever the run loop is doing: what it could
+        not do by then stays queued for the loop, and the answer's waiting_for says why.
+        """
+        until = workflow.now() + INTERACTIVE_DEADLINE
+        if request.integration_context is not None:
+            targets = [self._context(request.integration_context)]
+        else:
+            targets = [
+                c for c in self._state.contexts.values() if c.status != ContextStatus.ENABLED
+            ]
+        if not await self._provisioned(until) or not await self._locked_within(until):
             for context in targets:
-                await self._enable(context, INTERACTIVE_DEADLINE)
+                context.enable_pending = True
+            self._publish()
+            return self._answer(self._not_in_time("the enable"))
+        try:
+            for context in targets:
+                await self._enable(context, until)
+        finally:
+            self._lock.release()
         self._publish()
         return self.state()
 
     @enable.validator
     def _validate_enable(self, request: EnableRequest) -> None:
-        if request.integration_context is not None:
-            IntegrationKey.for_type(request.integration_context, self._input.integration_type)
+        context = request.integration_context
+        if context is not None:
+            if len(context) > MAX_CONTEXT_LENGTH:
+                raise ValueError(
+                    f"integration_context: at most {MAX_CONTEXT_LENGTH} characters, "
+                    f"got {len(context)}"
+                )
+            IntegrationKey.for_type(context, self._input.integration_type)
+            if self._at_context_limit(context):
+                raise ValueError(
+                    f"integration_context: the integration has {MAX_CONTEXTS} contexts already"
+                )
+
+    def _answer(self, reason: str) -> IntegrationState:
+        return self._state.model_copy(
+            update={"waiting_for": f"{reason}; meanwhile: {self._state.waiting_for}"}
+        )
 
     @workflow.update
     async def setup_hiring_contract(self, request: HiringContractRequest) -> HiringContractState:
@@ -225,17 +323,24 @@ class CustomerIntegrationWorkflow:
         record without a call. If LinkedIn does not answer in time it stays PENDING and
         the run loop keeps trying; a refusal is raised with LinkedIn's message.
         """
-        await self._provisioned()
-        async with self._lock:
-            key = str(request.partner_contract_id)
-            record = self._state.hiring_contracts.get(key)
-            if record is None:
-                record = HiringContractState(
-                    partner_contract_id=request.partner_contract_id, requested_at=workflow.now()
-                )
-                self._state.hiring_contracts[key] = record
+        until = workflow.now() + INTERACTIVE_DEADLINE
+        key = str(request.partner_contract_id)
+        record = self._state.hiring_contracts.get(key)
+        if record is None:
+            record = HiringContractState(
+                partner_contract_id=request.partner_contract_id, requested_at=workflow.now()
+            )
+            self._state.hiring_contracts[key] = record
+        if not await self._provisioned(until) or not await self._locked_within(until):
+            if record.status == HiringContractStatus.PENDING:
+                record.last_error = self._not_in_time("the setup")
+            self._publish()
+            return record
+        try:
             if record.status != HiringContractStatus.SET_UP:
-                await self._setup_hiring_contract(record, INTERACTIVE_DEADLINE)
+                await self._setup_hiring_contract(record, until)
+        finally:
+            self._lock.release()
         self._publish()
         if record.status == HiringContractStatus.NEEDS_ATTENTION:
             raise ApplicationError(
@@ -247,25 +352,29 @@ class CustomerIntegrationWorkflow:
     @workflow.update
     async def sync_application(self) -> ApplicationSync:
         """Bring the customer's app in line with our settings (widget domains, callbacks)."""
-        await self._provisioned()
-        async with self._lock:
-            try:
-                result: SyncedApplication = await workflow.execute_activity(
-                    SYNC_APPLICATION,
-                    SyncApplicationRequest(customer_id=self._input.customer_id),
-                    result_type=SyncedApplication,
-                    start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                    schedule_to_close_timeout=INTERACTIVE_DEADLINE,
-                    retry_policy=LINKEDIN_CALL,
-                )
-            except ActivityError as error:
-                raise ApplicationError(
-                    f"could not update the customer's LinkedIn app: {failure_message(error)}",
-                    type="ApplicationSyncFailed",
-                ) from None
-            self._state.application_sync = ApplicationSync(
-                at=workflow.now(), changed=result.changed
+        until = workflow.now() + INTERACTIVE_DEADLINE
+        if not await self._provisioned(until) or not await self._locked_within(until):
+            raise ApplicationError(
+                self._not_in_time("the app sync") + ": ask again later",
+                type="ApplicationSyncFailed",
             )
+        try:
+            result: SyncedApplication = await workflow.execute_activity(
+                SYNC_APPLICATION,
+                SyncApplicationRequest(customer_id=self._input.customer_id),
+                result_type=SyncedApplication,
+                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                schedule_to_close_timeout=_left(until),
+                retry_policy=LINKEDIN_CALL,
+            )
+        except ActivityError as error:
+            raise ApplicationError(
+                f"could not update the customer's LinkedIn app: {failure_message(error)}",
+                type="ApplicationSyncFailed",
+            ) from None
+        finally:
+            self._lock.release()
+        self._state.application_sync = ApplicationSync(at=workflow.now(), changed=result.changed)
         self._publish()
         return self._state.application_sync
 
@@ -276,6 +385,120 @@ class CustomerIntegrationWorkflow:
     # -- steps ----------------------------------------------------------------------------
 
     async def _provision(self) -> None:
+        if workflow.patched(RECOVERABLE_PROVISIONING):
+            await self._provision_recoverably()
+        else:
+            await self._provision_once()
+
+    async def _provision_recoverably(self) -> None:
+        """One step towards the customer's app, each crash-safe; the run loop repeats it.
+
+        Look (our store, then LinkedIn under the current uniqueForeignId); if LinkedIn has
+        none, record that we create it, then create it and store its secret. An app found
+        without a stored secret gets `provision_grace` for whoever created it to store it;
+        if it was ours (recorded) it is an orphan: the next uniqueForeignId is recorded, the
+        orphan retired, and the replacement created on the next step. One we never asked
+        for (a lost or other credential store) needs a person, and is looked at again.
+        """
+        state = self._state
+        foreign_id = application_foreign_id(self._input.customer_id, state.app_attempt)
+        found = await self._find_or_create(foreign_id, create=False)
+        if found is not None and found.client_id is None and found.unstored_key is None:
+            state.creating_app = foreign_id
+            found = await self._find_or_create(foreign_id, create=True)
+        if found is None or found.client_id is not None:
+            return
+        await workflow.sleep(self._relook_delay())
+        found = await self._find_or_create(foreign_id, create=False)
+        if found is None or found.client_id is not None or found.unstored_key is None:
+            return
+        if state.creating_app != foreign_id:
+            self._relooks += 1
+            self._provision_problem = (
+                f"customer {self._input.customer_id} has application {found.unstored_key} at "
+                f"LinkedIn (uniqueForeignId {foreign_id!r}) but its secret is not in the "
+                "credential store, and we did not create it: restore the store or point the "
+                "worker at the right one; looked at again on retry and every hour"
+            )
+            self._state.last_error = self._provision_problem
+            self._publish()
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._provision_problem is None, timeout=self._relook_delay()
+                )
+            self._provision_problem = None
+            return
+        if state.app_attempt >= MAX_APP_ATTEMPTS:
+            self._provision_problem = (
+                f"{MAX_APP_ATTEMPTS} LinkedIn apps of customer {self._input.customer_id} lost "
+                "their secret before it was stored: check the credential store, then signal retry"
+            )
+            self._state.last_error = self._provision_problem
+            self._publish()
+            await workflow.wait_condition(lambda: self._provision_problem is None)
+            return
+        state.app_attempt += 1
+        state.creating_app = None
+        replacement = application_foreign_id(self._input.customer_id, state.app_attempt)
+        workflow.logger.warning(
+            "application %s lost its secret before it was stored: retired, replaced by %s",
+            found.unstored_key,
+            replacement,
+        )
+        try:
+            await workflow.execute_activity(
+                RETIRE_APPLICATION,
+                RetireApplicationRequest(
+                    customer_id=self._input.customer_id,
+                    customer_name=self._input.customer_name,
+                    ats_name=self._input.ats_name,
+                    application_key=found.unstored_key,
+                    replaced_by=replacement,
+                ),
+                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                schedule_to_close_timeout=BACKGROUND_DEADLINE,
+                retry_policy=LINKEDIN_CALL,
+            )
+        except ActivityError as error:  # nobody holds its secret: harmless if left as is
+            workflow.logger.warning("could not retire %s: %s", found.unstored_key, error)
+
+    def _relook_delay(self) -> timedelta:
+        return min(self._input.provision_grace * (1 << min(self._relooks, 10)), RELOOK_LIMIT)
+
+    async def _find_or_create(self, foreign_id: str, *, create: bool) -> ProvisionedCustomer | None:
+        """The provisioning activity; None when it failed (recorded, and retried on `retry`)."""
+        try:
+            result: ProvisionedCustomer = await workflow.execute_activity(
+                PROVISION_CUSTOMER,
+                ProvisionRequest(
+                    customer_id=self._input.customer_id,
+                    customer_name=self._input.customer_name,
+                    ats_name=self._input.ats_name,
+                    unique_foreign_id=foreign_id,
+                    create=create,
+                ),
+                result_type=ProvisionedCustomer,
+                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                schedule_to_close_timeout=BACKGROUND_DEADLINE,
+                retry_policy=LINKEDIN_CALL,
+            )
+        except ActivityError as error:
+            self._provision_problem = failure_message(error)
+            self._state.last_error = self._provision_problem
+            self._publish()
+            await workflow.wait_condition(lambda: self._provision_problem is None)
+            return None
+        if result.client_id is not None:
+            self._relooks = 0
+            self._state.client_id = result.client_id
+            self._state.application_key = result.application_key
+            self._state.creating_app = None
+            self._state.last_error = None
+            self._publish()
+        return result
+
+    async def _provision_once(self) -> None:
+        """Provisioning as workflows started before RECOVERABLE_PROVISIONING replay it."""
         try:
             result: ProvisionedCustomer = await workflow.execute_activity(
                 PROVISION_CUSTOMER,
@@ -300,7 +523,7 @@ class CustomerIntegrationWorkflow:
         self._state.last_error = None
         self._publish()
 
-    async def _enable(self, context: ContextState, deadline: timedelta) -> None:
+    async def _enable(self, context: ContextState, until: datetime | None) -> None:
         """Enable one context, then verify; every outcome is recorded on the context."""
         context.enable_pending = False
         key = IntegrationKey.for_type(context.integration_context, self._input.integration_type)
@@ -312,10 +535,10 @@ class CustomerIntegrationWorkflow:
                     customer_id=self._input.customer_id, key=key, integration_name=name
                 ),
                 context,
-                deadline,
+                until,
                 tolerate=(FailureType.ALREADY_ENABLED,),
             )
-            statuses = await self._verify([context], deadline)
+            statuses = await self._verify([context], until)
         except _ContextProblem:
             return
         linkedin_status = statuses.statuses.get(context.integration_context)
@@ -327,7 +550,7 @@ class CustomerIntegrationWorkflow:
             if workflow.patched(PUBLISH_BEFORE_NOTIFYING_JOBS):
                 self._publish()  # so the UI shows ENABLED while job workflows are woken
             if newly_enabled and key.integration_type == IntegrationType.PREMIUM_JOB_POSTING:
-                await self._notify_jobs(context.integration_context)
+                await self._notify_jobs(context.integration_context, until)
         else:
             self._problem(
                 context,
@@ -335,7 +558,7 @@ class CustomerIntegrationWorkflow:
             )
 
     async def _setup_hiring_contract(
-        self, record: HiringContractState, deadline: timedelta
+        self, record: HiringContractState, until: datetime | None
     ) -> None:
         """provisionedHiringContracts?action=setup; the outcome is recorded on the record."""
         try:
@@ -347,12 +570,12 @@ class CustomerIntegrationWorkflow:
                 ),
                 result_type=SetUpHiringContract,
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                schedule_to_close_timeout=deadline,
+                schedule_to_close_timeout=_left(until),
                 retry_policy=LINKEDIN_CALL,
             )
         except ActivityError as error:
             message = failure_message(error)
-            if failure_type(error) is None and deadline == INTERACTIVE_DEADLINE:
+            if failure_type(error) is None and until is not None:
                 record.last_error = f"LinkedIn did not answer in time: {message}"
             else:
                 record.status = HiringContractStatus.NEEDS_ATTENTION
@@ -367,14 +590,14 @@ class CustomerIntegrationWorkflow:
             "P4P contract %s set up: %s", record.partner_contract_id, result.contract
         )
 
-    async def _notify_jobs(self, contract: str) -> None:
+    async def _notify_jobs(self, contract: str, until: datetime | None) -> None:
         """Wake the customer's job workflows parked on this contract (best effort)."""
         try:
             await workflow.execute_activity(
                 NOTIFY_JOBS,
                 NotifyJobsRequest(customer_id=self._input.customer_id, contract=contract),
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                schedule_to_close_timeout=INTERACTIVE_DEADLINE,
+                schedule_to_close_timeout=_left(until or workflow.now() + INTERACTIVE_DEADLINE),
                 retry_policy=LINKEDIN_CALL,
             )
         except ActivityError as error:
@@ -384,7 +607,7 @@ class CustomerIntegrationWorkflow:
         """The periodic check: an ENABLED context that LinkedIn no longer reports ENABLED."""
         enabled = [c for c in self._state.contexts.values() if c.status == ContextStatus.ENABLED]
         try:
-            statuses = await self._verify(enabled, BACKGROUND_DEADLINE)
+            statuses = await self._verify(enabled, None)
         except _ContextProblem:
             return
         for context in enabled:
@@ -399,7 +622,7 @@ class CustomerIntegrationWorkflow:
         self._publish()
 
     async def _verify(
-        self, contexts: list[ContextState], deadline: timedelta
+        self, contexts: list[ContextState], until: datetime | None
     ) -> VerifiedIntegrations:
         self._state.last_verified_at = workflow.now()
         keys = [
@@ -407,7 +630,7 @@ class CustomerIntegrationWorkflow:
             for c in contexts
         ]
         request = VerifyIntegrationsRequest(customer_id=self._input.customer_id, keys=keys)
-        result = await self._call(VERIFY_INTEGRATIONS, request, contexts, deadline)
+        result = await self._call(VERIFY_INTEGRATIONS, request, contexts, until)
         assert isinstance(result, VerifiedIntegrations)
         return result
 
@@ -416,7 +639,7 @@ class CustomerIntegrationWorkflow:
         activity: str,
         request: EnableIntegrationRequest | VerifyIntegrationsRequest,
         contexts: ContextState | list[ContextState],
-        deadline: timedelta,
+        until: datetime | None,
         tolerate: tuple[FailureType, ...] = (),
     ) -> VerifiedIntegrations | None:
         """Run an activity; record LinkedIn's refusal on the contexts and raise _ContextProblem."""
@@ -427,7 +650,7 @@ class CustomerIntegrationWorkflow:
                 request,
                 result_type=VerifiedIntegrations if activity == VERIFY_INTEGRATIONS else None,
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                schedule_to_close_timeout=deadline,
+                schedule_to_close_timeout=_left(until),
                 retry_policy=LINKEDIN_CALL,
             )
             return result
@@ -445,7 +668,7 @@ class CustomerIntegrationWorkflow:
                         ContextStatus.REQUESTED,
                         "LinkedIn has no record: the customer has not saved the widget",
                     )
-                elif failure is None and deadline == INTERACTIVE_DEADLINE:
+                elif failure is None and until is not None:
                     context.enable_pending = True  # the run loop keeps trying
                     context.last_error = f"LinkedIn did not answer in time: {message}"
                 else:
@@ -471,7 +694,7 @@ class CustomerIntegrationWorkflow:
         if context.status == status and context.transitions:
             return
         context.status = status
-        context.transitions.append(Transition(status=status, at=workflow.now(), reason=reason))
+        context.record(Transition(status=status, at=workflow.now(), reason=reason))
         workflow.logger.info("integration %s %s: %s", context.integration_context, status, reason)
 
     def _problem(self, context: ContextState, message: str) -> None:
@@ -479,11 +702,15 @@ class CustomerIntegrationWorkflow:
         self._state.last_error = message
         self._move(context, ContextStatus.NEEDS_ATTENTION, message)
 
-    def _reject(self, values: dict[str, object], reason: str) -> None:
-        self._state.rejected_callbacks.append(
-            RejectedCallback(at=workflow.now(), values=values, reason=reason)
-        )
-        self._state.last_error = f"widget callback rejected: {reason}"
+    def _at_context_limit(self, integration_context: str) -> bool:
+        """A new context would take the integration past MAX_CONTEXTS."""
+        contexts = self._state.contexts
+        return integration_context not in contexts and len(contexts) >= MAX_CONTEXTS
+
+    def _reject(self, values: object, reason: str) -> None:
+        rejected = RejectedCallback.of(workflow.now(), values, reason)
+        self._state.reject(rejected)
+        self._state.last_error = f"widget callback rejected: {rejected.reason}"
 
     def _publish(self) -> None:
         """Keep the headline status, its search attribute and the UI's one line current."""
@@ -536,6 +763,18 @@ class CustomerIntegrationWorkflow:
                 return f"the customer to save the widget for {context.integration_context}"
         due = (self._state.last_verified_at or workflow.now()) + self._input.verify_interval
         return f"the next verify at {_iso(due)} ({len(contexts)} enabled)"
+
+
+def _left(until: datetime | None) -> timedelta:
+    """An activity's schedule-to-close: what an update has left, or the background's hours."""
+    if until is None:
+        return BACKGROUND_DEADLINE
+    return max(until - workflow.now(), MIN_CALL_TIME)
+
+
+def _wait_left(until: datetime) -> timedelta:
+    """How long an update may wait for the lock or the app: room is left for its calls."""
+    return max(until - 3 * MIN_CALL_TIME - workflow.now(), timedelta(seconds=1))
 
 
 def _iso(moment: datetime) -> str:
