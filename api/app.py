@@ -17,7 +17,7 @@ from temporalio.client import Client
 from api import errors
 from api.jobs import job_routes
 from api.limits import EdgeGuard, bearer
-from api.paths import EncodedSlashes
+from api.paths import EncodedSlashes, segment
 from api.request_log import RequestLog
 from api.webhooks import webhook_routes
 from client.jobs import JobsClient
@@ -87,6 +87,14 @@ def _onboarding(request: Request) -> OnboardingClient:
 Onboarding = Annotated[OnboardingClient, Depends(_onboarding)]
 
 
+def _customer_id(customer_id: str) -> str:
+    """The customer id of the path, `%2F` decoded too (see api.paths)."""
+    return segment(customer_id)
+
+
+CustomerPath = Annotated[str, Depends(_customer_id)]
+
+
 def create_app(
     settings: Settings, connect_temporal: Callable[[], Awaitable[Client]] | None = None
 ) -> FastAPI:
@@ -140,7 +148,7 @@ def create_app(
 
     @app.post("/v1/customers/{customer_id}/onboarding", status_code=202, dependencies=auth)
     async def start_onboarding(
-        customer_id: str, body: OnboardingStart, client: Onboarding
+        customer_id: CustomerPath, body: OnboardingStart, client: Onboarding
     ) -> Accepted:
         """Start onboarding a customer: one durable workflow per integration type."""
         ids = await client.start_onboarding(customer_id, body.customer_name, body.integration_types)
@@ -148,7 +156,7 @@ def create_app(
 
     @app.post("/v1/customers/{customer_id}/widget-callback", status_code=202, dependencies=auth)
     async def widget_callback(
-        customer_id: str,
+        customer_id: CustomerPath,
         values: Annotated[list[WidgetCallback], Body(max_length=MAX_CONTEXTS)],
         client: Onboarding,
     ) -> Accepted:
@@ -157,7 +165,7 @@ def create_app(
         return Accepted(workflow_ids=await client.widget_saved(customer_id, raw))
 
     @app.get("/v1/customers/{customer_id}/integrations", dependencies=auth)
-    async def integrations(customer_id: str, client: Onboarding) -> list[IntegrationState]:
+    async def integrations(customer_id: CustomerPath, client: Onboarding) -> list[IntegrationState]:
         """Every integration of the customer, with each context's state and history."""
         summaries = await client.list_integrations(customer_id=customer_id)
         return [await client.integration_state(customer_id, s.integration_type) for s in summaries]
@@ -166,7 +174,7 @@ def create_app(
         "/v1/customers/{customer_id}/integrations/{integration_type}/enable", dependencies=auth
     )
     async def enable(
-        customer_id: str,
+        customer_id: CustomerPath,
         integration_type: IntegrationType,
         client: Onboarding,
         body: EnableBody | None = None,
@@ -181,7 +189,7 @@ def create_app(
         dependencies=auth,
     )
     async def retry(
-        customer_id: str, integration_type: IntegrationType, client: Onboarding
+        customer_id: CustomerPath, integration_type: IntegrationType, client: Onboarding
     ) -> None:
         """After an operator fixed what NEEDS_ATTENTION named."""
         await client.retry(customer_id, integration_type)
@@ -192,7 +200,7 @@ def create_app(
         responses={202: {"description": "No answer from LinkedIn yet; retried in the background."}},
     )
     async def setup_hiring_contract(
-        customer_id: str, body: HiringContractBody, client: Onboarding
+        customer_id: CustomerPath, body: HiringContractBody, client: Onboarding
     ) -> JSONResponse:
         """Activate the customer's app for a P4P contract (provisionedHiringContracts, once).
 
@@ -205,7 +213,7 @@ def create_app(
         return JSONResponse(record.model_dump(mode="json"), status_code=code)
 
     @app.post("/v1/customers/{customer_id}/application/sync", dependencies=auth)
-    async def sync_application(customer_id: str, client: Onboarding) -> ApplicationSync:
+    async def sync_application(customer_id: CustomerPath, client: Onboarding) -> ApplicationSync:
         """Update the customer's LinkedIn app to carry our widget domains and callback URLs."""
         synced = await client.sync_applications(customer_id)
         if customer_id not in synced:
