@@ -271,7 +271,7 @@ async def test_odd_customer_ids_onboard_list_and_resume_parked_jobs(
     assert parked.outcome == "NEEDS_ATTENTION"
     await eventually(
         lambda: jobs.list_jobs(customer_id=cid, status=JobStatus.NEEDS_ATTENTION),
-        lambda found: len(found) == 1,
+        lambda found: len(found.items) == 1,
     )
     response = await sandbox.widget_save(
         customerId=cid, integrationContext=other, jobPosterEmail="boss@globex.com"
