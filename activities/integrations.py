@@ -56,14 +56,13 @@ class IntegrationActivities:
         `create` asked for it, it is created and its secret goes to the store only; one the
         store has no secret for is answered as `unstored_key`, for the workflow to judge.
         """
-        if request.unique_foreign_id is None:
-            return await self._provision_as_before(request)
+        foreign_id = request.unique_foreign_id or request.customer_id
         logger = activity_log(request.customer_id)
-        stored = await asyncio.to_thread(self._store.get, request.customer_id)
+        stored = await self._store.get(request.customer_id)
         if stored is not None:
             return _stored(stored)
         async with linkedin_errors():
-            existing = await self._linkedin.find_application(request.unique_foreign_id)
+            existing = await self._linkedin.find_application(foreign_id)
             if existing is None and request.create:
                 try:
                     app, credentials = await self._linkedin.create_application(
@@ -71,14 +70,14 @@ class IntegrationActivities:
                     )
                 except LinkedInConflictError as error:
                     raise _created_meanwhile(error) from None
-                await asyncio.to_thread(self._store.save, request.customer_id, app.key, credentials)
+                await self._store.save(request.customer_id, app.key, credentials)
                 logger.info("provision.created", client_id=app.client_id, application_key=app.key)
                 return ProvisionedCustomer(
                     client_id=app.client_id, application_key=app.key, created=True
                 )
         if existing is None:
             return ProvisionedCustomer(client_id=None, application_key=None, created=False)
-        stored = await asyncio.to_thread(self._store.get, request.customer_id)
+        stored = await self._store.get(request.customer_id)
         if stored is not None:  # stored by another workflow of the customer just now
             return _stored(stored)
         logger.warning("provision.unstored", application_key=existing.key)
@@ -93,7 +92,7 @@ class IntegrationActivities:
         LinkedIn's provisioning API can neither delete an app nor reissue its secret: the
         update call renames it, points at its replacement and clears its widget domains.
         """
-        stored = await asyncio.to_thread(self._store.get, request.customer_id)
+        stored = await self._store.get(request.customer_id)
         if stored is not None and stored.application_key == request.application_key:
             return  # its secret was stored after all: it is the customer's app
         name = f"{request.ats_name} - {request.customer_name}"[: 50 - len(RETIRED)] + RETIRED
@@ -116,7 +115,7 @@ class IntegrationActivities:
     async def _customers_app(self, customer_id: str) -> ProvisionedApplication | None:
         """The app whose secret the store holds, under whichever uniqueForeignId it has
         (a replacement's ends in #2, #3...), else the one under the customer id."""
-        stored = await asyncio.to_thread(self._store.get, customer_id)
+        stored = await self._store.get(customer_id)
         first = await self._linkedin.find_application(customer_id)
         if stored is None or first is None or first.key == stored.application_key:
             return first
@@ -127,35 +126,6 @@ class IntegrationActivities:
             if app is None or app.key == stored.application_key:
                 return app
         return None
-
-    async def _provision_as_before(self, request: ProvisionRequest) -> ProvisionedCustomer:
-        """For workflows started before recoverable provisioning: uniqueForeignId = customer."""
-        logger = activity_log(request.customer_id)
-        async with linkedin_errors():
-            existing = await self._linkedin.find_application(request.customer_id)
-            if existing is not None:
-                stored = await self._store.get(request.customer_id)
-                if stored is None or stored.credentials.client_id != existing.client_id:
-                    raise ApplicationError(
-                        f"customer {request.customer_id} has application {existing.key} at "
-                        "LinkedIn but its secret is not in the credential store; restore it "
-                        "or have LinkedIn reset it, then signal retry",
-                        type=FailureType.CREDENTIALS_MISSING,
-                        non_retryable=True,
-                    )
-                logger.info("provision.found", client_id=existing.client_id)
-                return ProvisionedCustomer(
-                    client_id=existing.client_id, application_key=existing.key, created=False
-                )
-            try:
-                app, credentials = await self._linkedin.create_application(
-                    _new_application(request, self._profile)
-                )
-            except LinkedInConflictError as error:
-                raise _created_meanwhile(error) from None
-        await self._store.save(request.customer_id, app.key, credentials)
-        logger.info("provision.created", client_id=app.client_id, application_key=app.key)
-        return ProvisionedCustomer(client_id=app.client_id, application_key=app.key, created=True)
 
     @activity.defn(name=ENABLE_INTEGRATION)
     async def enable_integration(self, request: EnableIntegrationRequest) -> None:

@@ -79,8 +79,6 @@ with workflow.unsafe.imports_passed_through():
 
 PUBLISH_BEFORE_NOTIFYING_JOBS = "publish-before-notifying-jobs"
 """Patch: workflows started before it replay without the extra publish (and its upsert)."""
-RECOVERABLE_PROVISIONING = "recoverable-provisioning"
-"""Patch: look, record the create, then create; an app whose secret a crash lost is retired."""
 UPDATES_WITHIN_DEADLINE = "updates-within-deadline"
 """Patch: an update waits for the lock or the app only until its deadline (a timer)."""
 
@@ -385,12 +383,6 @@ class CustomerIntegrationWorkflow:
     # -- steps ----------------------------------------------------------------------------
 
     async def _provision(self) -> None:
-        if workflow.patched(RECOVERABLE_PROVISIONING):
-            await self._provision_recoverably()
-        else:
-            await self._provision_once()
-
-    async def _provision_recoverably(self) -> None:
         """One step towards the customer's app, each crash-safe; the run loop repeats it.
 
         Look (our store, then LinkedIn under the current uniqueForeignId); if LinkedIn has
@@ -406,10 +398,14 @@ class CustomerIntegrationWorkflow:
         if found is not None and found.client_id is None and found.unstored_key is None:
             state.creating_app = foreign_id
             found = await self._find_or_create(foreign_id, create=True)
-        if found is None or found.client_id is not None:
-            return
-        await workflow.sleep(self._relook_delay())
-        found = await self._find_or_create(foreign_id, create=False)
+        waited, delay = timedelta(0), timedelta(seconds=1)
+        while found is not None and found.client_id is None and found.unstored_key is not None:
+            if waited >= self._input.provision_grace:
+                break
+            delay = min(delay, self._input.provision_grace - waited)
+            await workflow.sleep(delay)  # whoever created it may be storing it right now
+            waited, delay = waited + delay, delay * 2
+            found = await self._find_or_create(foreign_id, create=False)
         if found is None or found.client_id is not None or found.unstored_key is None:
             return
         if state.creating_app != foreign_id:
@@ -496,32 +492,6 @@ class CustomerIntegrationWorkflow:
             self._state.last_error = None
             self._publish()
         return result
-
-    async def _provision_once(self) -> None:
-        """Provisioning as workflows started before RECOVERABLE_PROVISIONING replay it."""
-        try:
-            result: ProvisionedCustomer = await workflow.execute_activity(
-                PROVISION_CUSTOMER,
-                ProvisionRequest(
-                    customer_id=self._input.customer_id,
-                    customer_name=self._input.customer_name,
-                    ats_name=self._input.ats_name,
-                ),
-                result_type=ProvisionedCustomer,
-                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                schedule_to_close_timeout=BACKGROUND_DEADLINE,
-                retry_policy=LINKEDIN_CALL,
-            )
-        except ActivityError as error:
-            self._provision_problem = failure_message(error)
-            self._state.last_error = self._provision_problem
-            self._publish()
-            await workflow.wait_condition(lambda: self._provision_problem is None)
-            return
-        self._state.client_id = result.client_id
-        self._state.application_key = result.application_key
-        self._state.last_error = None
-        self._publish()
 
     async def _enable(self, context: ContextState, until: datetime | None) -> None:
         """Enable one context, then verify; every outcome is recorded on the context."""
