@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.credentials import CredentialStore, StoredCredentials
+from activities.credentials import CredentialStore
 from client.jobs import JobsClient
 from client.onboarding import OnboardingClient
 from domain.integrations import IntegrationType
@@ -75,14 +75,16 @@ class CrashAfterCreate:
         self._store = store
         self.crashes = 0
 
-    def save(self, customer_id: str, application_key: str, credentials: AppCredentials) -> None:
+    async def save(
+        self, customer_id: str, application_key: str, credentials: AppCredentials
+    ) -> None:
         if self.crashes == 0:
             self.crashes += 1
             raise RuntimeError("worker killed before the secret was stored")
-        self._store.save(customer_id, application_key, credentials)
+        await self._store.save(customer_id, application_key, credentials)
 
-    def get(self, customer_id: str) -> StoredCredentials | None:
-        return self._store.get(customer_id)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)  # everything else: the real store
 
 
 async def test_an_app_whose_secret_a_crash_lost_is_replaced_without_a_person(
