@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.credentials import CredentialStore, StoredCredentials, customer_credentials
 from activities.errors import linkedin_errors
+from activities.heartbeats import heartbeating
 from activities.logs import activity_log
 from domain.errors import FailureType
 from domain.onboarding import (
@@ -48,6 +49,7 @@ class IntegrationActivities:
         self._profile = profile or ApplicationProfile()
 
     @activity.defn(name=PROVISION_CUSTOMER)
+    @heartbeating
     async def provision_customer(self, request: ProvisionRequest) -> ProvisionedCustomer:
         """Find the customer's child application, or create it under the uniqueForeignId given.
 
@@ -86,6 +88,7 @@ class IntegrationActivities:
         )
 
     @activity.defn(name=RETIRE_APPLICATION)
+    @heartbeating
     async def retire_application(self, request: RetireApplicationRequest) -> None:
         """Mark an app whose secret was lost as retired, and stop the widget loading with it.
 
@@ -128,6 +131,7 @@ class IntegrationActivities:
         return None
 
     @activity.defn(name=ENABLE_INTEGRATION)
+    @heartbeating
     async def enable_integration(self, request: EnableIntegrationRequest) -> None:
         creds = await customer_credentials(self._store, request.customer_id)
         activity_log(request.customer_id).info(
@@ -137,6 +141,7 @@ class IntegrationActivities:
             await self._linkedin.enable_integration(creds, request.key, request.integration_name)
 
     @activity.defn(name=VERIFY_INTEGRATIONS)
+    @heartbeating
     async def verify_integrations(self, request: VerifyIntegrationsRequest) -> VerifiedIntegrations:
         creds = await customer_credentials(self._store, request.customer_id)
         async with linkedin_errors():
@@ -148,6 +153,7 @@ class IntegrationActivities:
         return VerifiedIntegrations(statuses=statuses)
 
     @activity.defn(name=SETUP_HIRING_CONTRACT)
+    @heartbeating
     async def setup_hiring_contract(
         self, request: SetupHiringContractRequest
     ) -> SetUpHiringContract:
@@ -165,6 +171,7 @@ class IntegrationActivities:
         return SetUpHiringContract(application_key=contract.application, contract=contract.contract)
 
     @activity.defn(name=SYNC_APPLICATION)
+    @heartbeating
     async def sync_application(self, request: SyncApplicationRequest) -> SyncedApplication:
         """Bring the customer's app in line with the settings; no call when it is already."""
         logger = activity_log(request.customer_id)

@@ -324,3 +324,23 @@ async def test_list_by_status(
         lambda found: len(found) == 1,
     )
     assert waiting[0].customer_id == f"{cid}-b"
+
+
+async def test_every_linkedin_activity_heartbeats_so_a_dead_worker_is_noticed_in_seconds(
+    cid: str,
+    onboarding: OnboardingClient,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    await onboarding.start_onboarding(cid, "Globex")
+    await provisioned(onboarding, cid)
+    await onboarding.widget_saved(cid, await save_widget(sandbox, cid))
+    await status_is(onboarding, cid, ContextStatus.ENABLED)
+    handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    scheduled = [
+        event.activity_task_scheduled_event_attributes
+        for event in (await handle.fetch_history()).events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert len(scheduled) >= 3
+    assert all(a.heartbeat_timeout.seconds == 30 for a in scheduled), scheduled

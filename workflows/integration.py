@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.failures import failure_message, failure_type
     from workflows.policies import (
         BACKGROUND_DEADLINE,
+        HEARTBEAT_TIMEOUT,
         INTERACTIVE_DEADLINE,
         LINKEDIN_CALL,
         LINKEDIN_CALL_TIMEOUT,
@@ -362,6 +363,7 @@ class CustomerIntegrationWorkflow:
                 SyncApplicationRequest(customer_id=self._input.customer_id),
                 result_type=SyncedApplication,
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=_left(until),
                 retry_policy=LINKEDIN_CALL,
             )
@@ -452,6 +454,7 @@ class CustomerIntegrationWorkflow:
                     replaced_by=replacement,
                 ),
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=BACKGROUND_DEADLINE,
                 retry_policy=LINKEDIN_CALL,
             )
@@ -475,6 +478,7 @@ class CustomerIntegrationWorkflow:
                 ),
                 result_type=ProvisionedCustomer,
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=BACKGROUND_DEADLINE,
                 retry_policy=LINKEDIN_CALL,
             )
@@ -540,6 +544,7 @@ class CustomerIntegrationWorkflow:
                 ),
                 result_type=SetUpHiringContract,
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=_left(until),
                 retry_policy=LINKEDIN_CALL,
             )
@@ -567,6 +572,7 @@ class CustomerIntegrationWorkflow:
                 NOTIFY_JOBS,
                 NotifyJobsRequest(customer_id=self._input.customer_id, contract=contract),
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=_left(until or workflow.now() + INTERACTIVE_DEADLINE),
                 retry_policy=LINKEDIN_CALL,
             )
@@ -620,6 +626,7 @@ class CustomerIntegrationWorkflow:
                 request,
                 result_type=VerifiedIntegrations if activity == VERIFY_INTEGRATIONS else None,
                 start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=_left(until),
                 retry_policy=LINKEDIN_CALL,
             )
