@@ -76,6 +76,7 @@ def onboarding_client(temporal: Client, settings: Settings) -> OnboardingClient:
         task_queue=settings.task_queue,
         ats_name=settings.ats_name,
         verify_interval=timedelta(seconds=settings.verify_interval_seconds),
+        webhooks=settings.webhooks,
     )
 
 

@@ -64,11 +64,13 @@ class OnboardingClient:
         task_queue: str,
         ats_name: str = "Acme ATS",
         verify_interval: timedelta = timedelta(hours=24),
+        webhooks: bool = False,
     ) -> None:
         self._temporal = temporal
         self._task_queue = task_queue
         self._ats_name = ats_name
         self._verify_interval = verify_interval
+        self._webhooks = webhooks
 
     def _input(
         self, customer_id: str, customer_name: str | None, integration_type: IntegrationType
@@ -79,6 +81,7 @@ class OnboardingClient:
             integration_type=integration_type,
             ats_name=self._ats_name,
             verify_interval=self._verify_interval,
+            webhooks=self._webhooks,
         )
 
     async def _start(

@@ -234,6 +234,8 @@ class OnboardingInput(BaseModel):
     verify_interval: timedelta = timedelta(hours=24)
     max_history_length: int = 10_000
     """Continue as new past this many events, or sooner when Temporal suggests it."""
+    webhooks: bool = False
+    """Hand each context's status change to webhook delivery."""
     provision_grace: timedelta = timedelta(minutes=3)
     """How long an app found without its secret may still be stored by whoever created it
     (longer than one provisioning attempt may run) before it counts as orphaned."""

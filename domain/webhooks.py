@@ -157,6 +157,31 @@ def job_events(
     return events
 
 
+def integration_event(
+    customer_id: str,
+    integration_type: str,
+    integration_context: str,
+    status: str,
+    reason: str,
+    transition_count: int,
+    at: datetime,
+) -> WebhookEvent:
+    """A context of the customer's integration moved to `status`."""
+    key = f"{customer_id}|{integration_type}|{integration_context}|{transition_count}|{status}"
+    return WebhookEvent(
+        id="evt_" + hashlib.sha256(key.encode()).hexdigest()[:32],
+        type=WebhookEventType.INTEGRATION_CHANGED,
+        customer_id=customer_id,
+        created_at=at,
+        data={
+            "integrationType": integration_type,
+            "integrationContext": integration_context,
+            "status": status,
+            "reason": reason,
+        },
+    )
+
+
 def outcomes(state: JobState) -> dict[str, tuple[OperationOutcome, int]]:
     """What `job_events` compares against."""
     return {op.id: (op.outcome, op.attempts) for op in state.operations}

@@ -93,3 +93,33 @@ async def test_job_outcomes_reach_the_ats_signed_once_each(
 
 async def _async(value: Any) -> Any:
     return value
+
+
+@pytest.mark.usefixtures("worker")
+async def test_integration_changes_reach_the_ats(
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    sandbox: SandboxControl,
+    inbox: tuple[Inbox, str],
+) -> None:
+    from client.onboarding import OnboardingClient
+
+    received, url = inbox
+    cid = f"cust-{uuid.uuid4().hex[:8]}"
+    webhooks = WebhooksClient(
+        temporal_env.client, task_queue=settings.task_queue, signing_key=settings.webhook_key()
+    )
+    received.secret = (await webhooks.register(url, cid)).secret
+    onboarding = OnboardingClient(
+        temporal_env.client, task_queue=settings.task_queue, webhooks=True
+    )
+    await onboarding.start_onboarding(cid, "Globex")
+    await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
+    saved = await sandbox.widget_save(
+        customerId=cid, integrationContext="urn:li:contract:555", jobPosterEmail="a@b.co"
+    )
+    await onboarding.widget_saved(cid, saved.json())
+    await eventually(lambda: _async(received.events), lambda e: len(e) == 2, within=30)
+    statuses = [event["data"]["status"] for event, valid in received.events if valid]
+    assert statuses == ["REQUESTED", "ENABLED"]
+    assert {event["type"] for event, _ in received.events} == {"integration.changed"}

@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.postings import NOTIFY_JOBS, NotifyJobsRequest
     from domain.validation import ValidationError, first_problem
+    from domain.webhooks import integration_event
     from workflows.failures import failure_message, failure_type
     from workflows.policies import (
         BACKGROUND_DEADLINE,
@@ -76,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
         LINKEDIN_CALL_TIMEOUT,
     )
     from workflows.search_attributes import CUSTOMER_ID, INTEGRATION_STATUS, INTEGRATION_TYPE
+    from workflows.webhooks import EventOutbox
 
 
 PUBLISH_BEFORE_NOTIFYING_JOBS = "publish-before-notifying-jobs"
@@ -109,6 +111,7 @@ class CustomerIntegrationWorkflow:
         self._provision_problem: str | None = None
         self._published_status: ContextStatus | None = None
         self._relooks = 0
+        self._outbox = EventOutbox()
 
     # -- run loop -------------------------------------------------------------------------
 
@@ -145,6 +148,7 @@ class CustomerIntegrationWorkflow:
                     await self._verify_enabled()
                     self._busy = None
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._outbox.drained()
         workflow.continue_as_new(self._input.model_copy(update={"state": self._state}))
 
     def _has_pending(self) -> bool:
@@ -672,6 +676,21 @@ class CustomerIntegrationWorkflow:
             return
         context.status = status
         context.record(Transition(status=status, at=workflow.now(), reason=reason))
+        if self._input.webhooks:
+            count = len(context.transitions) + context.earlier_transitions
+            self._outbox.add(
+                [
+                    integration_event(
+                        self._input.customer_id,
+                        str(self._input.integration_type),
+                        context.integration_context,
+                        str(status),
+                        reason,
+                        count,
+                        workflow.now(),
+                    )
+                ]
+            )
         workflow.logger.info("integration %s %s: %s", context.integration_context, status, reason)
 
     def _problem(self, context: ContextState, message: str) -> None:

@@ -10,14 +10,11 @@ bounded time.
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import suppress
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import job_lifecycle as rules
@@ -46,14 +43,13 @@ with workflow.unsafe.imports_passed_through():
         UpgradeJob,
     )
     from domain.webhooks import (
-        WEBHOOK_DELIVERY_WORKFLOW_TYPE,
-        WebhookEvent,
         job_events,
         outcomes,
     )
     from workflows.failures import failure_message
     from workflows.policies import BACKGROUND_DEADLINE, HEARTBEAT_TIMEOUT, JOB_OPERATION
-    from workflows.search_attributes import CUSTOMER_ID, JOB_LISTING_TYPE, JOB_STATUS
+    from workflows.search_attributes import JOB_LISTING_TYPE, JOB_STATUS
+    from workflows.webhooks import EventOutbox
 
 
 @workflow.defn(name=JOB_WORKFLOW_TYPE)
@@ -67,14 +63,13 @@ class JobPostingWorkflow:
         attributes = workflow.info().typed_search_attributes
         self._published = (attributes.get(JOB_STATUS), attributes.get(JOB_LISTING_TYPE))
         self._events = 0
-        self._outbox: list[WebhookEvent] = []
+        self._outbox = EventOutbox()
 
     # -- run loop -------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: JobInput) -> JobState:
         self._publish()
-        delivering = asyncio.create_task(self._hand_over_events())
         while True:
             command = rules.decide(self._state, workflow.now())
             if isinstance(command, rules.Complete):
@@ -83,15 +78,13 @@ class JobPostingWorkflow:
                 await self._run_operation(command.operation_id)
                 continue
             if self._should_continue_as_new():
-                await workflow.wait_condition(
-                    lambda: workflow.all_handlers_finished() and not self._outbox
-                )
-                delivering.cancel()
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._outbox.drained()
                 workflow.continue_as_new(self._input.model_copy(update={"state": self._state}))
             if not await self._next_event(command.until):
                 self._evolve(rules.TimerFired(at=workflow.now()))
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._outbox)
-        delivering.cancel()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._outbox.drained()
         return self._state
 
     async def _next_event(self, until: datetime | None) -> bool:
@@ -143,27 +136,9 @@ class JobPostingWorkflow:
         before, was_expired = outcomes(self._state), self._state.expired
         rules.evolve(self._state, event)
         if self._input.webhooks:
-            self._outbox += job_events(before, was_expired, self._state, workflow.now())
+            self._outbox.add(job_events(before, was_expired, self._state, workflow.now()))
         self._events += 1
         self._publish()
-
-    async def _hand_over_events(self) -> None:
-        """Start one delivery workflow per event, in order; it outlives this workflow."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self._outbox))
-            event = self._outbox[0]
-            with suppress(WorkflowAlreadyStartedError):  # delivered already: same id
-                await workflow.start_child_workflow(
-                    WEBHOOK_DELIVERY_WORKFLOW_TYPE,
-                    event,
-                    id=f"webhook/{event.id}",
-                    parent_close_policy=ParentClosePolicy.ABANDON,
-                    search_attributes=TypedSearchAttributes(
-                        [SearchAttributePair(CUSTOMER_ID, event.customer_id)]
-                    ),
-                    static_summary=f"{event.type} {self._input.external_job_posting_id}",
-                )
-            self._outbox.pop(0)
 
     # -- updates --------------------------------------------------------------------------
 

@@ -10,11 +10,13 @@ of the same event a no-op.
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.webhooks import (
@@ -30,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.failures import failure_message
     from workflows.policies import LINKEDIN_CALL_TIMEOUT
+    from workflows.search_attributes import CUSTOMER_ID
 
 DELIVERY = RetryPolicy(
     initial_interval=timedelta(seconds=10),
@@ -39,6 +42,44 @@ DELIVERY = RetryPolicy(
     non_retryable_error_types=["WebhookGone"],
 )
 DELIVERY_DEADLINE = timedelta(days=3)
+
+
+class EventOutbox:
+    """A workflow's webhook events, handed in order to one delivery workflow each.
+
+    The delivery workflow's id is the event id, so a second start of the same event is
+    a no-op, and it outlives the workflow that started it. `drained()` before the
+    workflow completes or continues as new: no event is left behind.
+    """
+
+    def __init__(self) -> None:
+        self._events: list[WebhookEvent] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, events: list[WebhookEvent]) -> None:
+        self._events += events
+        if events and self._task is None:
+            self._task = asyncio.create_task(self._hand_over())
+
+    async def drained(self) -> None:
+        await workflow.wait_condition(lambda: not self._events)
+
+    async def _hand_over(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._events))
+            event = self._events[0]
+            with suppress(WorkflowAlreadyStartedError):  # handed over already
+                await workflow.start_child_workflow(
+                    WEBHOOK_DELIVERY_WORKFLOW_TYPE,
+                    event,
+                    id=f"webhook/{event.id}",
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                    search_attributes=TypedSearchAttributes(
+                        [SearchAttributePair(CUSTOMER_ID, event.customer_id)]
+                    ),
+                    static_summary=f"{event.type} for {event.customer_id}",
+                )
+            self._events.pop(0)
 
 
 @workflow.defn(name=WEBHOOK_ENDPOINTS_WORKFLOW_TYPE)
