@@ -8,6 +8,7 @@ after a timeout never applies an operation twice.
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from typing import Any
 
@@ -438,16 +439,28 @@ class JobsClient:
 
 
 def _cursor(token: bytes) -> str:
-    return base64.urlsafe_b64encode(token).decode()
+    """Temporal's page token, checksummed: a made-up cursor never reaches Temporal."""
+    return base64.urlsafe_b64encode(_checksum(token) + token).decode()
 
 
 def _token(cursor: str | None) -> bytes | None:
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode())
+        raw = base64.urlsafe_b64decode(cursor.encode())
     except ValueError:
-        raise Refused("cursor: not a cursor this API gave", "InvalidOperation") from None
+        raw = b""
+    token = raw[_CHECKSUM:]
+    if not token or raw[:_CHECKSUM] != _checksum(token):
+        raise Refused("cursor: not a cursor this API gave", "InvalidOperation")
+    return token
+
+
+_CHECKSUM = 8
+
+
+def _checksum(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()[:_CHECKSUM]
 
 
 def _refusal(error: WorkflowUpdateFailedError) -> Refused:

@@ -347,3 +347,9 @@ async def test_operators_cancel_a_parked_operation_and_failures_are_not_2xx(
     await sandbox.fail_next_tasks("Job location could not be resolved")
     failed = await api.put(path, params={"wait": "true"}, json=job_body(title="Another title"))
     assert failed.status_code == 422 and failed.json()["outcome"] == "FAILED"
+
+
+async def test_a_made_up_cursor_is_422_at_once(api: httpx.AsyncClient, cid: str) -> None:
+    for cursor in ("bm90LWEtY3Vyc29y", "%%%", "AAAAAAAAAAAAAAAAAAAA"):
+        response = await api.get(f"/v1/customers/{cid}/jobs", params={"cursor": cursor})
+        assert response.status_code == 422 and "cursor" in response.json()["detail"], cursor

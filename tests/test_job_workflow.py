@@ -358,6 +358,10 @@ async def test_list_jobs_by_status(jobs: JobsClient, onboarded: Onboard, cid: st
         lambda found: len(found) == 1,
     )
     assert closed[0].workflow_id == job_workflow_id(cid, "b")
+    first = await jobs.list_jobs(customer_id=cid, page_size=1)
+    assert len(first.items) == 1 and first.next_cursor
+    second = await jobs.list_jobs(customer_id=cid, page_size=1, cursor=first.next_cursor)
+    assert {j.external_job_posting_id for j in first.items + second.items} == {"a", "b"}
 
 
 async def test_put_creates_then_updates(jobs: JobsClient, onboarded: Onboard, cid: str) -> None:
