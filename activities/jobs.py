@@ -25,7 +25,7 @@ from activities.errors import application_error
 from activities.logs import activity_log
 from domain.errors import FailureType
 from domain.job_lifecycle import already_applied
-from domain.jobs import JobPostingStatus, TaskState, TaskStatus
+from domain.jobs import JobPostingStatus, ListingStatus, TaskState, TaskStatus
 from domain.postings import (
     ALREADY_CLOSED_FRAGMENT,
     DUPLICATE_CREATE_FRAGMENT,
@@ -264,7 +264,7 @@ class JobActivities:
         """LinkedIn says it has done this already (a CREATE or CLOSE sent again): check."""
         status = await self._status(creds, request, progress)
         closed = request.kind == OperationKind.CLOSE and (
-            status is None or str(status.listing_status) != "LISTED"
+            status is None or status.listing_status != ListingStatus.LISTED
         )
         if closed or already_applied(request.kind, request.before, status):
             return JobOperationResult(

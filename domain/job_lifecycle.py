@@ -22,7 +22,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.errors import FailureType
-from domain.jobs import JobPosting, JobPostingStatus, ListingType, OperationType
+from domain.jobs import (
+    JobPosting,
+    JobPostingStatus,
+    ListingStatus,
+    ListingType,
+    OperationType,
+    PromotionStatus,
+)
 from domain.postings import (
     FINAL_JOB_STATUSES,
     AutoRenew,
@@ -530,7 +537,7 @@ def _succeeded(
                 state, f"downgrade kept jobId {before_id}; LinkedIn should have issued a new one"
             )
     if op.kind == OperationKind.CLOSE:
-        state.listing_status = "NOT_LISTED"
+        state.listing_status = ListingStatus.NOT_LISTED
         for other in state.operations:
             if other.outcome in (_QUEUED, _PARKED):
                 _finish(state, other, _CANCELLED, at, "abandoned: the job is closed")
@@ -542,18 +549,14 @@ def _succeeded(
 def _apply_status(state: JobState, status: JobPostingStatus) -> None:
     state.job_id = status.job_id or state.job_id
     state.job_posting_url = status.job_posting_url or state.job_posting_url
-    state.listing_status = _text(status.listing_status)
-    state.promotion_status = _text(status.promotion_status)
-    state.linked_in_apply_status = _text(status.linked_in_apply_status)
+    state.listing_status = status.listing_status
+    state.promotion_status = status.promotion_status
+    state.linked_in_apply_status = status.linked_in_apply_status
     info = status.job_posting_info
     if info is not None and info.expire_at is not None:
         state.expire_at = _from_ms(info.expire_at)
     if info is not None and info.listed_at is not None:
         state.listed_at = _from_ms(info.listed_at)
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def _note_discrepancy(state: JobState, text: str) -> None:
@@ -628,7 +631,7 @@ def _timer_fired(state: JobState, at: datetime) -> None:
         )
     elif expire_at is not None and at >= expire_at and not state.expired:
         state.expired = True
-        state.listing_status = "NOT_LISTED"
+        state.listing_status = ListingStatus.NOT_LISTED
 
 
 def renew_due_at(state: JobState) -> datetime | None:
@@ -702,7 +705,7 @@ def _status(state: JobState) -> JobStatus:
         return JobStatus.FAILED if ended else JobStatus.PENDING
     if state.expired:
         return JobStatus.EXPIRED
-    return JobStatus.LISTED if state.listing_status == "LISTED" else JobStatus.PENDING
+    return JobStatus.LISTED if state.listing_status == ListingStatus.LISTED else JobStatus.PENDING
 
 
 def _waiting_for(state: JobState, now: datetime) -> str:
@@ -751,16 +754,17 @@ def already_applied(
     """
     if status is None:
         return False
-    listing = _text(status.listing_status)
-    promotion = _text(status.promotion_status)
+    listing, promotion = status.listing_status, status.promotion_status
     expire_at = status.job_posting_info.expire_at if status.job_posting_info else None
     match kind:
         case OperationKind.CREATE:
             return True
         case OperationKind.CLOSE:
-            return listing == "NOT_LISTED" and before.listing_status != "NOT_LISTED"
+            closed = ListingStatus.NOT_LISTED
+            return listing == closed and before.listing_status != closed
         case OperationKind.UPGRADE:
-            return promotion == "PROMOTED" and before.promotion_status != "PROMOTED"
+            promoted = PromotionStatus.PROMOTED
+            return promotion == promoted and before.promotion_status != promoted
         case OperationKind.DOWNGRADE:
             changed = before.job_id is not None and status.job_id not in (None, before.job_id)
             return changed or (

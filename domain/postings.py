@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from domain.errors import FailureType
-from domain.jobs import Budget, JobPosting, JobPostingStatus, ListingType
+from domain.jobs import (
+    ApplyStatus,
+    Budget,
+    JobPosting,
+    JobPostingStatus,
+    ListingStatus,
+    ListingType,
+    PromotionStatus,
+)
 from domain.urns import ContractUrn
 
 JOB_WORKFLOW_TYPE = "JobPostingWorkflow"
@@ -191,9 +199,9 @@ class JobState(Document):
     budget: Budget | None = None
     job_id: str | None = None
     job_posting_url: str | None = None
-    listing_status: str | None = None
-    promotion_status: str | None = None
-    linked_in_apply_status: str | None = None
+    listing_status: ListingStatus | None = None
+    promotion_status: PromotionStatus | None = None
+    linked_in_apply_status: ApplyStatus | None = None
     expire_at: datetime | None = None
     listed_at: datetime | None = None
     expired: bool = False
@@ -305,8 +313,8 @@ class ListingSnapshot(BaseModel):
     """LinkedIn's view of the job before an operation: what its effect is measured against."""
 
     job_id: str | None = None
-    listing_status: str | None = None
-    promotion_status: str | None = None
+    listing_status: ListingStatus | None = None
+    promotion_status: PromotionStatus | None = None
     expire_at_ms: int | None = None
 
 
