@@ -113,7 +113,7 @@ class HiringContract(BaseModel):
     contract: ContractUrn
 
 
-class IntegrationStatus(BaseModel):
+class VerifiedIntegration(BaseModel):
     """What atsIntegrations' verify call says of one integration."""
 
     model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)

@@ -34,9 +34,9 @@ from domain.jobs import MAX_BATCH, JobPosting, JobPostingStatus, TaskStatus
 from domain.provisioning import (
     AppCredentials,
     HiringContract,
-    IntegrationStatus,
     NewApplication,
     ProvisionedApplication,
+    VerifiedIntegration,
 )
 from linkedin.errors import (
     LinkedInAuthError,
@@ -480,7 +480,7 @@ class LinkedInClient:
 
     async def verify_integrations(
         self, creds: AppCredentials, keys: Sequence[IntegrationKey]
-    ) -> dict[IntegrationKey, IntegrationStatus]:
+    ) -> dict[IntegrationKey, VerifiedIntegration]:
         """Each requested key's status; a key the customer never requested is absent."""
         endpoint = "atsIntegrations"
         body = await self._call("GET", endpoint, creds, query=_ids_query(keys))
@@ -489,7 +489,7 @@ class LinkedInClient:
             raise _item_error(item, endpoint)
         try:
             return {
-                key: IntegrationStatus.model_validate(item)
+                key: VerifiedIntegration.model_validate(item)
                 for key, item in _by_key(body.get("results"), keys).items()
             }
         except ValidationError:
