@@ -43,7 +43,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy domain linkedin workflows
+	$(BIN)/mypy domain linkedin activities workflows workers client api linkedin_sandbox cli settings
 
 pytest: install
 	$(BIN)/pytest

@@ -11,7 +11,7 @@ from activities.errors import linkedin_errors
 from activities.heartbeats import heartbeating
 from activities.logs import activity_log
 from domain.errors import FailureType
-from domain.onboarding import (
+from domain.integration_workflow import (
     ENABLE_INTEGRATION,
     MAX_APP_ATTEMPTS,
     PROVISION_CUSTOMER,
@@ -74,18 +74,14 @@ class IntegrationActivities:
                     raise _created_meanwhile(error) from None
                 await self._store.save(request.customer_id, app.key, credentials)
                 logger.info("provision.created", client_id=app.client_id, application_key=app.key)
-                return ProvisionedCustomer(
-                    client_id=app.client_id, application_key=app.key, created=True
-                )
+                return ProvisionedCustomer(client_id=app.client_id, application_key=app.key)
         if existing is None:
-            return ProvisionedCustomer(client_id=None, application_key=None, created=False)
+            return ProvisionedCustomer(client_id=None, application_key=None)
         stored = await self._store.get(request.customer_id)
         if stored is not None:  # stored by another workflow of the customer just now
             return _stored(stored)
         logger.warning("provision.unstored", application_key=existing.key)
-        return ProvisionedCustomer(
-            client_id=None, application_key=None, created=False, unstored_key=existing.key
-        )
+        return ProvisionedCustomer(client_id=None, application_key=None, unstored_key=existing.key)
 
     @activity.defn(name=RETIRE_APPLICATION)
     @heartbeating
@@ -197,7 +193,6 @@ def _stored(stored: StoredCredentials) -> ProvisionedCustomer:
     return ProvisionedCustomer(
         client_id=stored.credentials.client_id,
         application_key=stored.application_key,
-        created=False,
     )
 
 

@@ -25,8 +25,8 @@ from activities.errors import application_error
 from activities.logs import activity_log
 from domain.errors import FailureType
 from domain.job_lifecycle import already_applied
-from domain.jobs import JobPostingStatus, ListingStatus, TaskState, TaskStatus
-from domain.postings import (
+from domain.job_postings import JobPostingStatus, ListingStatus, TaskState, TaskStatus
+from domain.job_workflow import (
     ALREADY_CLOSED_FRAGMENT,
     DUPLICATE_CREATE_FRAGMENT,
     JOB_WORKFLOW_TYPE,

@@ -1,4 +1,4 @@
 """The ATS-facing HTTP API (FastAPI) over `client/`.
 
-Imports client, domain and `workers.settings` (the settings every process reads).
+Imports client, domain and `settings` (the settings every process reads).
 """

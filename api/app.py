@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Request, status
@@ -20,11 +19,10 @@ from api.limits import EdgeGuard, bearer
 from api.paths import EncodedSlashes, segment
 from api.request_log import RequestLog
 from api.webhooks import webhook_routes
+from client.integrations import IntegrationsClient, IntegrationSummary
 from client.jobs import JobsClient
-from client.onboarding import IntegrationSummary, OnboardingClient
 from client.webhooks import WebhooksClient
-from domain.integrations import IntegrationBundle, IntegrationType, WidgetCallback
-from domain.onboarding import (
+from domain.integration_workflow import (
     MAX_CONTEXTS,
     MAX_CUSTOMER_NAME,
     ApplicationSync,
@@ -33,7 +31,8 @@ from domain.onboarding import (
     HiringContractStatus,
     IntegrationState,
 )
-from workers.settings import Settings
+from domain.integrations import IntegrationBundle, IntegrationType, WidgetCallback
+from settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -69,23 +68,12 @@ class EnableBody(BaseModel):
     )
 
 
-def onboarding_client(temporal: Client, settings: Settings) -> OnboardingClient:
-    """The OnboardingClient our settings describe (API, CLI and demo share it)."""
-    return OnboardingClient(
-        temporal,
-        task_queue=settings.task_queue,
-        ats_name=settings.ats_name,
-        verify_interval=timedelta(seconds=settings.verify_interval_seconds),
-        webhooks=settings.webhooks,
-    )
-
-
-def _onboarding(request: Request) -> OnboardingClient:
-    client: OnboardingClient = request.app.state.onboarding
+def _onboarding(request: Request) -> IntegrationsClient:
+    client: IntegrationsClient = request.app.state.onboarding
     return client
 
 
-Onboarding = Annotated[OnboardingClient, Depends(_onboarding)]
+Onboarding = Annotated[IntegrationsClient, Depends(_onboarding)]
 
 
 def _customer_id(customer_id: str) -> str:
@@ -106,13 +94,9 @@ def create_app(
         from client.connection import connect
 
         client = await (connect_temporal or (lambda: connect(settings.load_payload_keys())))()
-        app.state.onboarding = onboarding_client(client, settings)
-        app.state.jobs = JobsClient(
-            client, task_queue=settings.task_queue, webhooks=settings.webhooks
-        )
-        app.state.webhooks = WebhooksClient(
-            client, task_queue=settings.task_queue, signing_key=settings.webhook_key()
-        )
+        app.state.onboarding = IntegrationsClient.from_settings(client, settings)
+        app.state.jobs = JobsClient.from_settings(client, settings)
+        app.state.webhooks = WebhooksClient.from_settings(client, settings)
         yield
 
     app = FastAPI(

@@ -17,8 +17,8 @@ from pydantic import Field
 
 from api.paths import segment
 from client.jobs import JobPage, JobsClient
-from domain.jobs import Budget, JobPosting, OperationType
-from domain.postings import (
+from domain.job_postings import Budget, JobPosting, OperationType
+from domain.job_workflow import (
     MAX_WAIT_SECONDS,
     Document,
     JobState,

@@ -21,8 +21,8 @@ from pydantic import SecretStr
 
 from bench.linkedin_client import table
 from domain.provisioning import AppCredentials
+from settings import Settings
 from tests.postgres_support import PostgresCluster
-from workers.settings import Settings
 from workers.worker import credential_store
 
 CUSTOMERS = 1000

@@ -24,13 +24,13 @@ from pydantic import SecretStr
 
 from client.jobs import JobsClient
 from domain.integrations import IntegrationKey, IntegrationType
-from domain.jobs import JobPosting
+from domain.job_postings import JobPosting
 from domain.provisioning import AppCredentials, NewApplication
 from linkedin import LinkedInClient
 from linkedin_sandbox import SandboxSettings
+from settings import Settings
 from tests.sandbox_control import SandboxServer
 from tests.temporal_support import dev_server
-from workers.settings import Settings
 from workers.worker import credential_store, running_worker
 
 PARTNER = AppCredentials(

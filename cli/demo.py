@@ -13,13 +13,13 @@ from urllib.parse import quote
 import httpx
 from rich.console import Console
 
+from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
-from client.onboarding import OnboardingClient
 from client.webhooks import WebhooksClient
+from domain.integration_workflow import ContextStatus, IntegrationState, integration_workflow_id
 from domain.integrations import IntegrationType
-from domain.onboarding import ContextStatus, IntegrationState, integration_workflow_id
-from domain.postings import Operation, job_workflow_id
-from workers.settings import Settings
+from domain.job_workflow import Operation, job_workflow_id
+from settings import Settings
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
 DESCRIPTION = (
@@ -47,7 +47,7 @@ class Tour:
     def __init__(
         self,
         settings: Settings,
-        onboarding: OnboardingClient,
+        onboarding: IntegrationsClient,
         jobs: JobsClient,
         webhooks: WebhooksClient,
         console: Console,

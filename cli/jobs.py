@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.common import console, fail, finish, run_briefly
-from domain.postings import JobStatus
+from domain.job_workflow import JobStatus
 
 if TYPE_CHECKING:
     from client.jobs import JobsClient
-    from domain.postings import Operation
+    from domain.job_workflow import Operation
 
 job_app = typer.Typer(help="Post and manage one job at LinkedIn.", no_args_is_help=True)
 
@@ -27,14 +27,10 @@ JobFile = Annotated[Path, typer.Option("--file", help="The job as JSON, LinkedIn
 async def _jobs() -> JobsClient:
     from client.connection import connect
     from client.jobs import JobsClient
-    from workers.settings import get_settings
+    from settings import get_settings
 
     settings = get_settings()
-    return JobsClient(
-        await connect(settings.load_payload_keys()),
-        task_queue=settings.task_queue,
-        webhooks=settings.webhooks,
-    )
+    return JobsClient.from_settings(await connect(settings.load_payload_keys()), settings)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -15,13 +15,13 @@ from cli.common import console, errors, fail, finish, run_briefly
 from cli.jobs import job_app, jobs
 from cli.logs import configure_logging
 from cli.webhooks import webhooks_app
-from domain.onboarding import ContextStatus
+from domain.integration_workflow import ContextStatus
 
 if TYPE_CHECKING:
     from client.codec import PayloadKeys
-    from client.onboarding import OnboardingClient
-    from domain.onboarding import IntegrationState
-    from workers.settings import Settings
+    from client.integrations import IntegrationsClient
+    from domain.integration_workflow import IntegrationState
+    from settings import Settings
 
 
 app = typer.Typer(
@@ -75,7 +75,7 @@ def sandbox(
 def worker() -> None:
     """Run the worker: our workflows and activities on the task queue."""
     from activities.credentials import CredentialConfigError
-    from workers.settings import get_settings
+    from settings import get_settings
     from workers.worker import run_worker
 
     configure_logging()
@@ -94,7 +94,7 @@ def reencrypt() -> None:
     Run it once every worker has the new key after the old ones; then drop the old.
     """
     from activities.credentials import CredentialConfigError, Reencryption
-    from workers.settings import get_settings
+    from settings import get_settings
     from workers.worker import credential_store
 
     async def run() -> Reencryption:
@@ -133,7 +133,7 @@ def api(
 
     from api.app import create_app
     from api.limits import default_token_refused
-    from workers.settings import get_settings
+    from settings import get_settings
 
     configure_logging()
     settings = get_settings()
@@ -175,7 +175,7 @@ def codec_server(
     import uvicorn
 
     from api.codec import create_codec_app
-    from workers.settings import get_settings
+    from settings import get_settings
 
     configure_logging()
     settings = get_settings()
@@ -205,7 +205,7 @@ def payload_key(
 ) -> None:
     """Create the payload key file (mode 0600), or add a new key to it with --rotate."""
     from client.codec import PayloadKeyError, new_key, read_key_file, write_key_file
-    from workers.settings import get_settings
+    from settings import get_settings
 
     path = get_settings().payload_key_path
     try:
@@ -226,7 +226,7 @@ def payload_key(
 def setup() -> None:
     """Register our search attributes on the Temporal cluster of TEMPORAL_*."""
     from client.connection import connect
-    from workers.settings import get_settings
+    from settings import get_settings
     from workers.setup import ensure_search_attributes
 
     async def register() -> list[str]:
@@ -245,22 +245,24 @@ def demo() -> None:
 
 
 async def tour() -> None:
-    from api.app import onboarding_client
     from cli.demo import Tour
     from client.connection import connect
+    from client.integrations import IntegrationsClient
     from client.jobs import JobsClient
     from client.webhooks import WebhooksClient
-    from workers.settings import get_settings
+    from settings import get_settings
 
     settings = get_settings()
     temporal = await connect(
         settings.load_payload_keys(), target_host=f"127.0.0.1:{settings.temporal_port}"
     )
-    jobs = JobsClient(temporal, task_queue=settings.task_queue, webhooks=settings.webhooks)
-    webhooks = WebhooksClient(
-        temporal, task_queue=settings.task_queue, signing_key=settings.webhook_key()
-    )
-    await Tour(settings, onboarding_client(temporal, settings), jobs, webhooks, console).run()
+    await Tour(
+        settings,
+        IntegrationsClient.from_settings(temporal, settings),
+        JobsClient.from_settings(temporal, settings),
+        WebhooksClient.from_settings(temporal, settings),
+        console,
+    ).run()
 
 
 @app.command()
@@ -269,7 +271,7 @@ def up(
 ) -> None:
     """Start Temporal + UI, the sandbox, the worker and the API; stop them with Ctrl-C."""
     from cli.up import Interrupted, Stack, StartupError, ensure_payload_key_file
-    from workers.settings import get_settings
+    from settings import get_settings
 
     settings = get_settings()
     created = ensure_payload_key_file(settings)
@@ -303,14 +305,16 @@ def up(
     finish(0)
 
 
-def onboarding_client() -> Awaitable[OnboardingClient]:
-    from api.app import onboarding_client as build
+def integrations_client() -> Awaitable[IntegrationsClient]:
     from client.connection import connect
-    from workers.settings import get_settings
+    from client.integrations import IntegrationsClient
+    from settings import get_settings
 
-    async def make() -> OnboardingClient:
+    async def make() -> IntegrationsClient:
         settings = get_settings()
-        return build(await connect(settings.load_payload_keys()), settings)
+        return IntegrationsClient.from_settings(
+            await connect(settings.load_payload_keys()), settings
+        )
 
     return make()
 
@@ -339,7 +343,9 @@ def onboard(
         fail(f"--type: {error}")
 
     async def start() -> list[str]:
-        return await (await onboarding_client()).start_onboarding(customer, name or customer, types)
+        return await (await integrations_client()).start_onboarding(
+            customer, name or customer, types
+        )
 
     for workflow_id in run_briefly(start):
         console.print(f"started {workflow_id}")
@@ -354,7 +360,7 @@ def widget_save(
 ) -> None:
     """Act as the customer saving the widget in the sandbox; its callback reaches our API."""
     from cli.demo import widget_save_request
-    from workers.settings import get_settings
+    from settings import get_settings
 
     url, body = widget_save_request(get_settings(), customer, f"urn:li:contract:{contract}", poster)
     try:
@@ -379,7 +385,7 @@ def integrations(
     from rich.table import Table
 
     async def fetch() -> list[IntegrationState]:
-        client = await onboarding_client()
+        client = await integrations_client()
         found = await client.list_integrations(status=status, customer_id=customer)
         return [await client.integration_state(i.customer_id, i.integration_type) for i in found]
 
@@ -408,7 +414,7 @@ def enable(
     context = f"urn:li:contract:{contract}" if contract else None
 
     async def call() -> IntegrationState:
-        client = await onboarding_client()
+        client = await integrations_client()
         return await client.enable(customer, IntegrationType(integration_type), context)
 
     state = run_briefly(call)
@@ -427,10 +433,10 @@ def p4p_setup(
     ] = None,
 ) -> None:
     """Set up a P4P hiring contract for a customer (provisionedHiringContracts, once)."""
-    from domain.onboarding import HiringContractState
+    from domain.integration_workflow import HiringContractState
 
     async def call() -> HiringContractState:
-        client = await onboarding_client()
+        client = await integrations_client()
         return await client.setup_hiring_contract(customer, partner_contract_id, name)
 
     record = run_briefly(call)
@@ -443,10 +449,10 @@ def apps_sync(
     customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
 ) -> None:
     """Update customers' LinkedIn apps to the configured widget domains and callback URLs."""
-    from domain.onboarding import ApplicationSync
+    from domain.integration_workflow import ApplicationSync
 
     async def call() -> dict[str, ApplicationSync]:
-        return await (await onboarding_client()).sync_applications(customer)
+        return await (await integrations_client()).sync_applications(customer)
 
     synced = run_briefly(call)
     for customer_id, sync in synced.items():

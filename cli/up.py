@@ -26,7 +26,7 @@ import httpx
 from pydantic import SecretStr
 
 from client.codec import new_key, write_key_file
-from workers.settings import Settings
+from settings import Settings
 
 BIN = Path(sys.executable).parent
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -50,14 +50,10 @@ def receiver(secret: Callable[[], str], on_delivery: Delivered) -> Starlette:
 async def _client() -> WebhooksClient:
     from client.connection import connect
     from client.webhooks import WebhooksClient
-    from workers.settings import get_settings
+    from settings import get_settings
 
     settings = get_settings()
-    return WebhooksClient(
-        await connect(settings.load_payload_keys()),
-        task_queue=settings.task_queue,
-        signing_key=settings.webhook_key(),
-    )
+    return WebhooksClient.from_settings(await connect(settings.load_payload_keys()), settings)
 
 
 @webhooks_app.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -30,11 +30,11 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from domain.integration_workflow import integration_workflow_id
 from domain.integrations import IntegrationType
 from domain.job_lifecycle import RefusalReason
-from domain.jobs import Budget, JobPosting
-from domain.onboarding import integration_workflow_id
-from domain.postings import (
+from domain.job_postings import Budget, JobPosting
+from domain.job_workflow import (
     JOB_WORKFLOW_TYPE,
     STATE_QUERY,
     AutoRenew,
@@ -98,6 +98,11 @@ def validated_job(job: JobPosting | dict[str, Any]) -> JobPosting:
     return JobPosting.model_validate(data, context={"now_ms": int(time.time() * 1000)})
 
 
+class JobsSettings(Protocol):
+    task_queue: str
+    webhooks: bool
+
+
 class JobsClient:
     """Creates JobPostingWorkflows and sends them operations."""
 
@@ -106,6 +111,10 @@ class JobsClient:
         self._task_queue = task_queue
         self._webhooks = webhooks
         self._known_customers: set[str] = set()
+
+    @classmethod
+    def from_settings(cls, temporal: Client, settings: JobsSettings) -> JobsClient:
+        return cls(temporal, task_queue=settings.task_queue, webhooks=settings.webhooks)
 
     def _handle(self, customer_id: str, external_id: str) -> WorkflowHandle[Any, Any]:
         return self._temporal.get_workflow_handle(job_workflow_id(customer_id, external_id))

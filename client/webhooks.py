@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from temporalio.client import (
     Client,
@@ -14,7 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
-from domain.postings import Document
+from domain.job_workflow import Document
 from domain.visibility import where
 from domain.webhooks import (
     WEBHOOK_DELIVERY_WORKFLOW_TYPE,
@@ -37,11 +37,21 @@ class Delivery(Document):
     summary: str | None = None
 
 
+class WebhooksSettings(Protocol):
+    task_queue: str
+
+    def webhook_key(self) -> bytes: ...
+
+
 class WebhooksClient:
     def __init__(self, temporal: Client, *, task_queue: str, signing_key: bytes) -> None:
         self._temporal = temporal
         self._task_queue = task_queue
         self._signing_key = signing_key
+
+    @classmethod
+    def from_settings(cls, temporal: Client, settings: WebhooksSettings) -> WebhooksClient:
+        return cls(temporal, task_queue=settings.task_queue, signing_key=settings.webhook_key())
 
     def _registry(self) -> WorkflowHandle[Any, Any]:
         return self._temporal.get_workflow_handle(webhook_endpoints_workflow_id(self._task_queue))

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.errors import FailureType
-from domain.jobs import (
+from domain.job_postings import (
     JobPosting,
     JobPostingStatus,
     ListingStatus,
@@ -30,7 +30,7 @@ from domain.jobs import (
     OperationType,
     PromotionStatus,
 )
-from domain.postings import (
+from domain.job_workflow import (
     FINAL_JOB_STATUSES,
     AutoRenew,
     JobOperationResult,

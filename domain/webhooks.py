@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from domain.postings import JobState, Operation, OperationKind, OperationOutcome
+from domain.job_workflow import JobState, Operation, OperationKind, OperationOutcome
 
 WEBHOOK_ENDPOINTS_WORKFLOW_TYPE = "WebhookEndpointsWorkflow"
 WEBHOOK_DELIVERY_WORKFLOW_TYPE = "WebhookDeliveryWorkflow"

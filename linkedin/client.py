@@ -30,7 +30,7 @@ import structlog
 from pydantic import SecretStr, ValidationError
 
 from domain.integrations import IntegrationKey, IntegrationKeyError
-from domain.jobs import MAX_BATCH, JobPosting, JobPostingStatus, TaskStatus
+from domain.job_postings import MAX_BATCH, JobPosting, JobPostingStatus, TaskStatus
 from domain.provisioning import (
     AppCredentials,
     HiringContract,

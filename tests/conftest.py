@@ -14,13 +14,13 @@ import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from client.onboarding import OnboardingClient
+from client.integrations import IntegrationsClient
 from domain.provisioning import AppCredentials, NewApplication, ProvisionedApplication
 from linkedin import LinkedInClient
+from settings import Settings
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, SandboxServer
 from tests.temporal_support import dev_server
-from workers.settings import Settings
 from workers.worker import running_worker
 
 PARTNER = AppCredentials(
@@ -125,8 +125,8 @@ async def worker(temporal_env: WorkflowEnvironment, settings: Settings) -> Async
 
 
 @pytest.fixture
-def onboarding(temporal_env: WorkflowEnvironment, settings: Settings) -> OnboardingClient:
-    return OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+def onboarding(temporal_env: WorkflowEnvironment, settings: Settings) -> IntegrationsClient:
+    return IntegrationsClient(temporal_env.client, task_queue=settings.task_queue)
 
 
 # -- PostgreSQL --------------------------------------------------------------------------

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client
 
-from client.onboarding import OnboardingClient
-from domain.jobs import Budget, JobPosting, ListingType, Money, OperationType
+from client.integrations import IntegrationsClient
+from domain.job_postings import Budget, JobPosting, ListingType, Money, OperationType
 from linkedin import LinkedInClient
-from workers.settings import Settings
+from settings import Settings
 from workers.worker import credential_store
 
 if TYPE_CHECKING:
@@ -66,6 +66,6 @@ async def onboard_for_jobs(
 
     customer = await provision(linkedin, customer_id)
     await credential_store(settings).save(customer_id, customer.app.key, customer.creds)
-    onboarding = OnboardingClient(temporal, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(temporal, task_queue=settings.task_queue)
     await onboarding.start_onboarding(customer_id, "Globex")
     return customer

@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from client.connection import connect
+from settings import Settings
 from tests.sandbox_control import SandboxControl, ServerThread
 from tests.temporal_support import TEST_KEYS, eventually
-from workers.settings import Settings
 
 CONTRACT = "urn:li:contract:555"
 AUTH = {"Authorization": "Bearer dev-token"}

@@ -19,6 +19,7 @@ OURS = {
     "api",
     "linkedin_sandbox",
     "cli",
+    "settings",
 }
 ALLOWED = {
     "domain": set(),
@@ -32,10 +33,12 @@ ALLOWED = {
         "workflows",
         "client.connection",
         "client.codec",
+        "settings",
     },
     "client": {"domain", "workflows.search_attributes"},
-    "api": {"domain", "client", "workers.settings"},
+    "api": {"domain", "client", "settings"},
     "linkedin_sandbox": set(),
+    "settings": {"domain", "client.codec"},
     "cli": OURS,
 }
 

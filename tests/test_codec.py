@@ -28,10 +28,10 @@ from client.codec import (
     write_key_file,
 )
 from client.connection import data_converter
-from client.onboarding import OnboardingClient
+from client.integrations import IntegrationsClient
 from domain.integrations import IntegrationType
+from settings import Settings
 from tests.temporal_support import TEST_KEYS, eventually
-from workers.settings import Settings
 
 EMAIL = b"hiring.manager@globex.example"
 
@@ -131,7 +131,7 @@ def test_the_setting_wins_over_the_key_file(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("worker")
 async def test_temporal_holds_ciphertext_and_our_clients_read_it(
-    temporal_env: WorkflowEnvironment, onboarding: OnboardingClient
+    temporal_env: WorkflowEnvironment, onboarding: IntegrationsClient
 ) -> None:
     customer, name = f"cust-{uuid.uuid4().hex[:8]}", "Globex Confidential Holdings"
     await onboarding.start_onboarding(customer, name, [IntegrationType.PREMIUM_JOB_POSTING])

@@ -16,8 +16,8 @@ from cryptography.fernet import Fernet
 from cli.main import app as cli
 from domain.provisioning import AppCredentials
 from linkedin_sandbox import SandboxSettings
+from settings import Settings
 from tests.postgres_support import SUPERUSER, PostgresCluster
-from workers.settings import Settings
 from workers.worker import credential_store
 
 ROOT = Path(__file__).parents[1]

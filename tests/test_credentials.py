@@ -28,19 +28,19 @@ from activities.credentials import (
     CustomerNotOnboarded,
     customer_credentials,
 )
+from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
-from client.onboarding import OnboardingClient
 from domain.errors import PERMANENT_FAILURES, FailureType
+from domain.integration_workflow import ContextStatus
 from domain.integrations import IntegrationType
-from domain.onboarding import ContextStatus
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from linkedin.tokens import StoredToken
+from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, free_port
 from tests.temporal_support import TEST_KEYS, eventually
-from workers.settings import Settings
 from workers.worker import credential_store, running_worker
 
 KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -353,7 +353,7 @@ async def test_a_job_under_a_wrong_key_fails_at_once_saying_what_to_fix(
 async def test_a_job_for_a_customer_without_credentials_fails_naming_the_customer(
     temporal_env: WorkflowEnvironment,
     sandbox: SandboxControl,
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     settings: Settings,
     cid: str,
 ) -> None:
@@ -449,7 +449,7 @@ def test_a_worker_with_a_loose_key_file_refuses_to_start_and_says_why(tmp_path: 
 async def test_an_enable_under_a_rotated_away_key_needs_attention_until_the_key_is_back(
     temporal_env: WorkflowEnvironment,
     sandbox: SandboxControl,
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     settings: Settings,
     cid: str,
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from linkedin_sandbox import SandboxSettings
-from workers.settings import Settings
+from settings import Settings
 
 CONFIGURATION = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text()
 
@@ -24,7 +24,7 @@ def test_readme_shows_the_two_commands() -> None:
 def test_the_example_job_is_valid() -> None:
     import json
 
-    from domain.jobs import JobPosting
+    from domain.job_postings import JobPosting
 
     example = json.loads((Path(__file__).parents[1] / "docs/examples/job.json").read_text())
     JobPosting.model_validate({"jobPostingOperationType": "CREATE", **example})

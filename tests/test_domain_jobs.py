@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain.jobs import JobPosting, Money
+from domain.job_postings import JobPosting, Money
 
 NOW = 1_790_000_000_000
 DESCRIPTION = "We are hiring a passionate engineer to build durable systems. " * 3

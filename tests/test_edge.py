@@ -15,9 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from client.connection import connect
+from settings import Settings
 from tests.sandbox_control import ServerThread, free_port
 from tests.temporal_support import TEST_KEYS
-from workers.settings import Settings
 
 AUTH = {"Authorization": "Bearer dev-token"}
 LIMIT = 4096

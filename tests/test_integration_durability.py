@@ -10,19 +10,19 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from client.onboarding import OnboardingClient
-from domain.integrations import IntegrationType
-from domain.onboarding import (
-    WORKFLOW_TYPE,
+from client.integrations import IntegrationsClient
+from domain.integration_workflow import (
+    INTEGRATION_WORKFLOW_TYPE,
     ContextStatus,
+    IntegrationInput,
     IntegrationState,
-    OnboardingInput,
     WidgetSave,
     integration_workflow_id,
 )
+from domain.integrations import IntegrationType
+from settings import Settings
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually, time_skipping_server
-from workers.settings import Settings
 from workers.worker import running_worker
 
 CONTRACT = "urn:li:contract:555"
@@ -56,7 +56,7 @@ def transitions(state: IntegrationState) -> list[str]:
 async def test_worker_restart_mid_enable_finishes_without_provisioning_twice(
     temporal_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
 ) -> None:
-    onboarding = OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(temporal_env.client, task_queue=settings.task_queue)
     async with running_worker(temporal_env.client, settings):
         await onboarding.start_onboarding(cid, "Globex")
         await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
@@ -84,7 +84,7 @@ async def test_worker_restart_mid_enable_finishes_without_provisioning_twice(
 async def test_periodic_verify_catches_drift_and_re_enables(
     time_skipping_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
 ) -> None:
-    onboarding = OnboardingClient(time_skipping_env.client, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(time_skipping_env.client, task_queue=settings.task_queue)
     async with running_worker(time_skipping_env.client, settings):
         await onboarding.start_onboarding(cid, "Globex")
         await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
@@ -116,13 +116,13 @@ async def test_continue_as_new_carries_the_state(
 ) -> None:
     client = temporal_env.client
     handle = await client.start_workflow(
-        WORKFLOW_TYPE,
-        OnboardingInput(customer_id=cid, customer_name="Globex", max_history_length=25),
+        INTEGRATION_WORKFLOW_TYPE,
+        IntegrationInput(customer_id=cid, customer_name="Globex", max_history_length=25),
         id=integration_workflow_id(cid, PJP),
         task_queue=settings.task_queue,
     )
     first_run = handle.first_execution_run_id or (await handle.describe()).run_id
-    onboarding = OnboardingClient(client, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(client, task_queue=settings.task_queue)
     await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
     for poster in ("a@globex.com", "b@globex.com"):
         await handle.signal(

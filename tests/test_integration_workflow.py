@@ -13,12 +13,12 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from client.codec import EncryptionCodec
-from client.onboarding import OnboardingClient
+from client.integrations import IntegrationsClient
+from domain.integration_workflow import ContextStatus, IntegrationState, integration_workflow_id
 from domain.integrations import IntegrationType
-from domain.onboarding import ContextStatus, IntegrationState, integration_workflow_id
+from settings import Settings
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import TEST_KEYS, eventually, record_history
-from workers.settings import Settings
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
 CONTRACT = "urn:li:contract:555"
@@ -44,14 +44,14 @@ async def save_widget(
     return list(response.json())
 
 
-async def provisioned(onboarding: OnboardingClient, customer: str) -> IntegrationState:
+async def provisioned(onboarding: IntegrationsClient, customer: str) -> IntegrationState:
     return await eventually(
         lambda: onboarding.integration_state(customer), lambda s: s.client_id is not None
     )
 
 
 async def status_is(
-    onboarding: OnboardingClient, customer: str, status: ContextStatus
+    onboarding: IntegrationsClient, customer: str, status: ContextStatus
 ) -> IntegrationState:
     return await eventually(
         lambda: onboarding.integration_state(customer), lambda s: s.status == status
@@ -78,7 +78,7 @@ def statuses(state: IntegrationState, context: str = CONTRACT) -> list[str]:
 
 
 async def test_widget_save_requested_then_enabled(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl
+    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     state = await provisioned(onboarding, cid)
@@ -96,7 +96,7 @@ async def test_widget_save_requested_then_enabled(
 
 async def test_resave_with_a_new_poster_goes_back_and_forth(
     cid: str,
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     sandbox: SandboxControl,
     temporal_env: WorkflowEnvironment,
 ) -> None:
@@ -120,7 +120,7 @@ async def test_resave_with_a_new_poster_goes_back_and_forth(
 
 
 async def test_two_contracts_and_the_least_advanced_headline(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl
+    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await provisioned(onboarding, cid)
@@ -148,7 +148,7 @@ async def test_two_contracts_and_the_least_advanced_headline(
 
 async def test_signal_with_start_provisions_and_enables(
     cid: str,
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     sandbox: SandboxControl,
     temporal_env: WorkflowEnvironment,
     settings: Settings,
@@ -177,7 +177,7 @@ async def test_signal_with_start_provisions_and_enables(
 
 
 async def test_already_enabled_counts_as_enabled_after_verify(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl, linkedin: Any
+    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl, linkedin: Any
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await provisioned(onboarding, cid)
@@ -192,7 +192,7 @@ async def test_already_enabled_counts_as_enabled_after_verify(
 
 
 async def test_enable_before_the_customer_saved(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl
+    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await provisioned(onboarding, cid)
@@ -204,7 +204,7 @@ async def test_enable_before_the_customer_saved(
 
 
 async def test_enable_update_refuses_a_context_of_the_wrong_kind(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl
+    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     with pytest.raises(WorkflowUpdateFailedError) as info:
@@ -214,11 +214,11 @@ async def test_enable_update_refuses_a_context_of_the_wrong_kind(
 
 async def test_bad_callback_values_are_recorded_not_crashed_on(
     cid: str,
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     sandbox: SandboxControl,
     temporal_env: WorkflowEnvironment,
 ) -> None:
-    from domain.onboarding import WidgetSave
+    from domain.integration_workflow import WidgetSave
 
     await onboarding.start_onboarding(cid, "Globex")
     handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
@@ -251,7 +251,7 @@ async def test_bad_callback_values_are_recorded_not_crashed_on(
 
 
 async def test_token_expiry_mid_flow(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl
+    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await provisioned(onboarding, cid)
@@ -268,7 +268,7 @@ async def test_token_expiry_mid_flow(
 
 
 async def test_transient_faults_are_retried(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl
+    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await provisioned(onboarding, cid)
@@ -281,7 +281,7 @@ async def test_transient_faults_are_retried(
 
 async def test_the_client_secret_never_enters_history(
     cid: str,
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     sandbox: SandboxControl,
     temporal_env: WorkflowEnvironment,
     settings: Settings,
@@ -304,7 +304,7 @@ async def test_the_client_secret_never_enters_history(
 
 
 async def test_list_by_status(
-    cid: str, onboarding: OnboardingClient, sandbox: SandboxControl, linkedin: Any
+    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl, linkedin: Any
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await onboarding.start_onboarding(f"{cid}-b", "Initech")
@@ -328,7 +328,7 @@ async def test_list_by_status(
 
 async def test_every_linkedin_activity_heartbeats_so_a_dead_worker_is_noticed_in_seconds(
     cid: str,
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     sandbox: SandboxControl,
     temporal_env: WorkflowEnvironment,
 ) -> None:

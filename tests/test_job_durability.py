@@ -15,9 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from client.jobs import JobsClient
-from domain.jobs import JobPosting
-from domain.postings import AutoRenew, JobStatus, job_workflow_id
+from domain.job_postings import JobPosting
+from domain.job_workflow import AutoRenew, JobStatus, job_workflow_id
 from linkedin import LinkedInClient
+from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import (
@@ -27,7 +28,6 @@ from tests.temporal_support import (
     record_history,
     time_skipping_server,
 )
-from workers.settings import Settings
 from workers.worker import WORKFLOWS, running_worker
 
 P4P = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "275.00"}}

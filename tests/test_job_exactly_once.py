@@ -20,11 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from client.errors import Refused
+from client.integrations import IntegrationsClient
 from client.jobs import JobsClient, UnknownCustomer
-from client.onboarding import OnboardingClient
 from domain.integrations import IntegrationKey, IntegrationType
-from domain.jobs import JobPosting
-from domain.postings import (
+from domain.job_postings import JobPosting
+from domain.job_workflow import (
     JOB_WORKFLOW_TYPE,
     RUN_JOB_OPERATION,
     CreateJob,
@@ -37,10 +37,10 @@ from domain.postings import (
     job_workflow_id,
 )
 from linkedin import LinkedInClient
+from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually
-from workers.settings import Settings
 from workflows.job import JobPostingWorkflow
 
 CONTRACT = "urn:li:contract:555"
@@ -219,7 +219,7 @@ async def test_closed_and_failed_jobs_answer_for_themselves(
 async def test_a_job_sent_while_onboarding_runs_waits_for_the_credentials(
     jobs: JobsClient, temporal_env: WorkflowEnvironment, settings: Settings, cid: str
 ) -> None:
-    onboarding = OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(temporal_env.client, task_queue=settings.task_queue)
     await onboarding.start_onboarding(cid, "Globex")
     done = await jobs.create(cid, wire(), wait=True)
     assert done.outcome == "SUCCEEDED", done.error

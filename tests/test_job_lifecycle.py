@@ -13,8 +13,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from domain import job_lifecycle as rules
 from domain.errors import FailureType
-from domain.jobs import Budget, JobPosting, JobPostingStatus
-from domain.postings import (
+from domain.job_postings import Budget, JobPosting, JobPostingStatus
+from domain.job_workflow import (
     AutoRenew,
     JobOperationResult,
     JobState,

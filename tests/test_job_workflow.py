@@ -12,15 +12,15 @@ from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
 from client.errors import Refused
+from client.integrations import IntegrationsClient
 from client.jobs import JobPage, JobsClient, JobSummary
-from client.onboarding import OnboardingClient
 from domain.integrations import IntegrationKey, IntegrationType
-from domain.postings import JobState, JobStatus, job_workflow_id
+from domain.job_workflow import JobState, JobStatus, job_workflow_id
 from linkedin import LinkedInClient
+from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually, record_history
-from workers.settings import Settings
 
 CONTRACT = "urn:li:contract:555"
 P4P = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "275.00"}}
@@ -66,7 +66,7 @@ def onboarded(
 
 def wire(external_id: str = "job-1", **overrides: Any) -> dict[str, Any]:
     """A job as the ATS sends it: LinkedIn's field names."""
-    from domain.jobs import JobPosting
+    from domain.job_postings import JobPosting
 
     return JobPosting.model_validate(job_fields(external_id, **overrides)).to_wire()
 
@@ -304,7 +304,7 @@ async def test_close_of_a_job_closed_behind_our_back(
 ) -> None:
     customer = await onboarded(cid, enable=False)
     await jobs.create(cid, wire(), wait=True)
-    from domain.jobs import JobPosting
+    from domain.job_postings import JobPosting
 
     close = JobPosting.model_validate({**wire(), "jobPostingOperationType": "CLOSE"})
     await linkedin.submit_jobs(customer.creds, [close])  # someone else closed it
@@ -319,7 +319,7 @@ async def test_premium_on_a_contract_not_enabled_is_parked_until_enabled(
     temporal_env: WorkflowEnvironment,
     settings: Settings,
 ) -> None:
-    onboarding = OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(temporal_env.client, task_queue=settings.task_queue)
     await onboarding.start_onboarding(cid, "Globex")
     await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
     other = "urn:li:contract:777"

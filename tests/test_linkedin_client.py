@@ -14,10 +14,10 @@ from pydantic import SecretStr
 from domain.integrations import IntegrationKey, IntegrationType
 from domain.provisioning import AppCredentials, NewApplication
 from linkedin import LinkedInAuthError, LinkedInClient, TransientLinkedInError
+from settings import Settings
 from tests.conftest import PARTNER, Customer
 from tests.jobs_support import valid_job
 from tests.sandbox_control import SandboxControl, free_port
-from workers.settings import Settings
 from workers.worker import credential_store
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING

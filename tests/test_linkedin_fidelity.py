@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from domain.integrations import IntegrationKey, IntegrationType
-from domain.jobs import ApplyStatus, ListingStatus, PromotionStatus, TaskState
+from domain.job_postings import ApplyStatus, ListingStatus, PromotionStatus, TaskState
 from domain.provisioning import ApplicationProfile, NewApplication
 from linkedin import (
     LinkedInClient,

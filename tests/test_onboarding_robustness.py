@@ -16,26 +16,26 @@ from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.credentials import CredentialStore
+from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
-from client.onboarding import OnboardingClient
-from domain.integrations import IntegrationType
-from domain.onboarding import (
+from domain.integration_workflow import (
+    INTEGRATION_WORKFLOW_TYPE,
     KEPT_REJECTED_CALLBACKS,
     KEPT_TRANSITIONS,
     MAX_CONTEXTS,
-    WORKFLOW_TYPE,
     ContextStatus,
+    IntegrationInput,
     IntegrationState,
-    OnboardingInput,
     WidgetSave,
     integration_workflow_id,
 )
-from domain.postings import JobStatus
+from domain.integrations import IntegrationType
+from domain.job_workflow import JobStatus
 from domain.provisioning import AppCredentials
+from settings import Settings
 from tests.jobs_support import job_fields
 from tests.sandbox_control import SandboxControl, ServerThread
 from tests.temporal_support import TEST_KEYS, eventually, time_skipping_server
-from workers.settings import Settings
 from workers.worker import credential_store, running_worker
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
@@ -91,11 +91,11 @@ async def test_an_app_whose_secret_a_crash_lost_is_replaced_without_a_person(
     temporal_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
 ) -> None:
     store = CrashAfterCreate(credential_store(settings))
-    onboarding = OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(temporal_env.client, task_queue=settings.task_queue)
     async with running_worker(temporal_env.client, settings, store=store):
         await temporal_env.client.start_workflow(
-            WORKFLOW_TYPE,
-            OnboardingInput(
+            INTEGRATION_WORKFLOW_TYPE,
+            IntegrationInput(
                 customer_id=cid, customer_name="Globex", provision_grace=timedelta(seconds=1)
             ),
             id=integration_workflow_id(cid, PJP),
@@ -123,7 +123,7 @@ async def test_an_app_whose_secret_a_crash_lost_is_replaced_without_a_person(
 
 @pytest.mark.usefixtures("worker")
 async def test_an_app_we_did_not_create_is_never_retired(
-    onboarding: OnboardingClient, sandbox: SandboxControl, linkedin: Any, cid: str
+    onboarding: IntegrationsClient, sandbox: SandboxControl, linkedin: Any, cid: str
 ) -> None:
     """An app under the customer's id with no secret in our store (a lost store): a person."""
     from tests.conftest import provision
@@ -140,12 +140,12 @@ async def test_an_app_we_did_not_create_is_never_retired(
     assert len(apps) == 1 and not apps[0]["name"].endswith("(retired)")
 
 
-async def temporal_start(onboarding: OnboardingClient, cid: str) -> None:
+async def temporal_start(onboarding: IntegrationsClient, cid: str) -> None:
     """Start onboarding with a short grace, as a test can wait for."""
     temporal = onboarding._temporal
     await temporal.start_workflow(
-        WORKFLOW_TYPE,
-        OnboardingInput(
+        INTEGRATION_WORKFLOW_TYPE,
+        IntegrationInput(
             customer_id=cid, customer_name="Globex", provision_grace=timedelta(seconds=1)
         ),
         id=integration_workflow_id(cid, PJP),
@@ -166,7 +166,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def test_enable_answers_within_its_deadline_behind_hours_of_retries(
     time_skipping_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
 ) -> None:
-    onboarding = OnboardingClient(time_skipping_env.client, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(time_skipping_env.client, task_queue=settings.task_queue)
     async with running_worker(time_skipping_env.client, settings):
         await onboarding.start_onboarding(cid, "Globex")
         await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
@@ -188,7 +188,7 @@ async def test_enable_answers_within_its_deadline_behind_hours_of_retries(
 
 @pytest.mark.usefixtures("worker")
 async def test_callbacks_and_contexts_are_capped_and_the_rest_is_counted(
-    onboarding: OnboardingClient, temporal_env: WorkflowEnvironment, cid: str
+    onboarding: IntegrationsClient, temporal_env: WorkflowEnvironment, cid: str
 ) -> None:
     with pytest.raises(ValidationError, match=f"at most {MAX_CONTEXTS} items"):
         await onboarding.widget_saved(cid, [value(f"urn:li:contract:{n}") for n in range(101)])
@@ -214,7 +214,7 @@ async def test_callbacks_and_contexts_are_capped_and_the_rest_is_counted(
 
 @pytest.mark.usefixtures("worker")
 async def test_state_stays_small_after_many_re_saves(
-    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+    onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
@@ -238,7 +238,7 @@ async def test_state_stays_small_after_many_re_saves(
 
 def test_names_are_capped_before_anything_is_sent() -> None:
     with pytest.raises(ValidationError, match="at most 200 characters"):
-        OnboardingInput(customer_id="c", customer_name="G" * 201)
+        IntegrationInput(customer_id="c", customer_name="G" * 201)
 
 
 # -- 4. ids of any printable text, listed and resumed -------------------------------------------
@@ -249,7 +249,7 @@ ODD_IDS = ['acme "quoted"', "back\\slash", "a/b c", "ünï cödé ✓", "it's"]
 @pytest.mark.usefixtures("worker")
 @pytest.mark.parametrize("odd", ODD_IDS)
 async def test_odd_customer_ids_onboard_list_and_resume_parked_jobs(
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     sandbox: SandboxControl,
     temporal_env: WorkflowEnvironment,
     settings: Settings,
@@ -264,7 +264,7 @@ async def test_odd_customer_ids_onboard_list_and_resume_parked_jobs(
     )
     assert listed[0].customer_id == cid
     other = "urn:li:contract:777"
-    from domain.jobs import JobPosting
+    from domain.job_postings import JobPosting
 
     posting = JobPosting.model_validate(
         job_fields("job-1", listing_type="PREMIUM", contract=other)
@@ -289,7 +289,7 @@ async def test_an_integration_lists_before_its_first_task(
     temporal_env: WorkflowEnvironment, cid: str
 ) -> None:
     """No worker polls this queue: the workflow has run nothing, yet it lists."""
-    onboarding = OnboardingClient(temporal_env.client, task_queue=f"idle-{uuid.uuid4()}")
+    onboarding = IntegrationsClient(temporal_env.client, task_queue=f"idle-{uuid.uuid4()}")
     await onboarding.start_onboarding(cid, "Globex")
     listed = await eventually(
         lambda: onboarding.list_integrations(customer_id=cid), lambda found: len(found) == 1
@@ -322,12 +322,12 @@ def test_customer_ids_with_control_characters_or_blank_are_refused(
     customer_id: str, rule: str
 ) -> None:
     with pytest.raises(ValidationError, match=rule):
-        OnboardingInput(customer_id=customer_id, customer_name="Globex")
+        IntegrationInput(customer_id=customer_id, customer_name="Globex")
 
 
 @pytest.mark.parametrize("external_id", ["job\t1", "job\n1", "   "])
 def test_external_ids_with_control_characters_or_blank_are_refused(external_id: str) -> None:
-    from domain.jobs import JobPosting
+    from domain.job_postings import JobPosting
 
     with pytest.raises(ValidationError, match="external_job_posting_id"):
         JobPosting.model_validate(job_fields(external_id))

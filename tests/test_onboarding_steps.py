@@ -10,18 +10,18 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from client.onboarding import OnboardingClient
-from domain.integrations import IntegrationType
-from domain.onboarding import (
+from client.integrations import IntegrationsClient
+from domain.integration_workflow import (
     HIRING_CONTRACT_TYPE,
     ContextStatus,
     HiringContractStatus,
     IntegrationState,
     integration_workflow_id,
 )
+from domain.integrations import IntegrationType
+from settings import Settings
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually
-from workers.settings import Settings
 from workers.worker import running_worker
 
 ATS_PAGE = "https://ats.example.com"
@@ -63,7 +63,7 @@ async def details(env: WorkflowEnvironment, workflow_id: str) -> str:
 
 @pytest.mark.usefixtures("worker")
 async def test_a_p4p_contract_is_set_up_once_recorded_and_shown(
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     sandbox: SandboxControl,
     temporal_env: WorkflowEnvironment,
     cid: str,
@@ -84,7 +84,7 @@ async def test_a_p4p_contract_is_set_up_once_recorded_and_shown(
 
 @pytest.mark.usefixtures("worker")
 async def test_a_refused_contract_needs_attention_until_retried(
-    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+    onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
 ) -> None:
     await sandbox.contract(4242, kind="P4P", ownerClientId="someone-else")
     with pytest.raises(WorkflowUpdateFailedError) as info:
@@ -105,7 +105,7 @@ async def test_a_refused_contract_needs_attention_until_retried(
 
 @pytest.mark.usefixtures("worker")
 async def test_transient_faults_during_setup_are_retried_within_the_call(
-    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+    onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id is not None)
@@ -124,7 +124,7 @@ async def test_apps_are_created_with_and_synced_to_the_configured_domains(
     sandbox: SandboxControl,
     cid: str,
 ) -> None:
-    onboarding = OnboardingClient(temporal_env.client, task_queue=worker_with_domains.task_queue)
+    onboarding = IntegrationsClient(temporal_env.client, task_queue=worker_with_domains.task_queue)
     await onboarding.start_onboarding(cid, "Globex")
     await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id is not None)
     (app,) = [a for a in (await sandbox.state())["apps"] if a["uniqueForeignId"] == cid]
@@ -140,7 +140,7 @@ async def test_a_changed_setting_reaches_existing_apps_once(
     sandbox: SandboxControl,
     cid: str,
 ) -> None:
-    onboarding = OnboardingClient(temporal_env.client, task_queue=settings.task_queue)
+    onboarding = IntegrationsClient(temporal_env.client, task_queue=settings.task_queue)
     async with running_worker(temporal_env.client, with_domains(settings, ATS_PAGE)):
         await onboarding.start_onboarding(cid, "Globex")
         await eventually(
@@ -179,7 +179,7 @@ async def test_a_changed_setting_reaches_existing_apps_once(
 
 @pytest.mark.usefixtures("worker")
 async def test_an_rsc_bundle_onboards_each_type_it_enables(
-    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+    onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
 ) -> None:
     started = await onboarding.start_onboarding(cid, "Globex", ["RECRUITER_SYSTEM_CONNECT_COMPANY"])
     assert started == [
@@ -211,7 +211,7 @@ async def test_an_rsc_bundle_onboards_each_type_it_enables(
 
 @pytest.mark.usefixtures("worker")
 async def test_a_customers_workflows_provisioning_at_once_share_one_app(
-    onboarding: OnboardingClient, sandbox: SandboxControl, cid: str
+    onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
 ) -> None:
     """A bundle starts several workflows that create the app together: one wins, all use it."""
     await sandbox.fault("provisionedApplications", latencyMs=300)  # all look before any creates

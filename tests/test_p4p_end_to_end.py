@@ -16,10 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from client.connection import connect
+from settings import Settings
 from tests.jobs_support import DESCRIPTION, now_ms
 from tests.sandbox_control import SandboxControl, ServerThread
 from tests.temporal_support import TEST_KEYS, eventually
-from workers.settings import Settings
 
 AUTH = {"Authorization": "Bearer dev-token"}
 PJP_CONTRACT = "urn:li:contract:555"

@@ -148,7 +148,7 @@ async def test_hiring_contract_answer_matches_the_fixture(
 
 
 def test_fixtures_parse_with_the_client_models() -> None:
-    from domain.jobs import JobPostingStatus, TaskStatus
+    from domain.job_postings import JobPostingStatus, TaskStatus
 
     for name in ("TaskStatusSuccessResponse.json", "MultipleTaskStatusSuccessResponse.json"):
         for item in fixture(name)["results"].values():

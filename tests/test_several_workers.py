@@ -23,14 +23,14 @@ from typing import Any
 from cryptography.fernet import Fernet
 from temporalio.testing import WorkflowEnvironment
 
+from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
-from client.onboarding import OnboardingClient
-from domain.onboarding import ContextStatus
-from domain.postings import JobStatus, job_workflow_id
+from domain.integration_workflow import ContextStatus
+from domain.job_workflow import JobStatus, job_workflow_id
+from settings import Settings
 from tests.jobs_support import job_fields
 from tests.sandbox_control import SandboxControl, free_port
 from tests.temporal_support import TEST_KEYS, eventually
-from workers.settings import Settings
 
 CLI = str(Path(sys.executable).parent / "linkedin-ats")
 CONTRACT = "urn:li:contract:555"
@@ -113,7 +113,7 @@ async def test_two_workers_finish_every_operation_once_when_one_is_killed(
     temporal_env: WorkflowEnvironment,
     sandbox: SandboxControl,
     settings: Settings,
-    onboarding: OnboardingClient,
+    onboarding: IntegrationsClient,
     postgres_url: str,
     tmp_path: Path,
 ) -> None:

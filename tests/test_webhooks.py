@@ -12,13 +12,13 @@ from temporalio.testing import WorkflowEnvironment
 from cli.webhooks import receiver
 from client.jobs import JobsClient
 from client.webhooks import WebhooksClient
-from domain.jobs import JobPosting
+from domain.job_postings import JobPosting
 from domain.webhooks import endpoint_secret, sign, verify
 from linkedin import LinkedInClient
+from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.sandbox_control import SandboxControl, ServerThread
 from tests.temporal_support import eventually
-from workers.settings import Settings
 
 NOW = 1_700_000_000
 
@@ -102,7 +102,7 @@ async def test_integration_changes_reach_the_ats(
     sandbox: SandboxControl,
     inbox: tuple[Inbox, str],
 ) -> None:
-    from client.onboarding import OnboardingClient
+    from client.integrations import IntegrationsClient
 
     received, url = inbox
     cid = f"cust-{uuid.uuid4().hex[:8]}"
@@ -110,7 +110,7 @@ async def test_integration_changes_reach_the_ats(
         temporal_env.client, task_queue=settings.task_queue, signing_key=settings.webhook_key()
     )
     received.secret = (await webhooks.register(url, cid)).secret
-    onboarding = OnboardingClient(
+    onboarding = IntegrationsClient(
         temporal_env.client, task_queue=settings.task_queue, webhooks=True
     )
     await onboarding.start_onboarding(cid, "Globex")

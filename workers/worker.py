@@ -29,8 +29,8 @@ from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from linkedin.client import CallObserver
 from linkedin.tokens import TokenStore
+from settings import Settings
 from workers.metrics import LinkedInMetrics, prometheus_runtime
-from workers.settings import Settings
 from workflows.integration import CustomerIntegrationWorkflow
 from workflows.job import JobPostingWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookEndpointsWorkflow

@@ -22,16 +22,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.errors import FailureType
-    from domain.integrations import (
-        MAX_CONTEXT_LENGTH,
-        IntegrationKey,
-        IntegrationType,
-        OnboardingStatus,
-        WidgetCallback,
-    )
-    from domain.onboarding import (
+    from domain.integration_workflow import (
         ENABLE_INTEGRATION,
         INTEGRATION_LABEL,
+        INTEGRATION_WORKFLOW_TYPE,
         MAX_APP_ATTEMPTS,
         MAX_CONTEXTS,
         PROVISION_CUSTOMER,
@@ -40,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         STATUS_RANK,
         SYNC_APPLICATION,
         VERIFY_INTEGRATIONS,
-        WORKFLOW_TYPE,
         ApplicationSync,
         ContextState,
         ContextStatus,
@@ -49,8 +42,8 @@ with workflow.unsafe.imports_passed_through():
         HiringContractRequest,
         HiringContractState,
         HiringContractStatus,
+        IntegrationInput,
         IntegrationState,
-        OnboardingInput,
         ProvisionedCustomer,
         ProvisionRequest,
         RejectedCallback,
@@ -65,7 +58,14 @@ with workflow.unsafe.imports_passed_through():
         WidgetSave,
         application_foreign_id,
     )
-    from domain.postings import NOTIFY_JOBS, NotifyJobsRequest
+    from domain.integrations import (
+        MAX_CONTEXT_LENGTH,
+        IntegrationKey,
+        IntegrationType,
+        OnboardingStatus,
+        WidgetCallback,
+    )
+    from domain.job_workflow import NOTIFY_JOBS, NotifyJobsRequest
     from domain.validation import ValidationError, first_problem
     from domain.webhooks import integration_event
     from workflows.failures import failure_message, failure_type
@@ -95,10 +95,10 @@ class _ContextProblem(Exception):
     """An activity failure, already recorded on its context."""
 
 
-@workflow.defn(name=WORKFLOW_TYPE)
+@workflow.defn(name=INTEGRATION_WORKFLOW_TYPE)
 class CustomerIntegrationWorkflow:
     @workflow.init
-    def __init__(self, input: OnboardingInput) -> None:
+    def __init__(self, input: IntegrationInput) -> None:
         self._input = input
         self._state = input.state or IntegrationState(
             customer_id=input.customer_id,
@@ -116,7 +116,7 @@ class CustomerIntegrationWorkflow:
     # -- run loop -------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, input: OnboardingInput) -> IntegrationState:
+    async def run(self, input: IntegrationInput) -> IntegrationState:
         workflow.upsert_search_attributes(
             [
                 CUSTOMER_ID.value_set(input.customer_id),

@@ -18,8 +18,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import job_lifecycle as rules
-    from domain.jobs import ListingType
-    from domain.postings import (
+    from domain.job_postings import ListingType
+    from domain.job_workflow import (
         JOB_WORKFLOW_TYPE,
         RUN_JOB_OPERATION,
         STATE_QUERY,

@@ -1,33 +1,33 @@
-"""OnboardingClient: what an ATS back end calls to onboard customers to LinkedIn."""
+"""IntegrationsClient: what an ATS back end calls to onboard customers to LinkedIn."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, TypeAdapter
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
-from domain.integrations import IntegrationType, WidgetCallback, integration_types
-from domain.onboarding import (
+from domain.integration_workflow import (
     HIRING_CONTRACT_TYPE,
     INTEGRATION_LABEL,
+    INTEGRATION_WORKFLOW_TYPE,
     MAX_CONTEXTS,
-    WORKFLOW_TYPE,
     ApplicationSync,
     ContextStatus,
     CustomerId,
     EnableRequest,
     HiringContractRequest,
     HiringContractState,
+    IntegrationInput,
     IntegrationState,
-    OnboardingInput,
     WidgetSave,
     integration_workflow_id,
 )
+from domain.integrations import IntegrationType, WidgetCallback, integration_types
 from domain.visibility import first, where
 from workflows.search_attributes import CUSTOMER_ID, INTEGRATION_TYPE
 
@@ -54,7 +54,16 @@ class IntegrationSummary(BaseModel):
     status: ContextStatus | None
 
 
-class OnboardingClient:
+class IntegrationsSettings(Protocol):
+    """What building an IntegrationsClient needs of the process's settings."""
+
+    task_queue: str
+    ats_name: str
+    verify_interval_seconds: float
+    webhooks: bool
+
+
+class IntegrationsClient:
     """Starts, signals, updates and queries CustomerIntegrationWorkflows."""
 
     def __init__(
@@ -72,10 +81,21 @@ class OnboardingClient:
         self._verify_interval = verify_interval
         self._webhooks = webhooks
 
+    @classmethod
+    def from_settings(cls, temporal: Client, settings: IntegrationsSettings) -> IntegrationsClient:
+        """The client the process's settings describe (API, CLI and demo share it)."""
+        return cls(
+            temporal,
+            task_queue=settings.task_queue,
+            ats_name=settings.ats_name,
+            verify_interval=timedelta(seconds=settings.verify_interval_seconds),
+            webhooks=settings.webhooks,
+        )
+
     def _input(
         self, customer_id: str, customer_name: str | None, integration_type: IntegrationType
-    ) -> OnboardingInput:
-        return OnboardingInput(
+    ) -> IntegrationInput:
+        return IntegrationInput(
             customer_id=customer_id,
             customer_name=customer_name or customer_id,
             integration_type=integration_type,
@@ -96,7 +116,7 @@ class OnboardingClient:
         Its search attributes are set at start, so it lists before its first task ran.
         """
         handle = await self._temporal.start_workflow(
-            WORKFLOW_TYPE,
+            INTEGRATION_WORKFLOW_TYPE,
             self._input(customer_id, customer_name, integration_type),
             id=integration_workflow_id(customer_id, integration_type),
             task_queue=self._task_queue,
@@ -138,9 +158,11 @@ class OnboardingClient:
         """
         request = HiringContractRequest(partner_contract_id=partner_contract_id)
         await self._start(customer_id, customer_name, HIRING_CONTRACT_TYPE)
-        return await self._handle(customer_id, HIRING_CONTRACT_TYPE).execute_update(
+        handle = self._handle(customer_id, HIRING_CONTRACT_TYPE)
+        record: HiringContractState = await handle.execute_update(
             "setup_hiring_contract", request, result_type=HiringContractState
         )
+        return record
 
     async def sync_applications(self, customer_id: str | None = None) -> dict[str, ApplicationSync]:
         """Bring customers' apps in line with the settings (widget domains, callback URLs).
@@ -199,11 +221,12 @@ class OnboardingClient:
         integration_context: str | None = None,
     ) -> IntegrationState:
         """Enable and verify now, and answer the resulting state."""
-        return await self._handle(customer_id, integration_type).execute_update(
+        state: IntegrationState = await self._handle(customer_id, integration_type).execute_update(
             "enable",
             EnableRequest(integration_context=integration_context),
             result_type=IntegrationState,
         )
+        return state
 
     async def retry(self, customer_id: str, integration_type: IntegrationType) -> None:
         await self._handle(customer_id, integration_type).signal("retry")
@@ -213,16 +236,17 @@ class OnboardingClient:
         customer_id: str,
         integration_type: IntegrationType = IntegrationType.PREMIUM_JOB_POSTING,
     ) -> IntegrationState:
-        return await self._handle(customer_id, integration_type).query(
+        state: IntegrationState = await self._handle(customer_id, integration_type).query(
             "state", result_type=IntegrationState
         )
+        return state
 
     async def list_integrations(
         self, *, status: ContextStatus | None = None, customer_id: str | None = None
     ) -> list[IntegrationSummary]:
         """Integrations by status and customer, from the search attributes."""
         listing = where(
-            WorkflowType=WORKFLOW_TYPE,
+            WorkflowType=INTEGRATION_WORKFLOW_TYPE,
             ExecutionStatus="Running",
             IntegrationStatus=ContextStatus(status) if status else None,
             CustomerId=customer_id,

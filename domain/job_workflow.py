@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from domain.errors import FailureType
-from domain.jobs import (
+from domain.job_postings import (
     ApplyStatus,
     Budget,
     JobPosting,

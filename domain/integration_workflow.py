@@ -18,7 +18,7 @@ from domain.integrations import (
 )
 from domain.validation import printable_id
 
-WORKFLOW_TYPE = "CustomerIntegrationWorkflow"
+INTEGRATION_WORKFLOW_TYPE = "CustomerIntegrationWorkflow"
 
 PROVISION_CUSTOMER = "provision_customer"
 ENABLE_INTEGRATION = "enable_integration"
@@ -222,7 +222,7 @@ class IntegrationState(BaseModel):
             self.earlier_rejected_callbacks += dropped
 
 
-class OnboardingInput(BaseModel):
+class IntegrationInput(BaseModel):
     """The one input of CustomerIntegrationWorkflow; `state` carries over continue-as-new."""
 
     customer_id: CustomerId
@@ -286,7 +286,6 @@ class ProvisionedCustomer(BaseModel):
 
     client_id: str | None
     application_key: str | None
-    created: bool
     unstored_key: str | None = None
 
 

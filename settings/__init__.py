@@ -1,4 +1,5 @@
-"""Settings from LINKEDIN_ATS_* environment variables; Temporal's own come from TEMPORAL_*.
+"""Every process's settings (worker, API, CLI, `up`), from LINKEDIN_ATS_* environment
+variables; Temporal's own come from TEMPORAL_*.
 
 The defaults run the dev stack against the sandbox with no configuration at all.
 """
