@@ -48,9 +48,11 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
+# Printed tables, no assertions (docs/performance.md). BENCH_ARGS="--idle 2000" for a shorter run.
 bench: install
 	$(BIN)/python -m bench.linkedin_client
 	$(BIN)/python -m bench.credential_store
+	$(BIN)/python -m bench.jobs $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
