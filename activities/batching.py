@@ -42,6 +42,9 @@ from linkedin.errors import LinkedInError, TransientLinkedInError
 LANE_IDLE_DROP_SECONDS = 300.0
 """A lane unused this long is forgotten (its application may never call again)."""
 
+_LONGEST_ID_COST = 256
+"""Room kept for one more id when judging whether waiting reads fill a call."""
+
 
 class BatchObserver(Protocol):
     """Told the size of every call the batcher sends, for metrics."""
@@ -118,9 +121,6 @@ class _Lane:
             return len(self.pending) >= MAX_BATCH
         cost = sum(ask.cost for ask in self.pending)
         return cost + _LONGEST_ID_COST > MAX_QUERY_BYTES or len(self.pending) >= MAX_BATCH
-
-
-_LONGEST_ID_COST = 256
 
 
 class LinkedInBatcher:
@@ -235,9 +235,7 @@ class LinkedInBatcher:
             task = asyncio.create_task(self._send(lane, batch))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
-        # What is left waits for an in-flight call on its job, or for the next window.
-        if lane.pending and lane.in_flight == 0:
-            self._schedule(lane)
+        # What is left waits for the in-flight call on its job: _send reschedules it.
 
     async def _send(self, lane: _Lane, batch: list[_Ask]) -> None:
         client_id = lane.creds.client_id
