@@ -43,14 +43,16 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy domain linkedin activities workflows workers client api linkedin_sandbox cli settings
+	$(BIN)/mypy domain linkedin activities workflows workers client api linkedin_sandbox cli settings bench
 
 pytest: install
 	$(BIN)/pytest
 
+# Printed tables, no assertions (docs/performance.md). BENCH_ARGS="--idle 2000" for a shorter run.
 bench: install
 	$(BIN)/python -m bench.linkedin_client
 	$(BIN)/python -m bench.credential_store
+	$(BIN)/python -m bench.jobs $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.batching import LinkedInBatcher
 from activities.credentials import CredentialStore, customer_credentials
 from activities.errors import application_error
 from activities.logs import activity_log
@@ -41,7 +42,6 @@ from domain.job_workflow import (
 )
 from domain.provisioning import AppCredentials
 from domain.visibility import where
-from linkedin import LinkedInClient
 from linkedin.errors import LinkedInError, TransientLinkedInError
 
 T = TypeVar("T")
@@ -95,11 +95,11 @@ class _Outcome(Exception):
 
 
 class JobActivities:
-    """Holds the shared LinkedIn client, the credential store and a Temporal client."""
+    """Holds the worker's LinkedIn batcher, the credential store and a Temporal client."""
 
     def __init__(
         self,
-        linkedin: LinkedInClient,
+        linkedin: LinkedInBatcher,
         store: CredentialStore,
         temporal: Client,
         timing: JobTiming | None = None,

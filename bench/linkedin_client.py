@@ -1,37 +1,31 @@
-"""The LinkedIn client and the job workflow against the sandbox, measured.
+"""The LinkedIn client against the sandbox, measured.
 
     make bench        # or: .venv/bin/python -m bench.linkedin_client
 
-Prints three tables: token single flight under concurrency, batched versus one-by-one
-job submission, and jobs end to end through JobPostingWorkflow on the dev server.
+Prints two tables: token single flight under concurrency, and batched versus one-by-one
+job submission. Jobs through the workflow on the dev server: bench/jobs.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import SecretStr
 
-from client.jobs import JobsClient
 from domain.integrations import IntegrationKey, IntegrationType
 from domain.job_postings import JobPosting
 from domain.provisioning import AppCredentials, NewApplication
 from linkedin import LinkedInClient
 from linkedin_sandbox import SandboxSettings
-from settings import Settings
 from tests.sandbox_control import SandboxServer
-from tests.temporal_support import dev_server
-from workers.worker import credential_store, running_worker
 
 PARTNER = AppCredentials(
     client_id="sandbox-partner", client_secret=SecretStr("sandbox-partner-secret")
@@ -61,10 +55,17 @@ def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> N
         print("  ".join(str(x).rjust(w) for x, w in zip(row, widths, strict=True)))
 
 
+T = TypeVar("T")
+
+
 async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
     started = time.perf_counter()
     result = await call()
     return result, time.perf_counter() - started
+
+
+async def _gather(calls: list[Awaitable[T]]) -> list[T]:
+    return await asyncio.gather(*calls)
 
 
 async def token_single_flight(url: str, creds: AppCredentials) -> None:
@@ -73,8 +74,8 @@ async def token_single_flight(url: str, creds: AppCredentials) -> None:
     for concurrency in (1, 10, 100, 500):
         async with LinkedInClient(api_url=url, oauth_url=url, partner=PARTNER) as client:
             _, seconds = await timed(
-                lambda c=client, n=concurrency: asyncio.gather(
-                    *(c.verify_integrations(creds, [key]) for _ in range(n))
+                functools.partial(
+                    _gather, [client.verify_integrations(creds, [key]) for _ in range(concurrency)]
                 )
             )
             rows.append(
@@ -98,8 +99,8 @@ async def batching(url: str, creds: AppCredentials) -> None:
         for count in (100, 1000):
             prefix = uuid.uuid4().hex[:6]
             batched, seconds = await timed(
-                lambda n=count, p=prefix: client.submit_jobs(
-                    creds, [job(f"b{p}-{i}") for i in range(n)]
+                functools.partial(
+                    client.submit_jobs, creds, [job(f"b{prefix}-{i}") for i in range(count)]
                 )
             )
             rows.append(
@@ -114,7 +115,7 @@ async def batching(url: str, creds: AppCredentials) -> None:
             assert all(s.task_id for s in batched)
             single = [job(f"s{prefix}-{i}") for i in range(count)]
             _, seconds = await timed(
-                lambda s=single: asyncio.gather(*(client.submit_jobs(creds, [j]) for j in s))
+                functools.partial(_gather, [client.submit_jobs(creds, [j]) for j in single])
             )
             rows.append(
                 ("one job a call", count, count, f"{seconds * 1000:.0f}", f"{count / seconds:.0f}")
@@ -126,63 +127,19 @@ async def batching(url: str, creds: AppCredentials) -> None:
     )
 
 
-async def workflows(url: str, customer: str, creds: AppCredentials, app_key: str) -> None:
-    env = await dev_server()
-    with tempfile.TemporaryDirectory() as data:
-        settings = Settings(
-            linkedin_api_url=url,
-            linkedin_oauth_url=url,
-            task_queue=f"bench-{uuid.uuid4()}",
-            data_dir=Path(data),
-        )
-        await credential_store(settings).save(customer, app_key, creds)
-        jobs = JobsClient(env.client, task_queue=settings.task_queue)
-        rows = []
-        async with running_worker(env.client, settings):
-            for count in (1, 10, 50):
-                prefix = uuid.uuid4().hex[:6]
-
-                async def one(i: int, p: str = prefix) -> float:
-                    started = time.perf_counter()
-                    operation = await jobs.create(customer, job(f"w{p}-{i}").to_wire(), wait=True)
-                    assert operation.outcome == "SUCCEEDED", operation
-                    return time.perf_counter() - started
-
-                latencies, seconds = await timed(
-                    lambda n=count, f=one: asyncio.gather(*(f(i) for i in range(n)))
-                )
-                ordered = sorted(latencies)
-                rows.append(
-                    (
-                        count,
-                        f"{statistics.median(ordered) * 1000:.0f}",
-                        f"{ordered[int(0.95 * (len(ordered) - 1))] * 1000:.0f}",
-                        f"{count / seconds:.1f}",
-                    )
-                )
-    await env.shutdown()
-    table(
-        "CREATE through JobPostingWorkflow, waiting for the outcome (dev server, 1 worker, "
-        "tasks finish at once)",
-        ("concurrent jobs", "p50 ms", "p95 ms", "jobs/s"),
-        rows,
-    )
-
-
 async def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     server = SandboxServer(SandboxSettings(task_delay_seconds=0)).start()
     try:
         async with LinkedInClient(api_url=server.url, oauth_url=server.url, partner=PARTNER) as c:
             customer = f"bench-{uuid.uuid4().hex[:6]}"
-            app, creds = await c.create_application(
+            _, creds = await c.create_application(
                 NewApplication(
                     unique_foreign_id=customer, name="Acme ATS - Bench", description="bench"
                 )
             )
         await token_single_flight(server.url, creds)
         await batching(server.url, creds)
-        await workflows(server.url, customer, creds, app.key)
     finally:
         server.stop()
 

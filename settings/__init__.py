@@ -85,6 +85,23 @@ class Settings(BaseSettings):
     """Job workflows hand their events to webhook delivery (one child workflow per event)."""
     webhook_signing_key: SecretStr | None = None
     """Derives each webhook endpoint's secret; default a key file in data_dir."""
+    linkedin_batch_gather_seconds: float = Field(default=0.002, ge=0)
+    """How long a job call that meets no other of its application waits for company."""
+    linkedin_batch_window_seconds: float = Field(default=1.0, ge=0)
+    """How long a job submission of a busy application waits to share one LinkedIn call."""
+    linkedin_batch_read_window_seconds: float = Field(default=0.05, ge=0)
+    """How long a task or status read of a busy application waits to share one call."""
+    linkedin_batch_busy_seconds: float = Field(default=2.0, ge=0)
+    """How long an application's endpoint stays busy after two of its calls met."""
+    linkedin_calls_per_second: float | None = Field(default=100.0, gt=0)
+    """Job calls per second per application, over all endpoints (ours: LinkedIn publishes
+    none); None is unlimited."""
+    linkedin_daily_job_submissions: int | None = Field(default=None, ge=0)
+    """simpleJobPostings calls per application per UTC day (LinkedIn publishes none)."""
+    linkedin_daily_task_reads: int | None = Field(default=300_000, ge=0)
+    """simpleJobPostingTasks calls per application per UTC day (LinkedIn's throttle)."""
+    linkedin_daily_status_reads: int | None = Field(default=1_000_000, ge=0)
+    """jobPostingStatus calls per application per UTC day (LinkedIn's throttle)."""
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     sandbox_port: int = 8090

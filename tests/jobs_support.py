@@ -53,7 +53,11 @@ def raw_job(external_id: str = "job-1", **overrides: Any) -> JobPosting:
 
 
 def raw_budget(amount: str | None, currency: str | None = "USD") -> Budget:
-    money = Money.model_construct(currency_code=currency, amount=amount)
+    fields: dict[str, Any] = {
+        "currency_code": currency,
+        "amount": amount,
+    }  # rules broken on purpose
+    money = Money.model_construct(**fields)
     return Budget.model_construct(pay_for_performance_total_budget=money)
 
 

@@ -12,7 +12,8 @@ def prometheus_runtime(bind_address: str) -> Runtime:
 
 
 class LinkedInMetrics:
-    """Counts LinkedIn calls by endpoint and outcome, their latency, and token requests."""
+    """LinkedIn calls by endpoint and outcome, their latency, token requests, batch sizes,
+    each application's daily budget left and the calls held back by the budget."""
 
     def __init__(self, meter: MetricMeter) -> None:
         self._calls = meter.create_counter(
@@ -24,6 +25,17 @@ class LinkedInMetrics:
         self._tokens = meter.create_counter(
             "linkedin_token_requests", "OAuth token requests (one per application per 30 min)"
         )
+        self._batch = meter.create_histogram(
+            "linkedin_batch_size", "Job operations (or ids) sent in one LinkedIn call"
+        )
+        self._budget_left = meter.create_gauge(
+            "linkedin_daily_budget_left",
+            "Calls left today (UTC) for one application and endpoint",
+        )
+        self._held_back = meter.create_counter(
+            "linkedin_calls_held_back",
+            "Calls not sent: daily budget used up, per-second pace, or a 429's Retry-After",
+        )
 
     def call(self, endpoint: str, method: str, outcome: str, seconds: float) -> None:
         attributes = {"endpoint": endpoint, "method": method, "outcome": outcome}
@@ -32,3 +44,12 @@ class LinkedInMetrics:
 
     def token_requested(self) -> None:
         self._tokens.add(1)
+
+    def batch(self, endpoint: str, size: int) -> None:
+        self._batch.record(size, {"endpoint": endpoint})
+
+    def budget_left(self, client_id: str, endpoint: str, left: int) -> None:
+        self._budget_left.set(left, {"client_id": client_id, "endpoint": endpoint})
+
+    def held_back(self, endpoint: str, reason: str) -> None:
+        self._held_back.add(1, {"endpoint": endpoint, "reason": reason})

@@ -11,7 +11,9 @@ import structlog
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.batching import BatchTiming, LinkedInBatcher
 from activities.credentials import (
     CredentialCipher,
     CredentialConfigError,
@@ -24,6 +26,13 @@ from activities.credentials import (
 from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities, JobTiming
 from activities.postgres_credentials import PostgresCredentialStore
+from activities.rate_limits import (
+    JOB_SUBMISSIONS,
+    STATUS_READS,
+    TASK_READS,
+    CallBudget,
+    RateLimits,
+)
 from activities.webhooks import WebhookActivities
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
@@ -43,6 +52,16 @@ WORKFLOWS = [
     WebhookEndpointsWorkflow,
     WebhookDeliveryWorkflow,
 ]
+
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "domain")
+)
+"""The sandbox, less re-importing our own modules for every new workflow run.
+
+Re-importing and compiling workflows/ for each run took half of a busy worker's CPU
+(docs/performance.md). Those modules import only domain, temporalio and the standard
+library (tests/test_architecture.py) and keep no module state; the replay tests guard
+their determinism, which the sandbox no longer checks for calls made from them."""
 
 
 def linkedin_client(
@@ -100,6 +119,27 @@ def credential_cipher(settings: Settings) -> CredentialCipher:
     return CredentialCipher(create_key_file(path), source)
 
 
+def job_batcher(
+    settings: Settings, linkedin: LinkedInClient, metrics: LinkedInMetrics | None = None
+) -> LinkedInBatcher:
+    """The worker's one batcher of job calls, with its per-application budget."""
+    limits = RateLimits(
+        per_day={
+            JOB_SUBMISSIONS: settings.linkedin_daily_job_submissions,
+            TASK_READS: settings.linkedin_daily_task_reads,
+            STATUS_READS: settings.linkedin_daily_status_reads,
+        },
+        per_second=settings.linkedin_calls_per_second,
+    )
+    timing = BatchTiming(
+        gather_seconds=settings.linkedin_batch_gather_seconds,
+        window_seconds=settings.linkedin_batch_window_seconds,
+        read_window_seconds=settings.linkedin_batch_read_window_seconds,
+        busy_seconds=settings.linkedin_batch_busy_seconds,
+    )
+    return LinkedInBatcher(linkedin, CallBudget(limits, observer=metrics), timing, metrics)
+
+
 @asynccontextmanager
 async def running_worker(
     temporal: Client,
@@ -108,25 +148,27 @@ async def running_worker(
     linkedin: LinkedInClient | None = None,
     store: CredentialStore | None = None,
 ) -> AsyncIterator[Worker]:
-    """A started worker with one shared LinkedIn client; stopped on exit."""
+    """A started worker with one shared LinkedIn client and job batcher; stopped on exit."""
     runtime = temporal.service_client.config.runtime or Runtime.default()
+    metrics = LinkedInMetrics(runtime.metric_meter)
     owned_store = store is None
     store = store or credential_store(settings)
     await store.open()
-    linkedin = linkedin or linkedin_client(settings, LinkedInMetrics(runtime.metric_meter), store)
+    linkedin = linkedin or linkedin_client(settings, metrics, store)
     integrations = IntegrationActivities(linkedin, store, settings.application_profile)
     timing = JobTiming(
         task_poll_seconds=settings.job_task_poll_seconds,
         settle_seconds=settings.job_settle_seconds,
         credentials_wait_seconds=settings.job_credentials_wait_seconds,
     )
-    jobs = JobActivities(linkedin, store, temporal, timing)
+    jobs = JobActivities(job_batcher(settings, linkedin, metrics), store, temporal, timing)
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
     worker = Worker(
         temporal,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=WORKFLOW_RUNNER,
         activities=[
             integrations.provision_customer,
             integrations.retire_application,

@@ -1,0 +1,304 @@
+"""One LinkedIn call for many concurrent job operations of one application.
+
+LinkedIn takes up to 100 jobs in one simpleJobPostings call and many ids in one batch GET,
+and counts calls per application per day. Each `run_job_operation` asks for one job, so
+the worker gathers the concurrent asks of one application and endpoint (a lane) for a few
+milliseconds and sends them as one call. Every caller gets only its own element's answer
+or error, exactly as if it had called alone: a per-element 422 fails only its operation,
+and a whole-call failure reaches every caller of that call as its own error, so the
+activity's exactly-once logic does not change.
+
+An ask that meets no other (none waiting, none in flight) goes out after `gather_seconds`,
+so a lone caller, even one calling again and again, is barely delayed. An ask that meets
+another marks the lane busy for `busy_seconds`; while busy, asks gather for a window
+(`window_seconds` for submissions, `read_window_seconds` for reads), so under load each
+lane sends about one call per window plus one per full batch. Two operations on one
+externalJobPostingId never share a call, nor go out while another on it is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from activities.rate_limits import (
+    JOB_SUBMISSIONS,
+    STATUS_READS,
+    TASK_READS,
+    CallBudget,
+    CallHeldBack,
+    RateLimits,
+)
+from domain.job_postings import MAX_BATCH, JobPosting, JobPostingStatus, TaskStatus
+from domain.provisioning import AppCredentials
+from linkedin import LinkedInClient
+from linkedin.client import MAX_QUERY_BYTES, BatchResult, TaskSubmission
+from linkedin.errors import LinkedInError, TransientLinkedInError
+
+LANE_IDLE_DROP_SECONDS = 300.0
+"""A lane unused this long is forgotten (its application may never call again)."""
+
+_LONGEST_ID_COST = 256
+"""Room kept for one more id when judging whether waiting reads fill a call."""
+
+
+class BatchObserver(Protocol):
+    """Told the size of every call the batcher sends, for metrics."""
+
+    def batch(self, endpoint: str, size: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class BatchTiming:
+    gather_seconds: float = 0.002
+    """How long an ask on an idle lane waits for company: callers woken together join."""
+    window_seconds: float = 1.0
+    """How long a job to submit waits on a busy lane for others before its call goes out."""
+    read_window_seconds: float = 0.05
+    """The same for task and status reads: their callers mostly arrive together, woken by
+    the answer to the call they shared before, so a short window gathers them."""
+    busy_seconds: float = 2.0
+    """How long a lane stays busy after two asks met on it."""
+
+
+@dataclass(eq=False)
+class _Ask:
+    """One caller's part of a call: one job to submit, or ids to read."""
+
+    keys: list[str]
+    job: JobPosting | None
+    future: asyncio.Future[Any]
+    cost: int = 0
+    """Bytes its ids add to a GET's query string."""
+
+
+@dataclass(eq=False)
+class _Lane:
+    """The asks waiting for one endpoint of one application, and its calls in flight."""
+
+    endpoint: str
+    creds: AppCredentials
+    pending: list[_Ask] = field(default_factory=list)
+    in_flight: int = 0
+    in_flight_keys: set[str] = field(default_factory=set)
+    last_sent: float = float("-inf")
+    busy_until: float = float("-inf")
+    timer: asyncio.TimerHandle | None = None
+
+    def take(self) -> list[_Ask]:
+        """The next call's asks, in arrival order, within LinkedIn's limits."""
+        batch: list[_Ask] = []
+        keys: set[str] = set()
+        size = 0
+        kept: list[_Ask] = []
+        for ask in self.pending:
+            if ask.future.done():  # its caller gave up (cancelled)
+                continue
+            if self.endpoint == JOB_SUBMISSIONS:
+                (key,) = ask.keys
+                fits = len(batch) < MAX_BATCH and key not in keys and key not in self.in_flight_keys
+                extra = 0
+            else:
+                new = [k for k in ask.keys if k not in keys]
+                extra = sum(_query_cost(k) for k in new)
+                fits = len(keys) + len(new) <= MAX_BATCH and size + extra <= MAX_QUERY_BYTES
+            if fits:
+                batch.append(ask)
+                keys.update(ask.keys)
+                size += extra
+            else:
+                kept.append(ask)
+        self.pending = kept
+        return batch
+
+    def full(self) -> bool:
+        """Whether the asks waiting would fill a call already."""
+        if self.endpoint == JOB_SUBMISSIONS:
+            return len(self.pending) >= MAX_BATCH
+        cost = sum(ask.cost for ask in self.pending)
+        return cost + _LONGEST_ID_COST > MAX_QUERY_BYTES or len(self.pending) >= MAX_BATCH
+
+
+class LinkedInBatcher:
+    """submit_jobs, get_tasks and get_job_statuses of LinkedInClient, batched per lane.
+
+    Shared by all activities of a worker, with one call budget (`CallBudget`) that every
+    call it sends is counted against; a 429 with Retry-After holds the whole lane.
+    """
+
+    def __init__(
+        self,
+        linkedin: LinkedInClient,
+        budget: CallBudget | None = None,
+        timing: BatchTiming | None = None,
+        observer: BatchObserver | None = None,
+    ) -> None:
+        self._linkedin = linkedin
+        self._budget = budget or CallBudget(RateLimits())
+        self._timing = timing or BatchTiming()
+        self._observer = observer
+        self._lanes: dict[tuple[str, AppCredentials], _Lane] = {}
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def submit_jobs(
+        self, creds: AppCredentials, jobs: Sequence[JobPosting]
+    ) -> list[TaskSubmission]:
+        """One TaskSubmission per job, in order; each job rides in some batch_create call."""
+        asks = [
+            self._ask(JOB_SUBMISSIONS, creds, [job.external_job_posting_id], job) for job in jobs
+        ]
+        return list(await asyncio.gather(*asks))
+
+    async def get_tasks(
+        self, creds: AppCredentials, task_ids: Sequence[str]
+    ) -> BatchResult[TaskStatus]:
+        return await self._read(TASK_READS, creds, task_ids)
+
+    async def get_job_statuses(
+        self, creds: AppCredentials, external_ids: Sequence[str]
+    ) -> BatchResult[JobPostingStatus]:
+        return await self._read(STATUS_READS, creds, external_ids)
+
+    async def _read(
+        self, endpoint: str, creds: AppCredentials, ids: Sequence[str]
+    ) -> BatchResult[Any]:
+        """Ids that fit one call are one ask; more are split as LinkedInClient would."""
+        if not ids:
+            return BatchResult()
+        chunks: list[list[str]] = [[]]
+        size = 0
+        for key in dict.fromkeys(ids):
+            cost = _query_cost(key)
+            if chunks[-1] and (size + cost > MAX_QUERY_BYTES or len(chunks[-1]) == MAX_BATCH):
+                chunks.append([])
+                size = 0
+            chunks[-1].append(key)
+            size += cost
+        parts = await asyncio.gather(*(self._ask(endpoint, creds, c, None) for c in chunks))
+        merged: BatchResult[Any] = BatchResult()
+        for part in parts:
+            merged.results.update(part.results)
+            merged.errors.update(part.errors)
+        return merged
+
+    def _reader(self, endpoint: str) -> Callable[[AppCredentials, list[str]], Awaitable[Any]]:
+        if endpoint == TASK_READS:
+            return self._linkedin.get_tasks
+        return self._linkedin.get_job_statuses
+
+    # -- lanes ----------------------------------------------------------------------------
+
+    async def _ask(
+        self, endpoint: str, creds: AppCredentials, keys: list[str], job: JobPosting | None
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        lane = self._lanes.get((endpoint, creds))
+        if lane is None:
+            self._drop_idle_lanes(loop.time())
+            lane = self._lanes[(endpoint, creds)] = _Lane(endpoint, creds)
+        cost = sum(_query_cost(k) for k in keys) if job is None else 0
+        ask = _Ask(keys=keys, job=job, future=loop.create_future(), cost=cost)
+        if lane.pending or lane.in_flight:
+            lane.busy_until = loop.time() + self._timing.busy_seconds
+        lane.pending.append(ask)
+        self._schedule(lane)
+        return await ask.future
+
+    def _schedule(self, lane: _Lane) -> None:
+        loop = asyncio.get_running_loop()
+        if lane.full():
+            self._flush(lane)
+            return
+        if lane.timer is not None or not lane.pending:
+            return
+        if loop.time() >= lane.busy_until:
+            delay = self._timing.gather_seconds
+        elif lane.endpoint == JOB_SUBMISSIONS:
+            delay = self._timing.window_seconds
+        else:
+            delay = self._timing.read_window_seconds
+        lane.timer = loop.call_later(delay, self._flush, lane)
+
+    def _flush(self, lane: _Lane) -> None:
+        if lane.timer is not None:
+            lane.timer.cancel()
+            lane.timer = None
+        while batch := lane.take():
+            lane.in_flight += 1
+            lane.last_sent = asyncio.get_running_loop().time()
+            if lane.endpoint == JOB_SUBMISSIONS:
+                lane.in_flight_keys.update(ask.keys[0] for ask in batch)
+            task = asyncio.create_task(self._send(lane, batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        # What is left waits for the in-flight call on its job: _send reschedules it.
+
+    async def _send(self, lane: _Lane, batch: list[_Ask]) -> None:
+        client_id = lane.creds.client_id
+        try:
+            await self._budget.acquire(client_id, lane.endpoint)
+            if self._observer is not None:
+                self._observer.batch(lane.endpoint, len(batch))
+            if lane.endpoint == JOB_SUBMISSIONS:
+                jobs = [ask.job for ask in batch if ask.job is not None]
+                submissions = await self._linkedin.submit_jobs(lane.creds, jobs)
+                for ask, submission in zip(batch, submissions, strict=True):
+                    _answer(ask, submission)
+            else:
+                keys = list(dict.fromkeys(k for ask in batch for k in ask.keys))
+                answer = await self._reader(lane.endpoint)(lane.creds, keys)
+                for ask in batch:
+                    _answer(ask, _part(answer, ask.keys))
+        except LinkedInError as error:
+            retry_after = getattr(error, "retry_after", None)
+            if error.status == 429 and retry_after and not isinstance(error, CallHeldBack):
+                self._budget.throttled(client_id, lane.endpoint, retry_after)
+            for ask in batch:
+                _fail(ask, copy.copy(error))
+        except asyncio.CancelledError:
+            for ask in batch:
+                ask.future.cancel()
+            raise
+        except Exception as error:  # not LinkedIn's answer (a bug): every caller sees it
+            for ask in batch:
+                _fail(ask, error)
+        finally:
+            for ask in batch:  # never leave a caller waiting, whatever went wrong above
+                _fail(ask, TransientLinkedInError("the batched call ended without an answer"))
+            lane.in_flight -= 1
+            if lane.endpoint == JOB_SUBMISSIONS:
+                lane.in_flight_keys.difference_update(ask.keys[0] for ask in batch)
+            if lane.pending:
+                self._schedule(lane)
+
+    def _drop_idle_lanes(self, now: float) -> None:
+        for key, lane in list(self._lanes.items()):
+            idle = not lane.pending and lane.in_flight == 0 and lane.timer is None
+            if idle and now - lane.last_sent > LANE_IDLE_DROP_SECONDS:
+                del self._lanes[key]
+
+
+def _query_cost(key: str) -> int:
+    """Bytes one id adds to `ids=..&ids=..`, counted as LinkedInClient splits queries."""
+    return len(urlencode([("ids", key)])) + 1
+
+
+def _part(answer: BatchResult[Any], keys: list[str]) -> BatchResult[Any]:
+    return BatchResult(
+        results={k: answer.results[k] for k in keys if k in answer.results},
+        errors={k: answer.errors[k] for k in keys if k in answer.errors},
+    )
+
+
+def _answer(ask: _Ask, value: Any) -> None:
+    if not ask.future.done():
+        ask.future.set_result(value)
+
+
+def _fail(ask: _Ask, error: BaseException) -> None:
+    if not ask.future.done():
+        ask.future.set_exception(error)
