@@ -197,10 +197,10 @@ class Ats:
                 return
             for attempt in range(3):
                 revision += kind in (OperationKind.CREATE, OperationKind.UPDATE)
-                requested = await self._request(customer, job, kind, revision, attempt)
+                requested = await self.request(customer, job, kind, revision, attempt)
                 if requested is None:
                     return
-                await self._follow(requested)
+                await self.follow(requested)
                 if requested.outcome == "SUCCEEDED":
                     break
                 if requested.outcome != "FAILED" or TASK_FAILURE not in (requested.error or ""):
@@ -218,9 +218,10 @@ class Ats:
             else:
                 return
 
-    async def _request(
-        self, customer: Customer, job: str, kind: OperationKind, revision: int, attempt: int
+    async def request(
+        self, customer: Customer, job: str, kind: OperationKind, revision: int = 0, attempt: int = 0
     ) -> Requested | None:
+        """Send one operation until the API answers it; None when it refused it."""
         path = f"/v1/customers/{customer.id}/jobs/{job}"
         key = f"{job}-{kind.lower()}-{attempt}"
         if kind in (OperationKind.CREATE, OperationKind.UPDATE):
@@ -241,7 +242,7 @@ class Ats:
         self.ledger.requested.append(requested)
         return requested
 
-    async def _follow(self, requested: Requested) -> None:
+    async def follow(self, requested: Requested) -> None:
         """Wait for the operation to finish, asking for a retry when it stays parked."""
         path = f"/v1/customers/{requested.customer}/jobs/{requested.job}"
         parked_since: float | None = None

@@ -19,6 +19,7 @@ OURS = {
     "api",
     "linkedin_sandbox",
     "cli",
+    "chaos",
 }
 ALLOWED = {
     "domain": set(),
@@ -37,6 +38,7 @@ ALLOWED = {
     "api": {"domain", "client", "workers.settings"},
     "linkedin_sandbox": set(),
     "cli": OURS,
+    "chaos": OURS,
 }
 
 
