@@ -204,8 +204,8 @@ class Ats:
                 if requested.outcome == "SUCCEEDED":
                     break
                 if requested.outcome != "FAILED" or TASK_FAILURE not in (requested.error or ""):
-                    if requested.outcome != "CANCELLED":
-                        self.ledger.refused[f"{kind} {requested.outcome}"] += 1
+                    if requested.outcome == "FAILED":
+                        self.ledger.refused[f"{kind} FAILED"] += 1
                     log.warning(
                         "chaos.job_stopped",
                         job=job,

@@ -3,9 +3,11 @@
 Each simpleJobPostings element LinkedIn accepted is a task in its world, persisted across
 sandbox restarts. Operations of one job run one at a time, so every task belongs to the
 first operation that finished after LinkedIn created it: an operation with more than one
-task sent its element more than once. UPDATE may be sent again by design (jobPostingStatus
-cannot show it was applied, and the same whole job again is harmless); every other kind
-sent twice counts as applied twice.
+task sent its element more than once. Sending again after LinkedIn failed the element is what
+makes the operation happen once (a lost answer hid the failure); sending again after
+LinkedIn applied it (or while it was still processing it) is applied twice, except for
+UPDATE: jobPostingStatus cannot show an UPDATE was applied, and the same whole job again
+is harmless by design.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Findings:
     stuck: list[str] = field(default_factory=list)
     task_failures: list[str] = field(default_factory=list)
     """Workflows with a WorkflowTaskFailed event: a bug in workflow code, or nondeterminism."""
+    sent_again: int = 0
+    """Elements sent again for one operation, whatever LinkedIn did with the first."""
     calls: Counter[str] = field(default_factory=Counter)
     minimum: Counter[str] = field(default_factory=Counter)
 
@@ -74,6 +78,9 @@ def audit_jobs(
         for (acked_job, operation_id), requested in acked.items():
             if acked_job == job and operation_id not in known and not trimmed:
                 found.lost.append(f"{job}: {requested.kind} {operation_id} is gone from our state")
+        if trimmed:  # only operations still in the state can own tasks
+            since = min(_ms(op["requested_at"]) for op in operations)
+            tasks = [t for t in tasks if t["created_at_ms"] >= since]
         _attribute(job, operations, tasks, found)
         _compare(job, state, linkedin_jobs.get(job), found)
         _expectations(job, ledger, state, found)
@@ -101,11 +108,13 @@ def _attribute(
         owned[owner["id"]].append(task)
     for op in ordered:
         mine = owned[op["id"]]
-        if len(mine) > 1 and op["kind"] not in RESENDABLE:
+        applied = next((i for i, t in enumerate(mine) if t["status"] != "FAILED"), len(mine))
+        if len(mine) > applied + 1 and op["kind"] not in RESENDABLE:
             found.applied_twice.append(
-                f"{job}: {op['kind']} {op['id']} sent {len(mine)} times "
+                f"{job}: {op['kind']} {op['id']} sent again after LinkedIn applied it "
                 f"({', '.join(t['status'] for t in mine)})"
             )
+        found.sent_again += len(mine) - 1 if mine else 0
         succeeded = [t for t in mine if t["status"] == "SUCCEEDED"]
         if op["outcome"] == "SUCCEEDED" and not succeeded and op["kind"] != OperationKind.CLOSE:
             found.lost.append(f"{job}: {op['kind']} {op['id']} SUCCEEDED; LinkedIn never did it")
@@ -185,8 +194,9 @@ def audit_customers(
         )
         theirs = linkedin.get(customer.contract)
         status = mine["status"] if mine else None
-        if customer.saved and status != "ENABLED":
-            found.stuck.append(f"customer {customer.id}: {customer.contract} is {status}")
+        if status != "ENABLED":
+            saved = "saved" if customer.saved else "never got its widget save through"
+            found.stuck.append(f"customer {customer.id} ({saved}): {customer.contract} is {status}")
         if theirs is not None and status is not None:
             found.minimum["atsIntegrations"] += 2  # enable, then verify
             if (status == "ENABLED") != (theirs["status"] == "ENABLED"):

@@ -157,7 +157,13 @@ def report(run: Run) -> None:
         ("faults", sum(havoc.faults.values()), f"{faults}; {struck} answers failed or dropped"),
         ("kills", sum(stack.kills.values()), f"{kills}; other exits {dict(stack.crashes) or 0}"),
         ("lost", len(found.lost), ""),
-        ("applied twice", len(found.applied_twice), "non-UPDATE elements sent twice"),
+        (
+            "applied twice",
+            len(found.applied_twice),
+            f"{found.sent_again} elements sent again, none after LinkedIn applied them"
+            if not found.applied_twice
+            else "non-UPDATE elements sent again after LinkedIn applied them",
+        ),
         ("wrong final state", len(found.wrong), "ours against LinkedIn's and the ATS's"),
         ("stuck", len(found.stuck), "operations or integrations not settled"),
         ("workflow task failures", len(found.task_failures), ""),
@@ -190,7 +196,7 @@ def main(
     seconds: Annotated[float, typer.Option(help="How long faults and kills go on.")] = 90,
     settle: Annotated[
         float, typer.Option(help="After that, how long everything may take to settle.")
-    ] = 150,
+    ] = 420,
     seed: Annotated[int | None, typer.Option(help="Seed of faults, kills and jobs.")] = None,
     customers: Annotated[int, typer.Option(help="Customers onboarded.")] = 3,
     jobs: Annotated[int, typer.Option(help="Jobs in flight at a time.")] = 6,

@@ -14,7 +14,7 @@ from chaos.audit import Findings, audit_jobs
 from domain.postings import OperationKind
 
 ROOT = Path(__file__).parents[1]
-SHORT_RUN = "--seconds 60 --settle 150 --seed 7 --customers 2 --jobs 4"
+SHORT_RUN = "--seconds 60 --settle 360 --seed 7 --customers 2 --jobs 4"
 
 
 def test_a_short_chaos_run_loses_nothing_and_applies_nothing_twice() -> None:
@@ -25,7 +25,7 @@ def test_a_short_chaos_run_loses_nothing_and_applies_nothing_twice() -> None:
         env={**os.environ, "COLUMNS": "200"},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
@@ -49,6 +49,7 @@ def op(id_: str, kind: str, finished: float | None, outcome: str = "SUCCEEDED") 
         "id": id_,
         "kind": kind,
         "outcome": outcome,
+        "requested_at": at(0),
         "finished_at": at(finished) if finished is not None else None,
     }
 
@@ -102,7 +103,17 @@ def test_the_auditor_finds_an_operation_applied_twice() -> None:
     operations = [op("a", "CREATE", 2), op("b", "UPGRADE", 4)]
     tasks = [task(1, "CREATE"), task(3, "UPDATE"), task(3.5, "UPDATE")]
     found = audit(operations, tasks, closed=False)
-    assert len(found.applied_twice) == 1 and "UPGRADE b sent 2 times" in found.applied_twice[0]
+    assert found.applied_twice == [
+        "j1: UPGRADE b sent again after LinkedIn applied it (SUCCEEDED, SUCCEEDED)"
+    ]
+
+
+def test_sending_again_after_linkedin_failed_the_element_is_not_applying_twice() -> None:
+    operations = [op("a", "CREATE", 2), op("b", "RENEW", 4)]
+    tasks = [task(1, "CREATE", "FAILED"), task(1.5, "CREATE"), task(3, "RENEW")]
+    found = audit(operations, tasks, closed=False)
+    assert not found.failed, found
+    assert found.sent_again == 1
 
 
 def test_the_auditor_finds_a_success_linkedin_never_saw() -> None:
