@@ -21,7 +21,8 @@ from chaos.ats import Api, Ats, Customer, Ledger
 from chaos.audit import Findings, audit_customers, audit_jobs, count_calls, workflow_task_failures
 from chaos.havoc import Havoc, Journal
 from chaos.stack import ChaosStack
-from cli.common import configure_logging, console, finish
+from cli.common import console, finish
+from cli.logs import configure_logging
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,6 @@ async def _jobs(
 
 
 async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Findings:
-    from client.connection import connect
-
     found = Findings()
     token = stack.settings.api_token.get_secret_value()
     async with (
@@ -132,7 +131,7 @@ async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Finding
     audit_jobs(ledger, jobs, world, found)
     audit_customers(ledger, integrations, world, found)
     count_calls(journal.entries, found)
-    await workflow_task_failures(await connect(target_host=stack.temporal_address), found)
+    await workflow_task_failures(await stack.temporal(), found)
     return found
 
 

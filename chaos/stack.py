@@ -17,8 +17,9 @@ from collections import Counter
 from pathlib import Path
 
 import structlog
+from temporalio.client import Client
 
-from cli.up import Child, children
+from cli.up import Child, children, ensure_payload_key_file
 from workers.settings import Settings
 
 log = structlog.get_logger("chaos")
@@ -43,6 +44,7 @@ def chaos_settings(data: Path) -> tuple[Settings, dict[str, str]]:
         "temporal_ui_port": free_port(),
         "sandbox_port": free_port(),
         "api_port": free_port(),
+        "codec_port": free_port(),
     }
     values: dict[str, str] = {
         **{name: str(port) for name, port in ports.items()},
@@ -67,7 +69,8 @@ class ChaosStack:
         self.data = data
         self.logs = data / "logs"
         self.settings, self.env = chaos_settings(data)
-        self.children = {child.name: child for child in children(self.settings, data)}
+        codec_token = secrets.token_urlsafe(24)
+        self.children = {c.name: c for c in children(self.settings, data, codec_token)}
         self.kills: Counter[str] = Counter()
         self.crashes: Counter[str] = Counter()
         """Exits we did not cause (a child giving up while another was down)."""
@@ -85,7 +88,8 @@ class ChaosStack:
         return f"127.0.0.1:{self.settings.temporal_port}"
 
     async def start(self) -> None:
-        self.logs.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ensure_payload_key_file(self.settings)
         for name in self.children:
             await self._start(name)
             if name == "temporal":
@@ -112,10 +116,15 @@ class ChaosStack:
             )
 
     async def _register_search_attributes(self) -> None:
-        from client.connection import connect
         from workers.setup import ensure_search_attributes
 
-        await ensure_search_attributes(await connect(target_host=self.temporal_address))
+        await ensure_search_attributes(await self.temporal())
+
+    async def temporal(self) -> Client:
+        """A client of the dev server that reads our payloads."""
+        from client.connection import connect
+
+        return await connect(self.settings.load_payload_keys(), target_host=self.temporal_address)
 
     def alive(self, name: str) -> bool:
         process = self.children[name].process

@@ -22,7 +22,6 @@ from api.app import create_app
 from chaos.ats import Api, Ats, Customer, Ledger
 from chaos.audit import Findings, workflow_task_failures
 from chaos.stack import ChaosStack
-from client.connection import connect
 from domain.postings import OperationKind
 from workers.settings import Settings
 
@@ -98,7 +97,7 @@ def test_no_workflow_task_failed(stack: ChaosStack, tmp_path: Path) -> None:
 
     async def failures() -> list[str]:
         found = Findings()
-        await workflow_task_failures(await connect(target_host=stack.temporal_address), found)
+        await workflow_task_failures(await stack.temporal(), found)
         return found.task_failures
 
     assert asyncio.run(failures()) == []
