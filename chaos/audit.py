@@ -37,6 +37,8 @@ class Findings:
     stuck: list[str] = field(default_factory=list)
     task_failures: list[str] = field(default_factory=list)
     """Workflows with a WorkflowTaskFailed event: a bug in workflow code, or nondeterminism."""
+    broken: list[str] = field(default_factory=list)
+    """The run itself went wrong (a driver raised): the audit is incomplete."""
     sent_again: int = 0
     """Elements sent again for one operation, whatever LinkedIn did with the first."""
     calls: Counter[str] = field(default_factory=Counter)
@@ -44,9 +46,8 @@ class Findings:
 
     @property
     def failed(self) -> bool:
-        return bool(self.lost or self.applied_twice or self.wrong or self.stuck) or bool(
-            self.task_failures
-        )
+        problems = (self.lost, self.applied_twice, self.wrong, self.stuck, self.task_failures)
+        return any(problems) or bool(self.broken)
 
 
 def _ms(value: str | None) -> float:

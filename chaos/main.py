@@ -87,6 +87,11 @@ async def _drive(plan: Plan, stack: ChaosStack) -> Run:
     collector.cancel()
     await journal.collect()
     found = await _audit(stack, ledger, journal)
+    for driver in drivers:  # a driver that broke leaves the audit incomplete: say so
+        if not driver.done():
+            driver.cancel()
+        elif driver.exception() is not None:
+            found.broken.append(f"the ATS driver broke: {driver.exception()!r}")
     return Run(plan, stack, ledger, havoc, found, journal.entries, time.monotonic() - started)
 
 
@@ -176,6 +181,7 @@ def report(run: Run) -> None:
         ("wrong final state", found.wrong),
         ("stuck", found.stuck),
         ("workflow task failures", found.task_failures),
+        ("chaos itself", found.broken),
     ):
         for problem in problems[:20]:
             console.print(f"[red]{title}[/red]: {problem}")
