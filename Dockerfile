@@ -17,6 +17,7 @@ COPY client client
 COPY api api
 COPY linkedin_sandbox linkedin_sandbox
 COPY cli cli
+COPY chaos chaos
 RUN pip install . \
     && useradd --system --uid 10001 --home /data app \
     && mkdir -p /data && chown app /data

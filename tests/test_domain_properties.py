@@ -133,6 +133,7 @@ def valid_jobs(draw: st.DrawFn) -> dict[str, Any]:
             job["budget"] = {
                 "payForPerformanceTotalBudget": {"amount": amount, "currencyCode": "USD"}
             }
+            job["companyJobCode"] = draw(ids)  # P4P names the requisition (seed 002)
     return job
 
 
