@@ -23,6 +23,8 @@ from chaos.havoc import Havoc, Journal
 from chaos.stack import ChaosStack
 from cli.common import console, finish
 from cli.logs import configure_logging
+from domain.onboarding import IntegrationState
+from domain.postings import JobState
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,18 @@ async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Finding
         jobs: dict[str, dict[str, Any] | None] = {}
         for job, customer in ledger.jobs.items():
             answer = await api.get(f"/v1/customers/{customer}/jobs/{job}")
-            jobs[job] = answer.json() if answer.status_code == 200 else None
+            ok = answer.status_code == 200
+            # Read through our own model: the audit sees one field style, whatever the wire's.
+            jobs[job] = (
+                JobState.model_validate(answer.json()).model_dump(mode="json") if ok else None
+            )
         integrations = {}
         for customer_id in ledger.customers:
             answer = await api.get(f"/v1/customers/{customer_id}/integrations")
-            integrations[customer_id] = answer.json() if answer.status_code == 200 else []
+            states = answer.json() if answer.status_code == 200 else []
+            integrations[customer_id] = [
+                IntegrationState.model_validate(state).model_dump(mode="json") for state in states
+            ]
     audit_jobs(ledger, jobs, world, found)
     audit_customers(ledger, integrations, world, found)
     count_calls(journal.entries, found)
