@@ -18,6 +18,7 @@ COPY api api
 COPY linkedin_sandbox linkedin_sandbox
 COPY cli cli
 COPY settings settings
+COPY chaos chaos
 RUN pip install . \
     && useradd --system --uid 10001 --home /data app \
     && mkdir -p /data && chown app /data

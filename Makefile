@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck pytest install clean bench chromium postgres
+.PHONY: up test lint typecheck pytest install clean bench chromium postgres chaos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: install
 	$(BIN)/python -m bench.linkedin_client
 	$(BIN)/python -m bench.credential_store
 	$(BIN)/python -m bench.jobs $(BENCH_ARGS)
+
+# The whole stack under faults and SIGKILLs, audited: make chaos CHAOS_ARGS="--seconds 600"
+chaos: install
+	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

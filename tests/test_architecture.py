@@ -20,6 +20,7 @@ OURS = {
     "linkedin_sandbox",
     "cli",
     "settings",
+    "chaos",
 }
 ALLOWED = {
     "domain": set(),
@@ -40,6 +41,7 @@ ALLOWED = {
     "linkedin_sandbox": set(),
     "settings": {"domain", "client.codec"},
     "cli": OURS,
+    "chaos": OURS,
 }
 
 

@@ -1,0 +1,3 @@
+from chaos.main import entry
+
+entry()

@@ -1,0 +1,225 @@
+"""LinkedIn's view (the sandbox's world and journal) against ours (the API) after a run.
+
+Each simpleJobPostings element LinkedIn accepted is a task in its world, persisted across
+sandbox restarts. Operations of one job run one at a time, so every task belongs to the
+first operation that finished after LinkedIn created it: an operation with more than one
+task sent its element more than once. Sending again after LinkedIn failed the element is what
+makes the operation happen once (a lost answer hid the failure); sending again after
+LinkedIn applied it (or while it was still processing it) is applied twice, except for
+UPDATE: jobPostingStatus cannot show an UPDATE was applied, and the same whole job again
+is harmless by design.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from chaos.ats import Ledger
+from domain.job_workflow import OperationKind
+from linkedin_sandbox.faults import endpoint_of
+
+RESENDABLE = {OperationKind.UPDATE}
+ENDS = float("inf")
+
+
+@dataclass
+class Findings:
+    operations: int = 0
+    lost: list[str] = field(default_factory=list)
+    applied_twice: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    task_failures: list[str] = field(default_factory=list)
+    """Workflows with a WorkflowTaskFailed event: a bug in workflow code, or nondeterminism."""
+    broken: list[str] = field(default_factory=list)
+    """The run itself went wrong (a driver raised): the audit is incomplete."""
+    sent_again: int = 0
+    """Elements sent again for one operation, whatever LinkedIn did with the first."""
+    calls: Counter[str] = field(default_factory=Counter)
+    minimum: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def failed(self) -> bool:
+        problems = (self.lost, self.applied_twice, self.wrong, self.stuck, self.task_failures)
+        return any(problems) or bool(self.broken)
+
+
+def _ms(value: str | None) -> float:
+    if value is None:
+        return ENDS
+    return datetime.fromisoformat(value).timestamp() * 1000
+
+
+def audit_jobs(
+    ledger: Ledger, ours: dict[str, dict[str, Any] | None], world: dict[str, Any], found: Findings
+) -> None:
+    """Every job: each operation's elements at LinkedIn, and the final state on both sides."""
+    tasks_by_job: dict[str, list[dict[str, Any]]] = {}
+    for task in sorted(world["tasks"], key=lambda t: t["created_at_ms"]):
+        tasks_by_job.setdefault(task["external_id"], []).append(task)
+    linkedin_jobs = {j["external_id"]: j for j in world["jobs"]}
+    acked = {(r.job, r.operation_id): r for r in ledger.requested}
+    found.operations = len(acked)
+    for job in sorted(ledger.jobs):
+        state = ours.get(job)
+        tasks = tasks_by_job.get(job, [])
+        if state is None:
+            if tasks or any(k[0] == job for k in acked):
+                found.lost.append(f"{job}: LinkedIn or the ATS knows it; our API does not")
+            continue
+        operations = state["operations"]
+        known = {op["id"] for op in operations}
+        trimmed = sum(state.get("earlier_operations", {}).values())
+        for (acked_job, operation_id), requested in acked.items():
+            if acked_job == job and operation_id not in known and not trimmed:
+                found.lost.append(f"{job}: {requested.kind} {operation_id} is gone from our state")
+        if trimmed:  # only operations still in the state can own tasks
+            since = min(_ms(op["requested_at"]) for op in operations)
+            tasks = [t for t in tasks if t["created_at_ms"] >= since]
+        _attribute(job, operations, tasks, found)
+        _compare(job, state, linkedin_jobs.get(job), found)
+        _expectations(job, ledger, state, found)
+        for op in operations:
+            if op["outcome"] not in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                found.stuck.append(f"{job}: {op['kind']} {op['id']} is {op['outcome']}")
+
+
+def _attribute(
+    job: str, operations: list[dict[str, Any]], tasks: list[dict[str, Any]], found: Findings
+) -> None:
+    """Give each task to the first operation that finished after LinkedIn created it."""
+    sent = [op for op in operations if op["kind"] != OperationKind.DISCARD]
+    ordered = sorted(sent, key=lambda op: _ms(op.get("finished_at")))
+    owned: dict[str, list[dict[str, Any]]] = {op["id"]: [] for op in ordered}
+    for task in tasks:
+        owner = next(
+            (op for op in ordered if _ms(op.get("finished_at")) >= task["created_at_ms"]), None
+        )
+        if owner is None:
+            found.applied_twice.append(
+                f"{job}: task {task['urn']} ({task['operation']}) came after every operation"
+            )
+            continue
+        owned[owner["id"]].append(task)
+    for op in ordered:
+        mine = owned[op["id"]]
+        applied = next((i for i, t in enumerate(mine) if t["status"] != "FAILED"), len(mine))
+        if len(mine) > applied + 1 and op["kind"] not in RESENDABLE:
+            found.applied_twice.append(
+                f"{job}: {op['kind']} {op['id']} sent again after LinkedIn applied it "
+                f"({', '.join(t['status'] for t in mine)})"
+            )
+        found.sent_again += len(mine) - 1 if mine else 0
+        succeeded = [t for t in mine if t["status"] == "SUCCEEDED"]
+        if op["outcome"] == "SUCCEEDED" and not succeeded and op["kind"] != OperationKind.CLOSE:
+            found.lost.append(f"{job}: {op['kind']} {op['id']} SUCCEEDED; LinkedIn never did it")
+        if op["outcome"] != "CANCELLED":
+            found.minimum["simpleJobPostings"] += 1
+            found.minimum["simpleJobPostingTasks"] += 1
+            found.minimum["jobPostingStatus"] += 1
+
+
+def _compare(
+    job: str, ours: dict[str, Any], theirs: dict[str, Any] | None, found: Findings
+) -> None:
+    created = any(
+        op["kind"] == OperationKind.CREATE and op["outcome"] == "SUCCEEDED"
+        for op in ours["operations"]
+    ) or bool(ours.get("posting"))
+    if theirs is None:
+        if created:
+            found.wrong.append(f"{job}: we say it was created; LinkedIn has no such job")
+        return
+    if not created:
+        found.wrong.append(
+            f"{job}: LinkedIn has it (jobId {theirs['job_id']}); we never created it"
+        )
+        return
+    closed = ours["status"] == "CLOSED"
+    if closed != theirs["closed"]:
+        found.wrong.append(f"{job}: we say {ours['status']}; LinkedIn closed={theirs['closed']}")
+    if closed:
+        return
+    mismatches = {
+        "jobId": (ours["job_id"], str(theirs["job_id"])),
+        "listingType": (ours["listing_type"], theirs["listing_type"]),
+        "expireAt": (round(_ms(ours["expire_at"])), theirs["expire_at"]),
+    }
+    for name, (mine, linkedin) in mismatches.items():
+        if mine != linkedin:
+            found.wrong.append(f"{job}: {name} is {mine} here, {linkedin} at LinkedIn")
+
+
+def _expectations(job: str, ledger: Ledger, state: dict[str, Any], found: Findings) -> None:
+    """What the ATS was told succeeded is what the job shows."""
+    outcomes = {op["id"]: op["outcome"] for op in state["operations"]}
+    listing, closed = "BASIC", False
+    for requested in ledger.requested:
+        if requested.job != job or outcomes.get(requested.operation_id) != "SUCCEEDED":
+            continue
+        if requested.kind == OperationKind.UPGRADE:
+            listing = "PREMIUM"
+        elif requested.kind == OperationKind.DOWNGRADE:
+            listing = "BASIC"
+        elif requested.kind == OperationKind.CLOSE:
+            closed = True
+    if closed != (state["status"] == "CLOSED"):
+        found.wrong.append(f"{job}: the ATS closed it={closed}; the job is {state['status']}")
+    elif not closed and state["listing_type"] not in (None, listing):
+        found.wrong.append(f"{job}: the ATS made it {listing}; it is {state['listing_type']}")
+
+
+def audit_customers(
+    ledger: Ledger, ours: dict[str, list[dict[str, Any]]], world: dict[str, Any], found: Findings
+) -> None:
+    linkedin = {i["integration_context"]: i for i in world["integrations"]}
+    for customer in ledger.customers.values():
+        if not customer.onboarded:
+            continue
+        found.minimum["accessToken"] += 1
+        found.minimum["provisionedApplications"] += 2  # find, then create
+        mine = next(
+            (
+                context
+                for integration in ours.get(customer.id, [])
+                for context in [integration["contexts"].get(customer.contract)]
+                if context is not None
+            ),
+            None,
+        )
+        theirs = linkedin.get(customer.contract)
+        status = mine["status"] if mine else None
+        if status != "ENABLED":
+            saved = "saved" if customer.saved else "never got its widget save through"
+            found.stuck.append(f"customer {customer.id} ({saved}): {customer.contract} is {status}")
+        if theirs is not None and status is not None:
+            found.minimum["atsIntegrations"] += 2  # enable, then verify
+            if (status == "ENABLED") != (theirs["status"] == "ENABLED"):
+                found.wrong.append(
+                    f"customer {customer.id}: {status} here, {theirs['status']} at LinkedIn"
+                )
+
+
+def count_calls(journal: list[dict[str, Any]], found: Findings) -> None:
+    for entry in journal:
+        endpoint = endpoint_of(entry["path"])
+        if endpoint is not None:
+            found.calls[endpoint] += 1
+    found.minimum["accessToken"] += 1  # the partner's own token
+
+
+async def workflow_task_failures(temporal: Client, found: Findings) -> None:
+    """Every workflow whose history holds a WorkflowTaskFailed event."""
+    async for execution in temporal.list_workflows():
+        handle = temporal.get_workflow_handle(execution.id, run_id=execution.run_id)
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                cause = event.workflow_task_failed_event_attributes.failure.message
+                found.task_failures.append(f"{execution.id}: {cause[:200]}")
+                break

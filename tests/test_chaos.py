@@ -1,0 +1,128 @@
+"""`make chaos`: a short run is part of the suite, and its auditor is tested on its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chaos.ats import Ledger, Requested
+from chaos.audit import Findings, audit_jobs
+from domain.job_workflow import OperationKind
+
+ROOT = Path(__file__).parents[1]
+SHORT_RUN = "--seconds 60 --settle 360 --seed 7 --customers 2 --jobs 4"
+
+
+def test_a_short_chaos_run_loses_nothing_and_applies_nothing_twice() -> None:
+    """One minute of faults and SIGKILLs, then settling; the auditor must find nothing."""
+    result = subprocess.run(
+        [sys.executable, "-m", "chaos", *SHORT_RUN.split()],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    for column in ("operations", "kills", "lost", "applied twice", "wrong final state", "stuck"):
+        assert column in result.stdout
+
+
+# -- the auditor ----------------------------------------------------------------------------
+
+
+def at(seconds: float) -> str:
+    return datetime.fromtimestamp(1_800_000_000 + seconds, tz=UTC).isoformat()
+
+
+def ms(seconds: float) -> int:
+    return int((1_800_000_000 + seconds) * 1000)
+
+
+def op(id_: str, kind: str, finished: float | None, outcome: str = "SUCCEEDED") -> dict[str, Any]:
+    return {
+        "id": id_,
+        "kind": kind,
+        "outcome": outcome,
+        "requested_at": at(0),
+        "finished_at": at(finished) if finished is not None else None,
+    }
+
+
+def task(created: float, operation: str, status: str = "SUCCEEDED") -> dict[str, Any]:
+    return {
+        "urn": f"urn:li:simpleJobPostingTask:{created}",
+        "external_id": "j1",
+        "operation": operation,
+        "created_at_ms": ms(created),
+        "status": status,
+    }
+
+
+def audit(operations: list[dict[str, Any]], tasks: list[dict[str, Any]], closed: bool) -> Findings:
+    ledger = Ledger(jobs={"j1": "c1"})
+    ledger.requested = [
+        Requested("c1", "j1", OperationKind(o["kind"]), f"k-{o['id']}", o["id"], o["outcome"])
+        for o in operations
+    ]
+    ours = {
+        "operations": operations,
+        "status": "CLOSED" if any(o["kind"] == "CLOSE" for o in operations) else "LISTED",
+        "job_id": "7",
+        "listing_type": "BASIC",
+        "expire_at": at(1000),
+        "posting": {"externalJobPostingId": "j1"},
+    }
+    linkedin_job = {
+        "external_id": "j1",
+        "job_id": 7,
+        "closed": closed,
+        "listing_type": "BASIC",
+        "expire_at": ms(1000),
+    }
+    found = Findings()
+    world = {"tasks": tasks, "jobs": [linkedin_job], "integrations": []}
+    audit_jobs(ledger, {"j1": ours}, world, found)
+    return found
+
+
+def test_the_auditor_passes_updates_sent_again_and_finds_nothing_else() -> None:
+    operations = [op("a", "CREATE", 2), op("b", "UPDATE", 4), op("c", "CLOSE", 6)]
+    tasks = [task(1, "CREATE"), task(3, "UPDATE"), task(3.5, "UPDATE"), task(5, "CLOSE")]
+    found = audit(operations, tasks, closed=True)
+    assert not found.failed, found
+    assert found.operations == 3
+
+
+def test_the_auditor_finds_an_operation_applied_twice() -> None:
+    operations = [op("a", "CREATE", 2), op("b", "UPGRADE", 4)]
+    tasks = [task(1, "CREATE"), task(3, "UPDATE"), task(3.5, "UPDATE")]
+    found = audit(operations, tasks, closed=False)
+    assert found.applied_twice == [
+        "j1: UPGRADE b sent again after LinkedIn applied it (SUCCEEDED, SUCCEEDED)"
+    ]
+
+
+def test_sending_again_after_linkedin_failed_the_element_is_not_applying_twice() -> None:
+    operations = [op("a", "CREATE", 2), op("b", "RENEW", 4)]
+    tasks = [task(1, "CREATE", "FAILED"), task(1.5, "CREATE"), task(3, "RENEW")]
+    found = audit(operations, tasks, closed=False)
+    assert not found.failed, found
+    assert found.sent_again == 1
+
+
+def test_the_auditor_finds_a_success_linkedin_never_saw() -> None:
+    found = audit([op("a", "CREATE", 2), op("b", "RENEW", 4)], [task(1, "CREATE")], closed=False)
+    assert found.lost == ["j1: RENEW b SUCCEEDED; LinkedIn never did it"]
+
+
+def test_the_auditor_finds_a_wrong_state_and_a_stuck_operation() -> None:
+    operations = [op("a", "CREATE", 2), op("b", "RENEW", None, outcome="RUNNING")]
+    found = audit(operations, [task(1, "CREATE")], closed=True)
+    assert any("closed=True" in w for w in found.wrong), found.wrong
+    assert found.stuck == ["j1: RENEW b is RUNNING"]
