@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Body, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import Field
 from temporalio.client import Client
 
 from api import errors
@@ -22,6 +22,7 @@ from api.webhooks import webhook_routes
 from client.integrations import IntegrationsClient, IntegrationSummary
 from client.jobs import JobsClient
 from client.webhooks import WebhooksClient
+from domain.documents import Document
 from domain.integration_workflow import (
     MAX_CONTEXTS,
     MAX_CUSTOMER_NAME,
@@ -37,7 +38,7 @@ from settings import Settings
 _bearer = HTTPBearer(auto_error=False)
 
 
-class OnboardingStart(BaseModel):
+class OnboardingStart(Document):
     customer_name: str = Field(
         min_length=1, max_length=MAX_CUSTOMER_NAME, description="Shown to the customer by LinkedIn."
     )
@@ -49,7 +50,7 @@ class OnboardingStart(BaseModel):
     )
 
 
-class HiringContractBody(BaseModel):
+class HiringContractBody(Document):
     partner_contract_id: int = Field(gt=0, description="LinkedIn's partnerContractId for P4P.")
     customer_name: str | None = Field(
         default=None,
@@ -58,11 +59,11 @@ class HiringContractBody(BaseModel):
     )
 
 
-class Accepted(BaseModel):
+class Accepted(Document):
     workflow_ids: list[str]
 
 
-class EnableBody(BaseModel):
+class EnableBody(Document):
     integration_context: str | None = Field(
         default=None, description="One context to enable; every waiting one when left out."
     )
@@ -195,7 +196,7 @@ def create_app(
             customer_id, body.partner_contract_id, body.customer_name
         )
         code = 200 if record.status == HiringContractStatus.SET_UP else 202
-        return JSONResponse(record.model_dump(mode="json"), status_code=code)
+        return JSONResponse(record.model_dump(mode="json", by_alias=True), status_code=code)
 
     @app.post("/v1/customers/{customer_id}/application/sync", dependencies=auth)
     async def sync_application(customer_id: CustomerPath, client: Onboarding) -> ApplicationSync:

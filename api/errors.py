@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -54,8 +55,13 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
-    return [{"path": ".".join(str(p) for p in e["loc"]), "message": rule(e)} for e in errors]
+def _field_errors(errors: Iterable[Mapping[str, Any]], camel: bool = False) -> list[dict[str, str]]:
+    """Each error's path and rule; `camel` names fields as the API's JSON does."""
+    return [{"path": _path(e["loc"], camel), "message": rule(e)} for e in errors]
+
+
+def _path(loc: Iterable[Any], camel: bool) -> str:
+    return ".".join(to_camel(p) if camel and isinstance(p, str) else str(p) for p in loc)
 
 
 def _invalid(errors: list[dict[str, str]]) -> JSONResponse:
@@ -69,8 +75,8 @@ async def _request_invalid(_: Request, error: Exception) -> JSONResponse:
 
 
 async def _model_invalid(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ValidationError)
-    return _invalid(_field_errors(error.errors()))
+    assert isinstance(error, ValidationError)  # a model our clients build from the request
+    return _invalid(_field_errors(error.errors(), camel=True))
 
 
 async def _http(_: Request, error: Exception) -> JSONResponse:

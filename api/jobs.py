@@ -17,10 +17,10 @@ from pydantic import Field
 
 from api.paths import segment
 from client.jobs import JobPage, JobsClient
+from domain.documents import Document
 from domain.job_postings import Budget, JobPosting, OperationType
 from domain.job_workflow import (
     MAX_WAIT_SECONDS,
-    Document,
     JobState,
     JobStatus,
     Operation,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from domain.documents import Document
 from domain.integration_workflow import (
     HIRING_CONTRACT_TYPE,
     INTEGRATION_LABEL,
@@ -45,7 +46,7 @@ class WidgetValues(BaseModel):
     values: list[WidgetCallback] = Field(max_length=MAX_CONTEXTS)
 
 
-class IntegrationSummary(BaseModel):
+class IntegrationSummary(Document):
     """One integration workflow as the list shows it, from its search attributes."""
 
     workflow_id: str

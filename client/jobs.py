@@ -30,6 +30,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from domain.documents import Document
 from domain.integration_workflow import integration_workflow_id
 from domain.integrations import IntegrationType
 from domain.job_lifecycle import RefusalReason
@@ -41,7 +42,6 @@ from domain.job_workflow import (
     AwaitOperation,
     CloseJob,
     CreateJob,
-    Document,
     DowngradeJob,
     JobInput,
     JobSignal,

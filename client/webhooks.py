@@ -14,7 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
-from domain.job_workflow import Document
+from domain.documents import Document
 from domain.visibility import where
 from domain.webhooks import (
     WEBHOOK_DELIVERY_WORKFLOW_TYPE,

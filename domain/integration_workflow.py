@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
+from domain.documents import Document
 from domain.integrations import (
     MAX_CONTEXT_LENGTH,
     IntegrationKey,
@@ -115,13 +116,13 @@ STATUS_RANK = {
 """Least advanced first: the headline status is the lowest rank of any context."""
 
 
-class Transition(BaseModel):
+class Transition(Document):
     status: ContextStatus
     at: datetime
     reason: str
 
 
-class ContextState(BaseModel):
+class ContextState(Document):
     """One integration context (a contract or organization URN) of one customer."""
 
     integration_context: str
@@ -145,7 +146,7 @@ class ContextState(BaseModel):
             self.earlier_transitions += dropped
 
 
-class RejectedCallback(BaseModel):
+class RejectedCallback(Document):
     at: datetime
     values: dict[str, object]
     """The values as sent, each cut to MAX_CONTEXT_LENGTH characters (at most 8 of them)."""
@@ -169,7 +170,7 @@ class HiringContractStatus(StrEnum):
     """LinkedIn refused it; an operator fixes the cause and sends `retry`."""
 
 
-class HiringContractState(BaseModel):
+class HiringContractState(Document):
     """One P4P contract activated for the customer's app (provisionedHiringContracts)."""
 
     partner_contract_id: int
@@ -181,7 +182,7 @@ class HiringContractState(BaseModel):
     last_error: str | None = None
 
 
-class ApplicationSync(BaseModel):
+class ApplicationSync(Document):
     """The last check of the customer's app against our settings (widget domains, callbacks)."""
 
     at: datetime
@@ -189,7 +190,7 @@ class ApplicationSync(BaseModel):
     """The fields the provisioning update call set; empty when LinkedIn had them already."""
 
 
-class IntegrationState(BaseModel):
+class IntegrationState(Document):
     """What the `state` query answers: everything an operator needs to read."""
 
     customer_id: str

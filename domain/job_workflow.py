@@ -10,9 +10,9 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, model_validator
 
+from domain.documents import Document
 from domain.errors import FailureType
 from domain.job_postings import (
     ApplyStatus,
@@ -71,14 +71,6 @@ def job_workflow_id(customer_id: str, external_job_posting_id: str) -> str:
     with job `b/c` get different ids. Plain ids (letters, digits, `-_.~`) read as typed.
     """
     return f"job/{quote(customer_id, safe='')}/{quote(external_job_posting_id, safe='')}"
-
-
-class Document(BaseModel):
-    """What the HTTP API shows: camelCase on the wire, snake_case accepted too."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True
-    )
 
 
 class JobStatus(StrEnum):

@@ -106,7 +106,7 @@ async def test_customer_name_linkedin_refuses_is_422(api: httpx.AsyncClient, cid
         f"/v1/customers/{cid}/onboarding", json={"customer_name": "LinkedIn Fans Inc"}
     )
     assert response.status_code == 422
-    assert paths(response) == ["customer_name"]
+    assert paths(response) == ["customerName"]
 
 
 async def test_unknown_integration_type_in_the_path(api: httpx.AsyncClient, cid: str) -> None:
@@ -125,12 +125,12 @@ async def test_widget_on_the_page_reaches_enabled(
 ) -> None:
     started = await api.post(f"/v1/customers/{cid}/onboarding", json={"customer_name": "Globex"})
     assert started.status_code == 202
-    assert started.json() == {"workflow_ids": [f"integration/{cid}/PREMIUM_JOB_POSTING"]}
+    assert started.json() == {"workflowIds": [f"integration/{cid}/PREMIUM_JOB_POSTING"]}
 
     async def integrations() -> list[dict[str, Any]]:
         return list((await api.get(f"/v1/customers/{cid}/integrations")).json())
 
-    await eventually(integrations, lambda found: bool(found) and found[0]["client_id"])
+    await eventually(integrations, lambda found: bool(found) and found[0]["clientId"])
     saved = await sandbox.widget_save(
         customerId=cid,
         integrationContext=CONTRACT,
@@ -144,7 +144,7 @@ async def test_widget_on_the_page_reaches_enabled(
     assert [t["status"] for t in context["transitions"]] == ["REQUESTED", "ENABLED"]
     listed = await eventually(
         lambda: api.get("/v1/integrations", params={"status": "ENABLED"}),
-        lambda r: any(i["customer_id"] == cid for i in r.json()),
+        lambda r: any(i["customerId"] == cid for i in r.json()),
     )
     assert listed.status_code == 200
 
@@ -155,7 +155,7 @@ async def test_enable_answers_the_state(
     await api.post(f"/v1/customers/{cid}/onboarding", json={"customer_name": "Globex"})
     await eventually(
         lambda: api.get(f"/v1/customers/{cid}/integrations"),
-        lambda r: bool(r.json()) and r.json()[0]["client_id"],
+        lambda r: bool(r.json()) and r.json()[0]["clientId"],
     )
     await sandbox.widget_save(customerId=cid, integrationContext=CONTRACT, jobPosterEmail="a@b.co")
     response = await api.post(
@@ -177,7 +177,7 @@ async def enabled_customer(
     await api.post(f"/v1/customers/{cid}/onboarding", json={"customer_name": "Globex"})
     await eventually(
         lambda: api.get(f"/v1/customers/{cid}/integrations"),
-        lambda r: bool(r.json()) and r.json()[0]["client_id"],
+        lambda r: bool(r.json()) and r.json()[0]["clientId"],
     )
     await sandbox.widget_save(
         customerId=cid,

@@ -377,4 +377,4 @@ async def test_the_api_lists_a_customer_whose_id_holds_quotes(
     response = await api.post(f"{path}/onboarding", json={"customer_name": "Globex"})
     assert response.status_code == 202, response.text
     states = await eventually(lambda: api.get(f"{path}/integrations"), lambda r: len(r.json()) == 1)
-    assert states.json()[0]["customer_id"] == odd
+    assert states.json()[0]["customerId"] == odd

@@ -73,7 +73,7 @@ async def test_a_p4p_customer_from_onboarding_to_a_closed_job_over_http(
     assert started.status_code == 202
     await eventually(
         lambda: api.get(f"/v1/customers/{cid}/integrations"),
-        lambda r: bool(r.json()) and r.json()[0]["client_id"],
+        lambda r: bool(r.json()) and r.json()[0]["clientId"],
     )
 
     # widget: the customer saves it; LinkedIn's callback reaches our API (the one /sandbox/ call)
@@ -102,7 +102,7 @@ async def test_a_p4p_customer_from_onboarding_to_a_closed_job_over_http(
     )
     assert again.json() == setup.json()
     (integration,) = (await api.get(f"/v1/customers/{cid}/integrations")).json()
-    assert integration["hiring_contracts"]["67890"]["contract"] == contract
+    assert integration["hiringContracts"]["67890"]["contract"] == contract
 
     # a P4P job needs companyJobCode, said before anything reaches LinkedIn
     path = f"/v1/customers/{cid}/jobs/req-42"
