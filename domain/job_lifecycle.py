@@ -282,7 +282,7 @@ def _latest(state: JobState, kind: OperationKind) -> Operation | None:
 
 
 def _check_discard(state: JobState) -> None:
-    if any(op.kind == OperationKind.CREATE and op.outcome == _SUCCEEDED for op in state.operations):
+    if state.posting is not None:
         raise OperationRefused(
             "discard: LinkedIn has the job; close it instead", RefusalReason.CONFLICT
         )
