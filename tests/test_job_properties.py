@@ -11,10 +11,17 @@ from domain.job_postings import JobPosting, JobPostingStatus
 from domain.job_workflow import (
     JobOperationResult,
     JobState,
+    ListingSnapshot,
     OperationKind,
     OperationParams,
 )
 from tests.jobs_support import job_fields
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def _ms(when: datetime) -> int:
+    return round(when.timestamp() * 1000)
 
 
 def _listed_after_updates(updates: int) -> JobState:
@@ -58,3 +65,25 @@ def test_a_job_linkedin_has_cannot_be_discarded_after_many_operations() -> None:
     state = _listed_after_updates(rules.KEEP_FINISHED)
     with pytest.raises(rules.OperationRefused, match="close it instead"):
         rules.check_request(state, OperationKind.DISCARD, OperationParams(), "d", datetime.now(UTC))
+
+
+def test_a_renew_that_brought_a_premium_expiry_forward_was_applied() -> None:
+    """Found by the machine: RENEW resets a job to 30 days from now (seed 002), which is
+    earlier than a premium job's expireAt of up to 90 days. Read after a lost answer, that
+    expiry was taken for "not renewed", and the RENEW was sent again, and again."""
+    now = datetime.now(UTC)
+    before = ListingSnapshot(
+        job_id="1",
+        listing_status="LISTED",
+        promotion_status="PROMOTED",
+        expire_at_ms=_ms(now) + 80 * DAY_MS,
+    )
+    renewed = JobPostingStatus.model_validate(
+        {
+            "externalJobPostingId": "job-1",
+            "listingStatus": "LISTED",
+            "promotionStatus": "PROMOTED",
+            "jobPostingInfo": {"expireAt": _ms(now) + 30 * DAY_MS},
+        }
+    )
+    assert rules.already_applied(OperationKind.RENEW, before, renewed)
