@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck pytest install clean bench chromium postgres chaos
+.PHONY: up test lint typecheck pytest install clean bench chromium postgres chaos soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ bench: install
 # The whole stack under faults and SIGKILLs, audited: make chaos CHAOS_ARGS="--seconds 600"
 chaos: install
 	$(BIN)/python -m chaos $(CHAOS_ARGS)
+
+# The job lifecycle's property test, long: random operations, LinkedIn faults and worker
+# restarts until JOB_SOAK_SECONDS have passed (20 minutes unless set). `make test` runs it short.
+JOB_SOAK_SECONDS ?= 1200
+soak: install
+	JOB_SOAK_SECONDS=$(JOB_SOAK_SECONDS) $(BIN)/pytest tests/test_job_properties.py -x -q \
+	  -k test_job_lifecycle_under_random_operations_faults_and_restarts
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -282,7 +282,7 @@ def _latest(state: JobState, kind: OperationKind) -> Operation | None:
 
 
 def _check_discard(state: JobState) -> None:
-    if any(op.kind == OperationKind.CREATE and op.outcome == _SUCCEEDED for op in state.operations):
+    if state.posting is not None:
         raise OperationRefused(
             "discard: LinkedIn has the job; close it instead", RefusalReason.CONFLICT
         )
@@ -770,11 +770,11 @@ def already_applied(
             return changed or (
                 promotion == "NOT_PROMOTED" and before.promotion_status == "PROMOTED"
             )
-        case OperationKind.RENEW:
+        case OperationKind.RENEW:  # 30 days from now: earlier than a premium expireAt may be
             return (
                 expire_at is not None
                 and before.expire_at_ms is not None
-                and expire_at > before.expire_at_ms
+                and expire_at != before.expire_at_ms
             )
         case _:
             return False

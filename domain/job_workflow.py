@@ -213,7 +213,13 @@ class JobState(Document):
     waiting_for: str = ""
 
     def has(self, kind: OperationKind) -> bool:
-        """An operation of this kind succeeded or is on its way (queued, sent or parked)."""
+        """An operation of this kind succeeded or is on its way (queued, sent or parked).
+
+        A CREATE is known by the posting LinkedIn accepted too: the state keeps only recent
+        operations, and the job outlives its CREATE's record.
+        """
+        if kind == OperationKind.CREATE and self.posting is not None:
+            return True
         return any(
             op.kind == kind
             and op.outcome not in (OperationOutcome.FAILED, OperationOutcome.CANCELLED)

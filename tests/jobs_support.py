@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio.client import Client
 
 from client.integrations import IntegrationsClient
+from domain.integrations import IntegrationKey, IntegrationType
 from domain.job_postings import Budget, JobPosting, ListingType, Money, OperationType
 from linkedin import LinkedInClient
 from settings import Settings
@@ -15,6 +16,7 @@ from workers.worker import credential_store
 
 if TYPE_CHECKING:
     from tests.conftest import Customer
+    from tests.sandbox_control import SandboxControl
 
 DESCRIPTION = "We are hiring a passionate engineer to build durable, boring systems. " * 3
 
@@ -72,4 +74,28 @@ async def onboard_for_jobs(
     await credential_store(settings).save(customer_id, customer.app.key, customer.creds)
     onboarding = IntegrationsClient(temporal, task_queue=settings.task_queue)
     await onboarding.start_onboarding(customer_id, "Globex")
+    return customer
+
+
+async def onboard_with_contract(
+    linkedin: LinkedInClient,
+    sandbox: SandboxControl,
+    settings: Settings,
+    temporal: Client,
+    customer_id: str,
+    contract: str,
+    contract_kind: str = "SLOTS",
+) -> Customer:
+    """An onboarded customer whose premium job posting integration for `contract` is
+    ENABLED: premium and (with a P4P contract) pay-for-performance jobs go through."""
+    customer = await onboard_for_jobs(linkedin, settings, temporal, customer_id)
+    saved = await sandbox.widget_save(
+        customerId=customer_id,
+        integrationContext=contract,
+        jobPosterEmail="boss@globex.com",
+        contractKind=contract_kind,
+    )
+    saved.raise_for_status()
+    key = IntegrationKey.for_type(contract, IntegrationType.PREMIUM_JOB_POSTING)
+    await linkedin.enable_integration(customer.creds, key, "PJP")
     return customer
