@@ -122,7 +122,12 @@ class JobActivities:
             creds = await self._credentials(request.customer_id, progress)
             return await self._run(creds, request, progress)
         except _Outcome as outcome:
-            return outcome.result.model_copy(update={"task_ids": progress.task_ids})
+            return outcome.result.model_copy(
+                update={
+                    "task_ids": progress.task_ids,
+                    "uncertain": progress.uncertain or bool(progress.task_ids),
+                }
+            )
 
     async def _run(
         self, creds: AppCredentials, request: RunJobOperation, progress: _Progress

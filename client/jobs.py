@@ -389,8 +389,15 @@ class JobsClient:
         self, customer_id: str, external_id: str, signal: JobSignal, operation_id: str | None
     ) -> None:
         state = await self.state(customer_id, external_id)
-        if operation_id is not None and state.operation(operation_id) is None:
+        named = state.operation(operation_id) if operation_id is not None else None
+        if operation_id is not None and named is None:
             raise Refused(f"operation_id: no recent operation {operation_id!r}", "NotFound")
+        if signal == JobSignal.CANCEL and named is not None and named.may_have_reached_linkedin:
+            raise Refused(
+                f"cancel: operation {operation_id} may have reached LinkedIn unanswered; "
+                "retry it so LinkedIn's state is read",
+                str(RefusalReason.CONFLICT),
+            )
         if state.status in (JobStatus.CLOSED, JobStatus.DISCARDED):
             raise Refused(f"{signal}: the job is {state.status}", str(RefusalReason.CONFLICT))
         await self._handle(customer_id, external_id).signal(

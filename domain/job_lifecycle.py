@@ -286,6 +286,11 @@ def _check_discard(state: JobState) -> None:
         raise OperationRefused(
             "discard: LinkedIn has the job; close it instead", RefusalReason.CONFLICT
         )
+    if any(op.may_have_reached_linkedin and not op.outcome.is_final for op in state.operations):
+        raise OperationRefused(
+            "discard: an operation may have reached LinkedIn unanswered; retry it first",
+            RefusalReason.CONFLICT,
+        )
     if any(op.outcome == _RUNNING for op in state.operations):
         raise OperationRefused(
             "discard: an operation is at LinkedIn right now; discard once it has finished",
@@ -418,6 +423,8 @@ def evolve(state: JobState, event: Event) -> JobState:
                 if op.outcome in (_QUEUED, _PARKED) and event.operation_id in (None, op.id):
                     if event.operation_id is None and op.outcome == _QUEUED:
                         continue  # cancelling "all" means every parked one
+                    if op.may_have_reached_linkedin:
+                        continue  # LinkedIn may have applied it: only a retry can tell
                     _finish(state, op, _CANCELLED, event.at, "cancelled by an operator")
                     _after_creation_ended(state, op, event.at)
         case TimerFired():
@@ -492,6 +499,8 @@ def _answered(state: JobState, op: Operation, result: JobOperationResult, at: da
         if task_id not in op.task_ids:
             op.task_ids.append(task_id)
     op.task_status = result.task_status or op.task_status
+    if result.uncertain:
+        op.may_have_reached_linkedin = True
     if result.note:
         op.note = result.note
     if result.succeeded:

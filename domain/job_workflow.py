@@ -342,6 +342,9 @@ class JobOperationResult(BaseModel):
     message: str | None = None
     note: str | None = None
     """How the outcome was found, e.g. reconciled after a lost answer."""
+    uncertain: bool = False
+    """The run ended without learning what LinkedIn made of it (a submit unanswered, or a
+    task submitted whose outcome was not read): only a retry, reading LinkedIn, can tell."""
 
 
 class NotifyJobsRequest(BaseModel):

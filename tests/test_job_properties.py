@@ -82,7 +82,7 @@ from settings import Settings
 from tests.conftest import PARTNER
 from tests.jobs_support import job_fields, onboard_with_contract
 from tests.sandbox_control import SandboxControl, SandboxServer
-from tests.temporal_support import CONVERTER, eventually
+from tests.temporal_support import CONVERTER
 from workers.worker import running_worker
 
 T = TypeVar("T")
@@ -890,10 +890,6 @@ def test_a_renew_that_brought_a_premium_expiry_forward_was_applied() -> None:
     assert rules.already_applied(OperationKind.RENEW, before, renewed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the machine: a parked operation LinkedIn has applied can be cancelled",
-)
 @pytest.mark.usefixtures("worker")
 async def test_an_upgrade_linkedin_applied_is_not_reported_cancelled(
     sandbox: SandboxControl,
@@ -915,20 +911,17 @@ async def test_an_upgrade_linkedin_applied_is_not_reported_cancelled(
     await sandbox.fault("jobPostingStatus", failNext=1, status=403, message=STATUS_REFUSED)
     parked = await jobs.upgrade(customer_id, "job-1", CONTRACT, wait=True)
     assert parked.outcome == OperationOutcome.NEEDS_ATTENTION and parked.task_ids
-    await jobs.cancel(customer_id, "job-1", parked.id)
-    state = await eventually(
-        lambda: jobs.state(customer_id, "job-1"),
-        lambda s: s.status != JobStatus.NEEDS_ATTENTION,
-    )
+    with pytest.raises(Refused, match="may have reached LinkedIn"):
+        await jobs.cancel(customer_id, "job-1", parked.id)  # only a retry can tell
+    await jobs.retry(customer_id, "job-1", parked.id)
+    done = await jobs.await_operation(customer_id, "job-1", parked.id)
+    assert done.outcome == OperationOutcome.SUCCEEDED
+    state = await jobs.state(customer_id, "job-1")
     (at_linkedin,) = (await sandbox.state())["jobs"]
     assert at_linkedin["listing_type"] == "PREMIUM"
     assert state.listing_type == at_linkedin["listing_type"], _summary(state.operations)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the machine: a refusal while reconciling forgets the lost submit",
-)
 @pytest.mark.usefixtures("worker")
 async def test_an_upgrade_whose_answer_was_lost_is_not_sent_again_after_a_retry(
     sandbox: SandboxControl,

@@ -35,11 +35,13 @@ INTERACTIVE_DEADLINE = timedelta(seconds=90)
 JOB_OPERATION = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
+    maximum_interval=timedelta(seconds=30),
     maximum_attempts=0,
     non_retryable_error_types=NON_RETRYABLE,
 )
-"""run_job_operation retries its own transient faults; a new attempt follows a crash."""
+"""run_job_operation retries its own transient faults; a new attempt follows a crash, so
+the backoff stays short: a worker killed again and again must not leave a job waiting
+minutes (found by `make chaos`)."""
 
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 """A worker that dies mid-operation is noticed within this, not after the attempt's timeout."""
