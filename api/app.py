@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Request, status
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
@@ -19,7 +19,7 @@ from api.limits import EdgeGuard, bearer
 from api.paths import EncodedSlashes, segment
 from api.request_log import RequestLog
 from api.webhooks import webhook_routes
-from client.integrations import IntegrationsClient, IntegrationSummary
+from client.integrations import IntegrationPage, IntegrationsClient
 from client.jobs import JobsClient
 from client.webhooks import WebhooksClient
 from domain.documents import Document
@@ -216,9 +216,13 @@ def create_app(
 
     @app.get("/v1/integrations", dependencies=auth)
     async def list_integrations(
-        client: Onboarding, status: ContextStatus | None = None
-    ) -> list[IntegrationSummary]:
-        """Integrations across customers, filtered by headline status."""
-        return await client.list_integrations(status=status)
+        client: Onboarding,
+        status: ContextStatus | None = None,
+        page_size: Annotated[int, Query(alias="pageSize", ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(max_length=4000)] = None,
+    ) -> IntegrationPage:
+        """Integrations across customers, filtered by headline status, a page at a time
+        (one visibility query each)."""
+        return await client.integrations_page(status=status, page_size=page_size, cursor=cursor)
 
     return app

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.params import Depends as DependsParam
 
-from client.webhooks import Delivery, RegisteredEndpoint, WebhooksClient
+from client.webhooks import DeliveryPage, RegisteredEndpoint, WebhooksClient
 from domain.webhooks import NewWebhookEndpoint, WebhookEndpoint
 
 
@@ -44,9 +44,11 @@ def webhook_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
     async def deliveries(
         client: Webhooks,
         customer_id: Annotated[str | None, Query(alias="customerId")] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[Delivery]:
-        """Recent deliveries (one Temporal workflow each), with their status."""
-        return await client.deliveries(customer_id, limit)
+        page_size: Annotated[int, Query(alias="pageSize", ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(max_length=4000)] = None,
+    ) -> DeliveryPage:
+        """Recent deliveries (one Temporal workflow each), with their status, a page at a
+        time."""
+        return await client.deliveries(customer_id, page_size, cursor)
 
     return router

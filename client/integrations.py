@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from client.pages import page
 from domain.documents import Document
 from domain.integration_workflow import (
     HIRING_CONTRACT_TYPE,
@@ -245,22 +246,42 @@ class IntegrationsClient:
     async def list_integrations(
         self, *, status: ContextStatus | None = None, customer_id: str | None = None
     ) -> list[IntegrationSummary]:
-        """Integrations by status and customer, from the search attributes."""
+        """Every integration by status and customer, from the search attributes."""
+        found: list[IntegrationSummary] = []
+        cursor: str | None = None
+        while True:
+            page_ = await self.integrations_page(
+                status=status, customer_id=customer_id, page_size=1000, cursor=cursor
+            )
+            found += page_.items
+            if (cursor := page_.next_cursor) is None:
+                return sorted(found, key=lambda s: s.workflow_id)
+
+    async def integrations_page(
+        self,
+        *,
+        status: ContextStatus | None = None,
+        customer_id: str | None = None,
+        page_size: int = 100,
+        cursor: str | None = None,
+    ) -> IntegrationPage:
+        """One page of integrations, from one visibility query."""
         listing = where(
             WorkflowType=INTEGRATION_WORKFLOW_TYPE,
             ExecutionStatus="Running",
             IntegrationStatus=ContextStatus(status) if status else None,
             CustomerId=customer_id,
         )
-        summaries = []
-        async for execution in self._temporal.list_workflows(listing.query):
+        executions, next_cursor = await page(self._temporal, listing.query, page_size, cursor)
+        items = []
+        for execution in executions:
             attributes = execution.search_attributes
             customer = first(attributes.get("CustomerId"))
             kind = first(attributes.get("IntegrationType"))
             if not listing.admits(attributes) or customer is None or kind is None:
                 continue  # started by hand without attributes: listed once its first task ran
             raw_status = first(attributes.get("IntegrationStatus"))
-            summaries.append(
+            items.append(
                 IntegrationSummary(
                     workflow_id=execution.id,
                     customer_id=str(customer),
@@ -268,7 +289,13 @@ class IntegrationsClient:
                     status=ContextStatus(raw_status) if raw_status else None,
                 )
             )
-        return sorted(summaries, key=lambda s: s.workflow_id)
+        return IntegrationPage(items=items, next_cursor=next_cursor)
+
+
+class IntegrationPage(Document):
+    items: list[IntegrationSummary]
+    next_cursor: str | None = None
+    """Pass as `cursor` for the next page; None on the last one."""
 
 
 def _summary(customer_name: str, integration_type: IntegrationType) -> str:

@@ -7,8 +7,6 @@ after a timeout never applies an operation twice.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import time
 from typing import Any, Protocol
 
@@ -30,6 +28,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from client.pages import page
 from domain.documents import Document
 from domain.integration_workflow import integration_workflow_id
 from domain.integrations import IntegrationType
@@ -431,12 +430,9 @@ class JobsClient:
             CustomerId=customer_id,
             JobStatus=JobStatus(status) if status else None,
         )
-        pages = self._temporal.list_workflows(
-            listing.query, page_size=page_size, next_page_token=_token(cursor)
-        )
-        await pages.fetch_next_page(page_size=page_size)
+        executions, next_cursor = await page(self._temporal, listing.query, page_size, cursor)
         items = []
-        for execution in pages.current_page or []:
+        for execution in executions:
             attributes = execution.search_attributes
             if not listing.admits(attributes):
                 continue
@@ -450,33 +446,7 @@ class JobsClient:
                     listing_type=first(attributes.get("JobListingType")),
                 )
             )
-        token = pages.next_page_token
-        return JobPage(items=items, next_cursor=_cursor(token) if token else None)
-
-
-def _cursor(token: bytes) -> str:
-    """Temporal's page token, checksummed: a made-up cursor never reaches Temporal."""
-    return base64.urlsafe_b64encode(_checksum(token) + token).decode()
-
-
-def _token(cursor: str | None) -> bytes | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode())
-    except ValueError:
-        raw = b""
-    token = raw[_CHECKSUM:]
-    if not token or raw[:_CHECKSUM] != _checksum(token):
-        raise Refused("cursor: not a cursor this API gave", "InvalidOperation")
-    return token
-
-
-_CHECKSUM = 8
-
-
-def _checksum(token: bytes) -> bytes:
-    return hashlib.sha256(token).digest()[:_CHECKSUM]
+        return JobPage(items=items, next_cursor=next_cursor)
 
 
 def _refusal(error: WorkflowUpdateFailedError) -> Refused:

@@ -14,6 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from client.pages import page
 from domain.documents import Document
 from domain.visibility import where
 from domain.webhooks import (
@@ -35,6 +36,11 @@ class Delivery(Document):
     event_id: str
     status: str
     summary: str | None = None
+
+
+class DeliveryPage(Document):
+    items: list[Delivery]
+    next_cursor: str | None = None
 
 
 class WebhooksSettings(Protocol):
@@ -99,17 +105,18 @@ class WebhooksClient:
             raise
         return removed
 
-    async def deliveries(self, customer_id: str | None = None, limit: int = 100) -> list[Delivery]:
-        """Recent deliveries, newest first, from Temporal's visibility."""
+    async def deliveries(
+        self, customer_id: str | None = None, page_size: int = 100, cursor: str | None = None
+    ) -> DeliveryPage:
+        """One page of deliveries, newest first, from Temporal's visibility."""
         listing = where(WorkflowType=WEBHOOK_DELIVERY_WORKFLOW_TYPE, CustomerId=customer_id)
-        found = []
-        async for execution in self._temporal.list_workflows(listing.query, limit=limit):
-            if not listing.admits(execution.search_attributes):
-                continue
-            found.append(
-                Delivery(
-                    event_id=execution.id.removeprefix("webhook/"),
-                    status=execution.status.name if execution.status else "UNKNOWN",
-                )
+        executions, next_cursor = await page(self._temporal, listing.query, page_size, cursor)
+        items = [
+            Delivery(
+                event_id=execution.id.removeprefix("webhook/"),
+                status=execution.status.name if execution.status else "UNKNOWN",
             )
-        return found
+            for execution in executions
+            if listing.admits(execution.search_attributes)
+        ]
+        return DeliveryPage(items=items, next_cursor=next_cursor)

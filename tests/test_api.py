@@ -144,7 +144,7 @@ async def test_widget_on_the_page_reaches_enabled(
     assert [t["status"] for t in context["transitions"]] == ["REQUESTED", "ENABLED"]
     listed = await eventually(
         lambda: api.get("/v1/integrations", params={"status": "ENABLED"}),
-        lambda r: any(i["customerId"] == cid for i in r.json()),
+        lambda r: any(i["customerId"] == cid for i in r.json()["items"]),
     )
     assert listed.status_code == 200
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from cli.webhooks import receiver
 from client.jobs import JobsClient
-from client.webhooks import WebhooksClient
+from client.webhooks import Delivery, DeliveryPage, WebhooksClient
 from domain.job_postings import JobPosting
 from domain.webhooks import endpoint_secret, sign, verify
 from linkedin import LinkedInClient
@@ -84,7 +84,7 @@ async def test_job_outcomes_reach_the_ats_signed_once_each(
     assert "not reachable" in received.events[1][0]["data"]["operation"]["error"]
     assert len({event["id"] for event, _ in received.events}) == 3
     deliveries = await eventually(
-        lambda: webhooks.deliveries(cid),
+        lambda: _items(webhooks.deliveries(cid)),
         lambda d: len(d) == 3 and all(x.status == "COMPLETED" for x in d),
     )
     assert {d.event_id for d in deliveries} == {event["id"] for event, _ in received.events}
@@ -123,3 +123,7 @@ async def test_integration_changes_reach_the_ats(
     statuses = [event["data"]["status"] for event, valid in received.events if valid]
     assert statuses == ["REQUESTED", "ENABLED"]
     assert {event["type"] for event, _ in received.events} == {"integration.changed"}
+
+
+async def _items(page: Awaitable[DeliveryPage]) -> list[Delivery]:
+    return (await page).items
