@@ -21,9 +21,9 @@ After every step, once each job's operations have settled, it checks:
 `make test` runs two short examples, derandomized and without a database, so every run
 sends the same steps. `make soak` sets JOB_SOAK_SECONDS and runs random rounds until that
 time is spent; a failure prints the steps that reproduce it (timing aside: the worker,
-Temporal and the sandbox run for real). The bugs it found are kept below as plain tests;
-those not fixed yet are strict xfails, and the machine steps around them unless
-JOB_PROPERTIES_KNOWN_BUGS=1.
+Temporal and the sandbox run for real). The bugs it found are kept below as plain tests,
+all fixed; the machine still steps around the last two unless JOB_PROPERTIES_KNOWN_BUGS=1
+(walking into them by default is the next soak).
 
 The machine is synchronous (hypothesis calls rules one by one); each rule runs its
 coroutines on one event loop the test owns, in a thread of its own, so nothing here
@@ -104,8 +104,8 @@ SETTLE_SECONDS = 120
 
 SOAK_SECONDS = float(os.environ.get("JOB_SOAK_SECONDS", "0"))
 KNOWN_BUGS = os.environ.get("JOB_PROPERTIES_KNOWN_BUGS") == "1"
-"""Walk into the bugs the xfail tests at the end pin down. By default the machine steps
-around them, so that a soak finds new ones: it never gives up (cancels, closes past or
+"""Walk into the two bugs the last tests at the end pin down (fixed since). By default the
+machine steps around them: it never gives up (cancels, closes past or
 discards) an operation parked by a refused status read, which LinkedIn may have applied;
 and it refuses no status read to an operation whose submit may have reached LinkedIn
 unanswered (a failed or lost submit, a worker restart)."""
