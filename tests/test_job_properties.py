@@ -412,7 +412,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         except TimeoutError:
             raise AssertionError(f"{what} on {job} did not answer within {bound}s") from None
         except Refused as refusal:  # refused, or the job has ended: an answer too
-            self.harness.stats[f"refused: {refusal.reason}"] += 1
+            self.harness.stats[f"refused: {refusal.reason}: {refusal.message[:60]}"] += 1
         await self._settle(job)
         await self._disarm()
         return answer
