@@ -459,8 +459,8 @@ def _requested(state: JobState, event: OperationRequested) -> None:
                 _finish(state, other, _CANCELLED, event.at, "abandoned: the job was discarded")
         _finish(state, op, _SUCCEEDED, event.at)
     if event.kind == OperationKind.CLOSE:  # no point waiting to change a job being closed
-        for parked in state.operations:
-            if parked.outcome == _PARKED:
+        for parked in state.operations:  # unless LinkedIn may have it: only a retry can tell
+            if parked.outcome == _PARKED and not parked.may_have_reached_linkedin:
                 _finish(state, parked, _CANCELLED, event.at, "abandoned: the job is being closed")
 
 

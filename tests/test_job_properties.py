@@ -952,6 +952,37 @@ async def test_an_upgrade_whose_answer_was_lost_is_not_sent_again_after_a_retry(
     assert len(upgrades) == 1, f"the upgrade reached LinkedIn {len(upgrades)} times"
 
 
+@pytest.mark.usefixtures("worker")
+async def test_a_close_does_not_abandon_an_upgrade_linkedin_may_have_applied(
+    sandbox: SandboxControl,
+    linkedin: LinkedInClient,
+    settings: Settings,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    """Found by the machine: a close abandoned the parked operations, this upgrade too,
+    whose task LinkedIn had finished (the status read after it was refused): CANCELLED in
+    our record, PREMIUM at LinkedIn. The close now waits behind it; a retry reads LinkedIn,
+    and the close follows."""
+    customer_id = f"cust-{uuid.uuid4().hex[:8]}"
+    await onboard_with_contract(
+        linkedin, sandbox, settings, temporal_env.client, customer_id, CONTRACT
+    )
+    jobs = JobsClient(temporal_env.client, task_queue=settings.task_queue)
+    body = JobPosting.model_validate(job_fields("job-1")).to_wire()
+    await jobs.create(customer_id, body, wait=True)
+    await sandbox.fault("jobPostingStatus", failNext=1, status=403, message=STATUS_REFUSED)
+    parked = await jobs.upgrade(customer_id, "job-1", CONTRACT, wait=True)
+    assert parked.outcome == OperationOutcome.NEEDS_ATTENTION and parked.may_have_reached_linkedin
+    close = await jobs.close(customer_id, "job-1")
+    state = await jobs.state(customer_id, "job-1")
+    assert state.operation(parked.id).outcome == OperationOutcome.NEEDS_ATTENTION  # type: ignore[union-attr]
+    await jobs.retry(customer_id, "job-1", parked.id)
+    assert (await jobs.await_operation(customer_id, "job-1", close.id)).outcome == "SUCCEEDED"
+    state = await jobs.state(customer_id, "job-1")
+    assert state.operation(parked.id).outcome == OperationOutcome.SUCCEEDED  # type: ignore[union-attr]
+    assert (state.status, state.listing_type) == (JobStatus.CLOSED, "PREMIUM")
+
+
 # -- running it -----------------------------------------------------------------------------
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
