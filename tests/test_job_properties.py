@@ -21,9 +21,7 @@ After every step, once each job's operations have settled, it checks:
 `make test` runs two short examples, derandomized and without a database, so every run
 sends the same steps. `make soak` sets JOB_SOAK_SECONDS and runs random rounds until that
 time is spent; a failure prints the steps that reproduce it (timing aside: the worker,
-Temporal and the sandbox run for real). The bugs it found are kept below as plain tests,
-all fixed; the machine still steps around the last two unless JOB_PROPERTIES_KNOWN_BUGS=1
-(walking into them by default is the next soak).
+Temporal and the sandbox run for real). The bugs it found are kept below as plain tests.
 
 The machine is synchronous (hypothesis calls rules one by one); each rule runs its
 coroutines on one event loop the test owns, in a thread of its own, so nothing here
@@ -103,21 +101,6 @@ SETTLE_SECONDS = 120
 """How long a job's operations may take to settle (finish or park) before it counts as hung."""
 
 SOAK_SECONDS = float(os.environ.get("JOB_SOAK_SECONDS", "0"))
-KNOWN_BUGS = os.environ.get("JOB_PROPERTIES_KNOWN_BUGS") == "1"
-"""Walk into the two bugs the last tests at the end pin down (fixed since). By default the
-machine steps around them: it never gives up (cancels, closes past or
-discards) an operation parked by a refused status read, which LinkedIn may have applied;
-and it refuses no status read to an operation whose submit may have reached LinkedIn
-unanswered (a failed or lost submit, a worker restart)."""
-UNCERTAIN_SUBMITS = frozenset(
-    {
-        "submit 500",
-        "submit 503 twice",
-        "submit answer lost",
-        "submit answers lost twice",
-        "submit flaky",
-    }
-)
 
 FAULTS: dict[str, tuple[str, dict[str, Any]]] = {
     "submit 500": ("simpleJobPostings", {"failNext": 1, "status": 500}),
@@ -310,20 +293,6 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             if any(op.outcome == outcome for op in self.views[j].operations)  # type: ignore[union-attr]
         ]
 
-    def _past_known_bugs(self, jobs: list[str]) -> list[str]:
-        """The jobs where giving up a parked operation cannot hit a known bug."""
-        if KNOWN_BUGS:
-            return jobs
-        return [
-            j
-            for j in jobs
-            if not any(
-                op.outcome == OperationOutcome.NEEDS_ATTENTION
-                and (op.task_ids or STATUS_REFUSED in (op.error or ""))
-                for op in self.views[j].operations  # type: ignore[union-attr]
-            )
-        ]
-
     def _unposted(self) -> list[str]:
         """Open jobs LinkedIn never took: their CREATE failed or is parked."""
         return [j for j in self._open() if self.views[j].posting is None]  # type: ignore[union-attr]
@@ -395,9 +364,6 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         faults: list[str],
         crash: float | str | None,
     ) -> Operation | None:
-        uncertain = crash is not None or UNCERTAIN_SUBMITS & set(faults)
-        if uncertain and not KNOWN_BUGS:
-            faults = [f for f in faults if f != "status read refused"]
         await self._arm(faults)
         if crash == "before":
             await self._restart_worker()
@@ -587,12 +553,12 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=crash,
         )
 
-    @precondition(lambda self: self._past_known_bugs(self._open()))
+    @precondition(lambda self: self._open())
     @rule(data=st.data(), wait=st.booleans(), faults=FAULT_LISTS, crash=CRASHES)
     def close(
         self, data: st.DataObject, wait: bool, faults: list[str], crash: float | str | None
     ) -> None:
-        job = self._pick(data, self._past_known_bugs(self._open()))
+        job = self._pick(data, self._open())
         wait = self._waits(job, wait)
         self._operate(
             job,
@@ -603,11 +569,12 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=crash,
         )
 
-    @precondition(lambda self: self._past_known_bugs(self._unposted()))
+    @precondition(lambda self: self._unposted())
     @rule(data=st.data())
     def discard(self, data: st.DataObject) -> None:
-        """Give up a job whose CREATE failed or is parked."""
-        job = self._pick(data, self._past_known_bugs(self._unposted()))
+        """Give up a job whose CREATE failed or is parked (refused while it may have
+        reached LinkedIn)."""
+        job = self._pick(data, self._unposted())
         self._operate(
             job,
             "discard",
@@ -634,7 +601,8 @@ class JobLifecycleMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._with(OperationOutcome.NEEDS_ATTENTION))
     @rule(data=st.data(), cancel=st.booleans(), every=st.booleans(), faults=FAULT_LISTS)
     def operator(self, data: st.DataObject, cancel: bool, every: bool, faults: list[str]) -> None:
-        """An operator retries or cancels the parked operation, or every parked one."""
+        """An operator retries or cancels the parked operation, or every parked one. A
+        cancel of one that may have reached LinkedIn is refused: only a retry can tell."""
         job = self._pick(data, self._with(OperationOutcome.NEEDS_ATTENTION))
         view = self.views[job]
         assert view is not None
@@ -642,13 +610,16 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             op for op in view.operations if op.outcome == OperationOutcome.NEEDS_ATTENTION
         )
         operation_id = None if every else parked.id
-        cancel = cancel and job in self._past_known_bugs([job])
         act = self.jobs.cancel if cancel else self.jobs.retry
         self.harness.stats["cancel" if cancel else "retry"] += 1
 
         async def signal() -> None:
             await self._arm(faults)
-            await asyncio.wait_for(act(self.customer_id, job, operation_id), MARGIN_SECONDS)
+            try:
+                await asyncio.wait_for(act(self.customer_id, job, operation_id), MARGIN_SECONDS)
+            except Refused as refusal:
+                assert cancel and parked.may_have_reached_linkedin, refusal.message
+                self.harness.stats["cancel refused: may have reached LinkedIn"] += 1
             await self._settle(job)
             await self._disarm()
 
