@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -282,18 +283,17 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
+AnsweredId = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+"""An id LinkedIn answers as a number (its SDK's fixtures) or a string: kept as text."""
+
+
 class TaskStatus(_Lenient):
     id: str
     status: TaskState
-    external_job_posting_id: str | None = None
+    external_job_posting_id: AnsweredId | None = None
     job_posting: str | None = None
     location: str | None = None
     error_message: str | None = None
-
-    @field_validator("external_job_posting_id", mode="before")
-    @classmethod
-    def _as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
 
     @property
     def job_id(self) -> str | None:
@@ -344,7 +344,7 @@ class JobPostingInfo(_Lenient):
 class JobPostingStatus(_Lenient):
     """What jobPostingStatus says of one job: what partners must show their customers."""
 
-    external_job_posting_id: str
+    external_job_posting_id: AnsweredId
     job_posting_url: str | None = None
     listing_status: ListingStatus | None = None
     linked_in_apply_status: ApplyStatus | None = Field(default=None, alias="linkedInApplyStatus")
@@ -356,11 +356,6 @@ class JobPostingStatus(_Lenient):
     promotion_status_detail: StatusDetail | None = None
     job_posting_info: JobPostingInfo | None = None
     raw_location: str | None = None
-
-    @field_validator("external_job_posting_id", mode="before")
-    @classmethod
-    def _as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
 
     @property
     def job_id(self) -> str | None:
