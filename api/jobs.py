@@ -16,10 +16,11 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from api.paths import segment
-from client.jobs import JobPage, JobsClient
+from client.jobs import DEFAULT_WAIT_SECONDS, JobPage, JobsClient
 from domain.documents import Document
 from domain.job_postings import Budget, JobPosting, OperationType
 from domain.job_workflow import (
+    MAX_UPDATE_ID_LENGTH,
     MAX_WAIT_SECONDS,
     JobState,
     JobStatus,
@@ -65,7 +66,7 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=200,
+        max_length=MAX_UPDATE_ID_LENGTH,
         description="The same key again answers the first request's operation.",
     ),
 ]
@@ -106,7 +107,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         job: JobBody,
         client: Jobs,
         wait: Wait = False,
-        wait_seconds: WaitSeconds = 30,
+        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """The whole job: created at LinkedIn, or updated when it exists; the same job
@@ -116,7 +117,13 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         body.setdefault("externalJobPostingId", external_id)
         if body["externalJobPostingId"] != external_id:
             raise HTTPException(422, "externalJobPostingId: must match the path")
-        operation = await client.put(customer_id, body, wait=wait, idempotency_key=idempotency_key)
+        operation = await client.put(
+            customer_id,
+            body,
+            wait=wait,
+            wait_seconds=wait_seconds,
+            idempotency_key=idempotency_key,
+        )
         return _answer(operation, wait)
 
     @router.post(f"{job_path}/upgrade", status_code=202, responses=responses)
@@ -126,6 +133,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         body: UpgradeBody,
         client: Jobs,
         wait: Wait = False,
+        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """BASIC → PREMIUM (P4P with a budget); LinkedIn keeps the jobId and URL."""
@@ -136,6 +144,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
             budget=body.budget,
             expire_at=body.expire_at,
             wait=wait,
+            wait_seconds=wait_seconds,
             idempotency_key=idempotency_key,
         )
         return _answer(operation, wait)
@@ -147,6 +156,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         client: Jobs,
         body: DowngradeBody | None = None,
         wait: Wait = False,
+        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """PREMIUM → BASIC; the new jobId and URL are read back and shown in the state."""
@@ -155,6 +165,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
             segment(external_job_posting_id),
             body.contract if body else None,
             wait=wait,
+            wait_seconds=wait_seconds,
             idempotency_key=idempotency_key,
         )
         return _answer(operation, wait)
@@ -166,6 +177,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         client: Jobs,
         body: RenewBody | None = None,
         wait: Wait = False,
+        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """RENEW: a P4P job takes the new budget and runs 30 days from now."""
@@ -174,6 +186,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
             segment(external_job_posting_id),
             body.budget if body else None,
             wait=wait,
+            wait_seconds=wait_seconds,
             idempotency_key=idempotency_key,
         )
         return _answer(operation, wait)
@@ -184,6 +197,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         external_job_posting_id: str,
         client: Jobs,
         wait: Wait = False,
+        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """CLOSE; the job's workflow completes once LinkedIn closed it. A second close
@@ -192,6 +206,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
             segment(customer_id),
             segment(external_job_posting_id),
             wait=wait,
+            wait_seconds=wait_seconds,
             idempotency_key=idempotency_key,
         )
         return _answer(operation, wait)
@@ -240,7 +255,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         external_job_posting_id: str,
         operation_id: str,
         client: Jobs,
-        wait_seconds: WaitSeconds = 30,
+        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
     ) -> Operation:
         """The operation once finished or parked, or as it stands after waitSeconds."""
         return await client.await_operation(

@@ -7,7 +7,11 @@ after a timeout never applies an operation twice.
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -17,6 +21,9 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -36,6 +43,7 @@ from domain.job_lifecycle import RefusalReason
 from domain.job_postings import Budget, JobPosting
 from domain.job_workflow import (
     JOB_WORKFLOW_TYPE,
+    MAX_WAIT_SECONDS,
     STATE_QUERY,
     AutoRenew,
     AwaitOperation,
@@ -51,6 +59,7 @@ from domain.job_workflow import (
     OperationKind,
     OperatorRequest,
     RenewJob,
+    StopWaiting,
     UpdateJob,
     UpgradeJob,
     job_workflow_id,
@@ -95,6 +104,26 @@ def validated_job(job: JobPosting | dict[str, Any]) -> JobPosting:
     """A job checked against LinkedIn's rules now, before anything is sent anywhere."""
     data = job.to_wire() if isinstance(job, JobPosting) else job
     return JobPosting.model_validate(data, context={"now_ms": int(time.time() * 1000)})
+
+
+DEFAULT_WAIT_SECONDS = 30
+"""How long a call with wait waits for LinkedIn's outcome before answering as it stands."""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How one call answers: its update id (an idempotency key, or a new id), and whether
+    and how long it waits for the outcome."""
+
+    key: str | None = None
+    wait: bool = False
+    seconds: int = DEFAULT_WAIT_SECONDS
+    update_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.seconds <= MAX_WAIT_SECONDS:
+            raise ValueError(f"wait_seconds: must be 1 to {MAX_WAIT_SECONDS}")
+        object.__setattr__(self, "update_id", self.key or str(uuid.uuid4()))
 
 
 class JobsSettings(Protocol):
@@ -142,6 +171,7 @@ class JobsClient:
         job: JobPosting | dict[str, Any],
         *,
         wait: bool = False,
+        wait_seconds: int = DEFAULT_WAIT_SECONDS,
         auto_renew: AutoRenew | None = None,
         idempotency_key: str | None = None,
     ) -> Operation:
@@ -149,7 +179,12 @@ class JobsClient:
         posting = validated_job(job)
         request = CreateJob(job=posting, wait=wait)
         return await self._with_start(
-            customer_id, posting, JobUpdate.CREATE, request, auto_renew, idempotency_key
+            customer_id,
+            posting,
+            JobUpdate.CREATE,
+            request,
+            auto_renew,
+            Waiting(idempotency_key, wait, wait_seconds),
         )
 
     async def put(
@@ -158,6 +193,7 @@ class JobsClient:
         job: JobPosting | dict[str, Any],
         *,
         wait: bool = False,
+        wait_seconds: int = DEFAULT_WAIT_SECONDS,
         idempotency_key: str | None = None,
     ) -> Operation:
         """The whole job: created, or updated when it exists; the same job again is a no-op.
@@ -167,7 +203,12 @@ class JobsClient:
         posting = validated_job(job)
         request = UpdateJob(job=posting, wait=wait)
         return await self._with_start(
-            customer_id, posting, JobUpdate.PUT, request, None, idempotency_key
+            customer_id,
+            posting,
+            JobUpdate.PUT,
+            request,
+            None,
+            Waiting(idempotency_key, wait, wait_seconds),
         )
 
     async def _with_start(
@@ -177,7 +218,7 @@ class JobsClient:
         update: JobUpdate,
         request: BaseModel,
         auto_renew: AutoRenew | None,
-        idempotency_key: str | None,
+        waiting: Waiting,
     ) -> Operation:
         await self._require_customer(customer_id)
         external_id = posting.external_job_posting_id
@@ -204,18 +245,21 @@ class JobsClient:
             static_summary=f"{customer_id}: job {external_id} ({posting.title}) on LinkedIn",
         )
         try:
-            result: Operation = await self._temporal.execute_update_with_start_workflow(
+            handle: WorkflowUpdateHandle[
+                Operation
+            ] = await self._temporal.start_update_with_start_workflow(
                 update,
                 request,
                 start_workflow_operation=start,
-                id=idempotency_key,
+                id=waiting.update_id,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 result_type=Operation,
             )
+            return await self._outcome(customer_id, external_id, handle, waiting)
         except WorkflowUpdateFailedError as error:
             raise _refusal(error) from None
         except WorkflowAlreadyStartedError:  # its workflow ended: closed or discarded
-            return await self._on_ended(customer_id, external_id, update, idempotency_key)
-        return result
+            return await self._on_ended(customer_id, external_id, update, waiting.key)
 
     async def _send(
         self,
@@ -223,20 +267,50 @@ class JobsClient:
         external_id: str,
         update: JobUpdate,
         request: BaseModel,
-        idempotency_key: str | None = None,
+        waiting: Waiting,
     ) -> Operation:
-        handle = self._handle(customer_id, external_id)
         try:
-            result: Operation = await handle.execute_update(
-                update, request, id=idempotency_key, result_type=Operation
+            handle: WorkflowUpdateHandle[Operation] = await self._handle(
+                customer_id, external_id
+            ).start_update(
+                update,
+                request,
+                id=waiting.update_id,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                result_type=Operation,
             )
+            return await self._outcome(customer_id, external_id, handle, waiting)
         except WorkflowUpdateFailedError as error:
             raise _refusal(error) from None
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
-            return await self._on_ended(customer_id, external_id, update, idempotency_key)
-        return result
+            return await self._on_ended(customer_id, external_id, update, waiting.key)
+
+    async def _outcome(
+        self,
+        customer_id: str,
+        external_id: str,
+        handle: WorkflowUpdateHandle[Operation],
+        waiting: Waiting,
+    ) -> Operation:
+        """The update's answer; with wait, timed here: past `wait_seconds` the workflow is
+        told to stop waiting and answers the operation as it stands. No workflow timer (a
+        billed action per update) is started, and no update is left in flight."""
+        if not waiting.wait:
+            return await handle.result()
+        polling = asyncio.ensure_future(handle.result())
+        await asyncio.wait([polling], timeout=waiting.seconds)
+        if polling.done():
+            return polling.result()
+        polling.cancel()
+        with suppress(asyncio.CancelledError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            await polling
+        with suppress(RPCError):  # ended meanwhile: the update has its answer
+            await self._handle(customer_id, external_id).signal(
+                JobSignal.STOP_WAITING, StopWaiting(update_id=handle.id)
+            )
+        return await handle.result()
 
     async def _on_ended(
         self, customer_id: str, external_id: str, update: JobUpdate, key: str | None
@@ -268,6 +342,7 @@ class JobsClient:
         job: JobPosting | dict[str, Any],
         *,
         wait: bool = False,
+        wait_seconds: int = DEFAULT_WAIT_SECONDS,
         idempotency_key: str | None = None,
     ) -> Operation:
         posting = validated_job(job)
@@ -276,7 +351,7 @@ class JobsClient:
             posting.external_job_posting_id,
             JobUpdate.UPDATE,
             UpdateJob(job=posting, wait=wait),
-            idempotency_key,
+            Waiting(idempotency_key, wait, wait_seconds),
         )
 
     async def upgrade(
@@ -288,14 +363,14 @@ class JobsClient:
         budget: Budget | dict[str, Any] | None = None,
         expire_at: int | None = None,
         wait: bool = False,
+        wait_seconds: int = DEFAULT_WAIT_SECONDS,
         idempotency_key: str | None = None,
     ) -> Operation:
         request = UpgradeJob.model_validate(
             {"contract": contract, "budget": budget, "expire_at": expire_at, "wait": wait}
         )
-        return await self._send(
-            customer_id, external_id, JobUpdate.UPGRADE, request, idempotency_key
-        )
+        waiting = Waiting(idempotency_key, wait, wait_seconds)
+        return await self._send(customer_id, external_id, JobUpdate.UPGRADE, request, waiting)
 
     async def downgrade(
         self,
@@ -304,12 +379,12 @@ class JobsClient:
         contract: str | None = None,
         *,
         wait: bool = False,
+        wait_seconds: int = DEFAULT_WAIT_SECONDS,
         idempotency_key: str | None = None,
     ) -> Operation:
         request = DowngradeJob.model_validate({"contract": contract, "wait": wait})
-        return await self._send(
-            customer_id, external_id, JobUpdate.DOWNGRADE, request, idempotency_key
-        )
+        waiting = Waiting(idempotency_key, wait, wait_seconds)
+        return await self._send(customer_id, external_id, JobUpdate.DOWNGRADE, request, waiting)
 
     async def renew(
         self,
@@ -318,10 +393,12 @@ class JobsClient:
         budget: Budget | dict[str, Any] | None = None,
         *,
         wait: bool = False,
+        wait_seconds: int = DEFAULT_WAIT_SECONDS,
         idempotency_key: str | None = None,
     ) -> Operation:
         request = RenewJob.model_validate({"budget": budget, "wait": wait})
-        return await self._send(customer_id, external_id, JobUpdate.RENEW, request, idempotency_key)
+        waiting = Waiting(idempotency_key, wait, wait_seconds)
+        return await self._send(customer_id, external_id, JobUpdate.RENEW, request, waiting)
 
     async def close(
         self,
@@ -329,11 +406,13 @@ class JobsClient:
         external_id: str,
         *,
         wait: bool = False,
+        wait_seconds: int = DEFAULT_WAIT_SECONDS,
         idempotency_key: str | None = None,
     ) -> Operation:
         """CLOSE; a second close answers the first one's operation."""
+        waiting = Waiting(idempotency_key, wait, wait_seconds)
         return await self._send(
-            customer_id, external_id, JobUpdate.CLOSE, CloseJob(wait=wait), idempotency_key
+            customer_id, external_id, JobUpdate.CLOSE, CloseJob(wait=wait), waiting
         )
 
     async def discard(
@@ -341,11 +420,16 @@ class JobsClient:
     ) -> Operation:
         """Give up a job LinkedIn never listed (its CREATE failed or is parked)."""
         return await self._send(
-            customer_id, external_id, JobUpdate.DISCARD, CloseJob(), idempotency_key
+            customer_id, external_id, JobUpdate.DISCARD, CloseJob(), Waiting(idempotency_key)
         )
 
     async def await_operation(
-        self, customer_id: str, external_id: str, operation_id: str, *, wait_seconds: int = 30
+        self,
+        customer_id: str,
+        external_id: str,
+        operation_id: str,
+        *,
+        wait_seconds: int = DEFAULT_WAIT_SECONDS,
     ) -> Operation:
         """The operation once finished or parked, or as it stands after `wait_seconds`."""
         state = await self._ended_state(customer_id, external_id)
@@ -358,7 +442,8 @@ class JobsClient:
             customer_id,
             external_id,
             JobUpdate.AWAIT,
-            AwaitOperation(operation_id=operation_id, wait_seconds=wait_seconds),
+            AwaitOperation(operation_id=operation_id),
+            Waiting(None, wait=True, seconds=wait_seconds),
         )
 
     async def _ended_state(self, customer_id: str, external_id: str) -> JobState | None:

@@ -690,6 +690,19 @@ def is_answered(op: Operation | None, wait: bool) -> bool:
     return op is None or not wait or op.outcome.is_final or op.outcome == _PARKED
 
 
+def waits_for_an_operator(state: JobState, op: Operation) -> bool:
+    """A queued operation behind a parked one moves only when an operator retries or
+    cancels: a caller waiting for its outcome is answered now, not when the operator acts."""
+    if op.outcome != _QUEUED:
+        return False
+    for earlier in state.operations:
+        if earlier.id == op.id:
+            return False
+        if earlier.outcome == _PARKED:
+            return True
+    return False
+
+
 # -- status ---------------------------------------------------------------------------------
 
 

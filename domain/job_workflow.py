@@ -55,6 +55,8 @@ class JobSignal(StrEnum):
     """An operator asks to try a parked operation (or all of them) again."""
     CANCEL = "cancel"
     """An operator gives up on a parked or queued operation (or all of them)."""
+    STOP_WAITING = "stop_waiting"
+    """A caller stopped waiting for an update (its `wait_seconds` passed): answer it now."""
 
 
 DUPLICATE_CREATE_FRAGMENT = "same partnerIdentifier already exists"
@@ -246,14 +248,20 @@ class JobInput(BaseModel):
 
 MAX_WAIT_SECONDS = 60
 
+MAX_UPDATE_ID_LENGTH = 200
+"""An update id: Temporal's own, or an API caller's Idempotency-Key."""
+
 
 class JobRequest(Document):
     """What every operation request shares: how the update answers."""
 
     wait: bool = False
     """Answer when LinkedIn finished the operation (or it parked), not when it was queued."""
-    wait_seconds: int = Field(default=30, ge=1, le=MAX_WAIT_SECONDS)
-    """With wait: answer the operation as it stands after this long."""
+    wait_seconds: int | None = Field(default=None, ge=1, le=MAX_WAIT_SECONDS)
+    """With wait: answer the operation as it stands after this long, timed in the workflow
+    (one timer, a billed action, per update), for callers that cannot time themselves,
+    such as `temporal workflow update`. Left out, the update waits for the outcome and the
+    caller times its own wait, then sends `stop_waiting` (JobsClient does)."""
 
 
 class CreateJob(JobRequest):
@@ -295,7 +303,14 @@ class CloseJob(JobRequest):
 
 class AwaitOperation(Document):
     operation_id: str
-    wait_seconds: int = Field(default=30, ge=1, le=MAX_WAIT_SECONDS)
+    wait_seconds: int | None = Field(default=None, ge=1, le=MAX_WAIT_SECONDS)
+    """As JobRequest.wait_seconds."""
+
+
+class StopWaiting(Document):
+    """Answer the update `update_id` with its operation as it stands."""
+
+    update_id: str = Field(max_length=MAX_UPDATE_ID_LENGTH)
 
 
 class OperatorRequest(Document):

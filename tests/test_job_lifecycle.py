@@ -200,9 +200,12 @@ def test_a_parked_operation_answers_later_requests_at_once_and_can_be_cancelled(
     update = j.request(OperationKind.UPDATE, job=job(title="New title"))
     assert rules.is_answered(j.op(update), wait=False)
     assert isinstance(rules.decide(j.state, j.now), rules.Wait)  # queued behind the parked one
+    assert rules.waits_for_an_operator(j.state, j.op(update))
+    assert not rules.waits_for_an_operator(j.state, j.op(upgrade))
     rules.evolve(j.state, rules.OperatorCancelled(upgrade, j.now))
     assert j.op(upgrade).outcome == OperationOutcome.CANCELLED
     assert rules.decide(j.state, j.now) == rules.StartOperation(update)
+    assert not rules.waits_for_an_operator(j.state, j.op(update))
 
 
 def test_access_granted_resumes_operations_parked_on_that_contract() -> None:

@@ -61,7 +61,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from client.errors import Refused
-from client.jobs import JobsClient
+from client.jobs import DEFAULT_WAIT_SECONDS, JobsClient
 from domain import job_lifecycle as rules
 from domain.job_postings import JobPosting, JobPostingStatus
 from domain.job_workflow import (
@@ -93,8 +93,8 @@ INJECTED = "Company apply URL is not reachable (injected)"
 STATUS_REFUSED = "Not enough permissions to access: GET /jobPostingStatus (injected)"
 DAY_MS = 24 * 3600 * 1000
 
-WAIT_SECONDS = 30
-"""How long an update with wait answers at the latest (JobRequest.wait_seconds' default)."""
+WAIT_SECONDS = DEFAULT_WAIT_SECONDS
+"""How long a call with wait answers at the latest (JobsClient's default)."""
 MARGIN_SECONDS = 15
 """On top of the wait: a round trip to Temporal on a busy 2-core machine, a worker restart."""
 SETTLE_SECONDS = 120

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from client.errors import Refused
@@ -160,6 +161,58 @@ async def test_the_lifecycle_create_upgrade_renew_downgrade_close(
         "CLOSE",
     ]
     await record_history(handle, "job_create_upgrade_renew_downgrade_close")
+
+
+async def timers_started(temporal_env: WorkflowEnvironment, cid: str) -> int:
+    handle = temporal_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
+    return len(
+        [
+            event
+            async for event in handle.fetch_history_events()
+            if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+        ]
+    )
+
+
+async def test_waiting_callers_start_no_timers_and_one_expiry_timer_outlives_operations(
+    jobs: JobsClient, onboarded: Onboard, cid: str, temporal_env: WorkflowEnvironment
+) -> None:
+    """Timers are billed actions: callers time their own waits, and the expiry timer is
+    started again only for an earlier expiry (a later one is awaited from the earlier)."""
+    await onboarded(cid)
+    operations = [
+        await jobs.create(cid, wire(), wait=True),
+        await jobs.update(cid, wire(title="Staff Engineer"), wait=True),
+        await jobs.update(cid, wire(title="Principal Engineer"), wait=True),
+    ]
+    assert await timers_started(temporal_env, cid) == 1  # the 180-day expiry, once
+    operations.append(await jobs.upgrade(cid, "job-1", CONTRACT, wait=True))  # 30 days
+    operations.append(await jobs.downgrade(cid, "job-1", wait=True))  # 180 days again
+    operations.append(await jobs.close(cid, "job-1", wait=True))
+    assert [op.outcome for op in operations] == ["SUCCEEDED"] * 6
+    assert await timers_started(temporal_env, cid) == 2
+    handle = temporal_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
+    await handle.result()
+    await record_history(handle, "job_waits_timed_by_callers_one_timer_across_operations")
+
+
+async def test_a_caller_waits_as_long_as_it_asked_and_leaves_no_update_behind(
+    jobs: JobsClient,
+    onboarded: Onboard,
+    cid: str,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    await onboarded(cid)
+    await sandbox.settings(taskDelaySeconds=4)
+    running = await jobs.create(cid, wire(), wait=True, wait_seconds=1)
+    assert running.outcome == "RUNNING"
+    handle = temporal_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
+    kinds = [event.event_type async for event in handle.fetch_history_events()]
+    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED in kinds  # not in flight
+    assert await timers_started(temporal_env, cid) == 0
+    done = await jobs.await_operation(cid, "job-1", running.id)
+    assert done.outcome == "SUCCEEDED"
 
 
 async def test_p4p_upgrade_and_renew_with_a_new_budget(

@@ -10,6 +10,7 @@ bounded time.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 from datetime import datetime, timedelta
 
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         OperationParams,
         OperatorRequest,
         RenewJob,
+        StopWaiting,
         UpdateJob,
         UpgradeJob,
     )
@@ -50,6 +52,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import BACKGROUND_DEADLINE, HEARTBEAT_TIMEOUT, JOB_OPERATION
     from workflows.search_attributes import JOB_LISTING_TYPE, JOB_STATUS
     from workflows.webhooks import EventOutbox
+
+
+KEEP_TIMER_ACROSS_EVENTS = "keep-timer-across-events"
+"""Runs before it started a new timer each time they went back to waiting."""
 
 
 @workflow.defn(name=JOB_WORKFLOW_TYPE)
@@ -64,6 +70,12 @@ class JobPostingWorkflow:
         self._published = (attributes.get(JOB_STATUS), attributes.get(JOB_LISTING_TYPE))
         self._events = 0
         self._outbox = EventOutbox()
+        self._timer: tuple[asyncio.TimerHandle, datetime] | None = None
+        """The timer running, and the `until` it was started for."""
+        self._timer_fired = False
+        self._waiting: set[str] = set()
+        """Updates waiting for an outcome, by update id; `stop_waiting` answers them."""
+        self._stopped: set[str] = set()
 
     # -- run loop -------------------------------------------------------------------------
 
@@ -88,16 +100,36 @@ class JobPostingWorkflow:
         return self._state
 
     async def _next_event(self, until: datetime | None) -> bool:
-        """Wait for an update, signal or continue-as-new; False when `until` came first."""
+        """Wait for an update, signal or continue-as-new; False when the timer fired.
+
+        One timer serves many events: it is started again only for an earlier `until`
+        (a later one is awaited from the earlier's firing), since every timer started is
+        a billed action and most events (updates, closes) leave the expiry where it was.
+        """
+        if self._timer is not None and (until is None or until < self._timer[1]):
+            self._cancel_timer()
+        if self._timer is None and until is not None:
+            delay = max(until - workflow.now(), timedelta(seconds=1))
+            handle = asyncio.get_running_loop().call_later(delay.total_seconds(), self._on_timer)
+            self._timer = (handle, until)
         seen = self._events
-        timeout = None if until is None else max(until - workflow.now(), timedelta(seconds=1))
-        try:
-            await workflow.wait_condition(
-                lambda: self._events != seen or self._should_continue_as_new(), timeout=timeout
-            )
-        except TimeoutError:
+        await workflow.wait_condition(
+            lambda: self._events != seen or self._should_continue_as_new() or self._timer_fired
+        )
+        if self._timer_fired:
+            self._timer, self._timer_fired = None, False
             return False
+        if self._timer is not None and not workflow.patched(KEEP_TIMER_ACROSS_EVENTS):
+            self._cancel_timer()  # as runs before the patch did, on every event
         return True
+
+    def _on_timer(self) -> None:
+        self._timer_fired = True
+
+    def _cancel_timer(self) -> None:
+        assert self._timer is not None
+        self._timer[0].cancel()
+        self._timer = None
 
     async def _run_operation(self, operation_id: str) -> None:
         self._evolve(rules.OperationStarted(operation_id, workflow.now()))
@@ -255,7 +287,10 @@ class JobPostingWorkflow:
         operation_id = known.id if known is not None else request_id
         return await self._answer(operation_id, request.wait, request.wait_seconds)
 
-    async def _answer(self, operation_id: str, wait: bool, seconds: int) -> Operation:
+    async def _answer(self, operation_id: str, wait: bool, seconds: int | None) -> Operation:
+        """The operation once answered (see `rules.is_answered`). The caller times its own
+        wait (`seconds` None) and sends `stop_waiting` when it gives up, or the workflow
+        times it, for callers that cannot."""
         last = self._state.operation(operation_id)
 
         def answered() -> bool:
@@ -263,8 +298,23 @@ class JobPostingWorkflow:
             last = self._state.operation(operation_id) or last
             return rules.is_answered(last, wait)
 
-        with suppress(TimeoutError):  # then answer the operation as it stands
-            await workflow.wait_condition(answered, timeout=timedelta(seconds=seconds))
+        if seconds is not None:
+            with suppress(TimeoutError):  # then answer the operation as it stands
+                await workflow.wait_condition(answered, timeout=timedelta(seconds=seconds))
+        elif not answered():
+            update_id = self._request_id()
+            self._waiting.add(update_id)
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        answered()
+                        or update_id in self._stopped
+                        or (last is not None and rules.waits_for_an_operator(self._state, last))
+                    )
+                )
+            finally:
+                self._waiting.discard(update_id)
+                self._stopped.discard(update_id)
         assert last is not None
         return last.model_copy(update={"params": None, "posting": None})
 
@@ -291,6 +341,12 @@ class JobPostingWorkflow:
         """An operator gives up a parked or queued operation (every parked one by default)."""
         operation_id = request.operation_id if request else None
         self._evolve(rules.OperatorCancelled(operation_id, workflow.now()))
+
+    @workflow.signal(name=JobSignal.STOP_WAITING)
+    def stop_waiting(self, request: StopWaiting) -> None:
+        """A caller gave up waiting for update `update_id`: answer it as its operation stands."""
+        if request.update_id in self._waiting:
+            self._stopped.add(request.update_id)
 
     @workflow.query(name=STATE_QUERY)
     def state(self) -> JobState:
