@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import structlog
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -33,16 +34,21 @@ from domain.job_workflow import (
     JOB_WORKFLOW_TYPE,
     NOTIFY_JOBS,
     RUN_JOB_OPERATION,
+    WAKE_AT_ATTRIBUTE,
+    WAKE_DUE_JOBS,
     JobOperationResult,
     JobSignal,
     JobStatus,
     NotifyJobsRequest,
     OperationKind,
     RunJobOperation,
+    WakeDueJobs,
 )
 from domain.provisioning import AppCredentials
 from domain.visibility import where
 from linkedin.errors import LinkedInError, TransientLinkedInError
+
+log = structlog.get_logger("jobs")
 
 T = TypeVar("T")
 
@@ -345,6 +351,26 @@ class JobActivities:
             "jobs.notified", contract=request.contract, workflows=notified
         )
         return notified
+
+    @activity.defn(name=WAKE_DUE_JOBS)
+    async def wake_due_jobs(self, request: WakeDueJobs) -> int:
+        """Signal `wake` to every running job workflow whose JobWakeAt has passed."""
+        due_by = request.due_by.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        listing = where(WorkflowType=JOB_WORKFLOW_TYPE, ExecutionStatus="Running")
+        query = f'{listing.query} AND {WAKE_AT_ATTRIBUTE} <= "{due_by}"'
+        woken = 0
+        async for execution in self._temporal.list_workflows(query):
+            handle = self._temporal.get_workflow_handle(execution.id, run_id=execution.run_id)
+            try:
+                await handle.signal(JobSignal.WAKE)
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:  # it ended meanwhile
+                    raise
+                continue
+            woken += 1
+            activity.heartbeat(woken)
+        log.info("jobs.woken", workflows=woken, due_by=due_by)
+        return woken
 
 
 def _resume(request: RunJobOperation) -> _Progress:

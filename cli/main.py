@@ -224,16 +224,19 @@ def payload_key(
 
 @app.command()
 def setup() -> None:
-    """Register our search attributes on the Temporal cluster of TEMPORAL_*."""
+    """Prepare the Temporal namespace of TEMPORAL_*: our search attributes and the job
+    wake-up schedule (idempotent: run it again after changing either)."""
     from client.connection import connect
     from settings import get_settings
-    from workers.setup import ensure_search_attributes
+    from workers.setup import prepare_namespace
 
     async def register() -> list[str]:
-        return await ensure_search_attributes(await connect(get_settings().load_payload_keys()))
+        settings = get_settings()
+        return await prepare_namespace(await connect(settings.load_payload_keys()), settings)
 
     added = run_briefly(register)
     console.print(f"registered: {', '.join(added)}" if added else "search attributes in place")
+    console.print("job wake-up schedule in place")
     finish(0)
 
 

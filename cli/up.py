@@ -210,7 +210,7 @@ class Stack:
             )
             self._wait(child)
             if child.name == "temporal":
-                self._register_search_attributes()
+                self._prepare_namespace()
             on_ready(child.name)
 
     def _wait(self, child: Child, within: float = 60.0) -> None:
@@ -230,16 +230,16 @@ class Stack:
             f"{self.logs / (child.name + '.log')}"
         )
 
-    def _register_search_attributes(self) -> None:
+    def _prepare_namespace(self) -> None:
         from client.connection import connect
-        from workers.setup import ensure_search_attributes
+        from workers.setup import prepare_namespace
 
         async def register() -> None:
             client = await connect(
                 self.settings.load_payload_keys(),
                 target_host=f"127.0.0.1:{self.settings.temporal_port}",
             )
-            await ensure_search_attributes(client)
+            await prepare_namespace(client, self.settings)
 
         asyncio.run(register())
 

@@ -30,6 +30,11 @@ JOB_WORKFLOW_TYPE = "JobPostingWorkflow"
 RUN_JOB_OPERATION = "run_job_operation"
 NOTIFY_JOBS = "notify_jobs_of_enabled_contract"
 
+JOB_WAKEUPS_WORKFLOW_TYPE = "JobWakeupsWorkflow"
+WAKE_DUE_JOBS = "wake_due_jobs"
+WAKE_AT_ATTRIBUTE = "JobWakeAt"
+"""A job workflow's next timed event (auto-renew or expiry), for the wake-up sweep."""
+
 STATE_QUERY = "state"
 
 
@@ -55,6 +60,8 @@ class JobSignal(StrEnum):
     """An operator asks to try a parked operation (or all of them) again."""
     CANCEL = "cancel"
     """An operator gives up on a parked or queued operation (or all of them)."""
+    WAKE = "wake"
+    """Its JobWakeAt has passed (the wake-up sweep): auto-renew or expire when due."""
     STOP_WAITING = "stop_waiting"
     """A caller stopped waiting for an update (its `wait_seconds` passed): answer it now."""
 
@@ -360,6 +367,11 @@ class JobOperationResult(BaseModel):
     uncertain: bool = False
     """The run ended without learning what LinkedIn made of it (a submit unanswered, or a
     task submitted whose outcome was not read): only a retry, reading LinkedIn, can tell."""
+
+
+class WakeDueJobs(BaseModel):
+    due_by: datetime
+    """Wake every running job workflow whose JobWakeAt is at or before this."""
 
 
 class NotifyJobsRequest(BaseModel):

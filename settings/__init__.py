@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     """Where `linkedin-ats up` serves the codec endpoint for the Temporal UI."""
     verify_interval_seconds: float = 24 * 3600
     """How often an enabled integration is verified at LinkedIn to catch drift."""
+    job_wakeup_interval_seconds: int = Field(default=900, ge=10)
+    """How often the wake-up sweep renews and expires the jobs due (JobWakeAt passed)."""
     job_task_poll_seconds: float = Field(default=3.0, gt=0)
     """Between two reads of a LinkedIn job task still IN_PROGRESS."""
     job_settle_seconds: float = Field(default=300.0, ge=0)

@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 
 from client.jobs import JobsClient
 from domain.job_postings import JobPosting
-from domain.job_workflow import AutoRenew, JobStatus, job_workflow_id
+from domain.job_workflow import AutoRenew, JobSignal, JobStatus, job_workflow_id
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
@@ -59,7 +59,14 @@ def p4p_job(contract: str) -> dict[str, Any]:
     return JobPosting.model_validate(fields).to_wire()
 
 
-async def test_a_p4p_job_expires_after_30_days(
+async def wake(env: WorkflowEnvironment, cid: str) -> None:
+    """What the wake-up sweep sends a job once its JobWakeAt has passed. This server lists
+    no workflows by query, nor reads datetime search attributes back: `test_job_workflow`
+    checks JobWakeAt and runs the sweep itself, on the dev server."""
+    await env.client.get_workflow_handle(job_workflow_id(cid, "job-1")).signal(JobSignal.WAKE)
+
+
+async def test_a_p4p_job_expires_when_woken_after_30_days(
     time_skipping_env: WorkflowEnvironment,
     sandbox: SandboxControl,
     settings: Settings,
@@ -73,15 +80,17 @@ async def test_a_p4p_job_expires_after_30_days(
         state = await jobs.state(cid, "job-1")
         assert state.status == "LISTED" and state.expire_at - state.listed_at == 30 * DAY
         await time_skipping_env.sleep(29 * DAY)
+        await wake(time_skipping_env, cid)  # early (a listing not yet current): nothing is due
         assert (await jobs.state(cid, "job-1")).status == "LISTED"
         await time_skipping_env.sleep(2 * DAY)
+        await wake(time_skipping_env, cid)
         expired = await eventually(
             lambda: jobs.state(cid, "job-1"), lambda s: s.status == JobStatus.EXPIRED
         )
     assert "renew or close" in expired.waiting_for
 
 
-async def test_renew_moves_the_expiry_timer(
+async def test_renew_moves_the_wake_time(
     time_skipping_env: WorkflowEnvironment,
     sandbox: SandboxControl,
     settings: Settings,
@@ -99,8 +108,10 @@ async def test_renew_moves_the_expiry_timer(
         renewed = (await jobs.state(cid, "job-1")).expire_at
         assert renewed - first == pytest.approx(20 * DAY, abs=timedelta(hours=1))
         await time_skipping_env.sleep(15 * DAY)  # past the first expiry, before the new one
+        await wake(time_skipping_env, cid)
         assert (await jobs.state(cid, "job-1")).status == "LISTED"
         await time_skipping_env.sleep(16 * DAY)
+        await wake(time_skipping_env, cid)
         await eventually(lambda: jobs.state(cid, "job-1"), lambda s: s.status == JobStatus.EXPIRED)
 
 
@@ -120,6 +131,7 @@ async def test_auto_renew_renews_before_expiry(
         first = (await jobs.state(cid, "job-1")).expire_at
         await sandbox.advance(27 * 86400)
         await time_skipping_env.sleep(27 * DAY + timedelta(hours=1))
+        await wake(time_skipping_env, cid)
         state = await eventually(
             lambda: jobs.state(cid, "job-1"),
             lambda s: len(s.operations) == 2 and s.operations[1].outcome == "SUCCEEDED",

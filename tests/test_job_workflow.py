@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from client.errors import Refused
 from client.integrations import IntegrationsClient
 from client.jobs import JobPage, JobsClient, JobSummary
 from domain.integrations import IntegrationKey, IntegrationType
-from domain.job_workflow import JobState, JobStatus, job_workflow_id
+from domain.job_workflow import JOB_WAKEUPS_WORKFLOW_TYPE, JobState, JobStatus, job_workflow_id
 from linkedin import LinkedInClient
 from settings import Settings
-from tests.jobs_support import job_fields, onboard_for_jobs
+from tests.jobs_support import job_fields, now_ms, onboard_for_jobs
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually, record_history
+from workers.setup import ensure_job_wakeups, job_wakeups_schedule_id
+from workflows.search_attributes import JOB_WAKE_AT
 
 CONTRACT = "urn:li:contract:555"
 P4P = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "275.00"}}
@@ -174,26 +179,80 @@ async def timers_started(temporal_env: WorkflowEnvironment, cid: str) -> int:
     )
 
 
-async def test_waiting_callers_start_no_timers_and_one_expiry_timer_outlives_operations(
+async def wake_at(temporal_env: WorkflowEnvironment, cid: str) -> datetime | None:
+    handle = temporal_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
+    return (await handle.describe()).typed_search_attributes.get(JOB_WAKE_AT)
+
+
+async def test_a_lifecycle_starts_no_timer_and_publishes_its_wake_time(
     jobs: JobsClient, onboarded: Onboard, cid: str, temporal_env: WorkflowEnvironment
 ) -> None:
-    """Timers are billed actions: callers time their own waits, and the expiry timer is
-    started again only for an earlier expiry (a later one is awaited from the earlier)."""
+    """Timers are billed actions: callers time their own waits, and the job's next timed
+    event rides on its status upserts as JobWakeAt, for the wake-up sweep."""
     await onboarded(cid)
-    operations = [
-        await jobs.create(cid, wire(), wait=True),
-        await jobs.update(cid, wire(title="Staff Engineer"), wait=True),
-        await jobs.update(cid, wire(title="Principal Engineer"), wait=True),
-    ]
-    assert await timers_started(temporal_env, cid) == 1  # the 180-day expiry, once
-    operations.append(await jobs.upgrade(cid, "job-1", CONTRACT, wait=True))  # 30 days
-    operations.append(await jobs.downgrade(cid, "job-1", wait=True))  # 180 days again
+    operations = [await jobs.create(cid, wire(), wait=True)]
+    basic = await jobs.state(cid, "job-1")
+    assert await wake_at(temporal_env, cid) == basic.expire_at  # 180 days
+    operations.append(await jobs.update(cid, wire(title="Staff Engineer"), wait=True))
+    operations.append(await jobs.upgrade(cid, "job-1", CONTRACT, wait=True))
+    premium = await jobs.state(cid, "job-1")
+    assert await wake_at(temporal_env, cid) == premium.expire_at  # 30 days
+    operations.append(await jobs.downgrade(cid, "job-1", wait=True))
     operations.append(await jobs.close(cid, "job-1", wait=True))
-    assert [op.outcome for op in operations] == ["SUCCEEDED"] * 6
-    assert await timers_started(temporal_env, cid) == 2
+    assert [op.outcome for op in operations] == ["SUCCEEDED"] * 5
     handle = temporal_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
     await handle.result()
-    await record_history(handle, "job_waits_timed_by_callers_one_timer_across_operations")
+    assert await timers_started(temporal_env, cid) == 0
+    assert await wake_at(temporal_env, cid) is None
+    await record_history(handle, "job_lifecycle_woken_by_sweep")
+
+
+async def sweep(temporal_env: WorkflowEnvironment, settings: Settings) -> int:
+    """One run of what the wake-up schedule runs."""
+    woken: int = await temporal_env.client.execute_workflow(
+        JOB_WAKEUPS_WORKFLOW_TYPE,
+        timedelta(minutes=1),
+        id=f"job-wakeups-test/{uuid.uuid4()}",
+        task_queue=settings.task_queue,
+        result_type=int,
+    )
+    return woken
+
+
+async def test_the_sweep_wakes_the_jobs_due_and_leaves_the_others(
+    jobs: JobsClient,
+    onboarded: Onboard,
+    cid: str,
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+) -> None:
+    await onboarded(cid)
+    expire_at = now_ms() + 3000
+    await jobs.create(cid, wire("soon", expire_at=expire_at), wait=True)
+    await jobs.create(cid, wire("later"), wait=True)
+    await asyncio.sleep(max(0.0, expire_at / 1000 - time.time()) + 0.2)
+    await eventually(lambda: sweep(temporal_env, settings), lambda woken: woken >= 1)
+    expired = await state_when(jobs, cid, lambda s: s.status == JobStatus.EXPIRED, "soon")
+    assert "renew or close" in expired.waiting_for
+    assert (await jobs.state(cid, "later")).status == JobStatus.LISTED
+
+
+async def test_setup_keeps_one_wakeup_schedule_per_task_queue(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    task_queue = f"wakeups-{uuid.uuid4().hex[:8]}"
+    client = temporal_env.client
+    await ensure_job_wakeups(client, task_queue, timedelta(minutes=15))
+    await ensure_job_wakeups(client, task_queue, timedelta(minutes=5))  # changed: updated
+    handle = client.get_schedule_handle(job_wakeups_schedule_id(task_queue))
+    try:
+        schedule = (await handle.describe()).schedule
+        assert [i.every for i in schedule.spec.intervals] == [timedelta(minutes=5)]
+        action = schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow)
+        assert (action.workflow, action.task_queue) == (JOB_WAKEUPS_WORKFLOW_TYPE, task_queue)
+    finally:
+        await handle.delete()
 
 
 async def test_a_caller_waits_as_long_as_it_asked_and_leaves_no_update_behind(

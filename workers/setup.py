@@ -1,14 +1,29 @@
-"""Registering our search attributes on a Temporal cluster, idempotently."""
+"""What a Temporal namespace needs before workers start: our search attributes and the job
+wake-up schedule, each set up idempotently."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 
+from domain.job_workflow import JOB_WAKEUPS_WORKFLOW_TYPE
+from settings import Settings
 from workflows import search_attributes
 
 
@@ -18,14 +33,48 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         ListSearchAttributesRequest(namespace=client.namespace)
     )
     known = set(existing.custom_attributes) | set(existing.system_attributes)
-    missing = [key.name for key in search_attributes.ALL if key.name not in known]
+    missing = [key for key in search_attributes.ALL if key.name not in known]
     if missing:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=client.namespace,
                 search_attributes={
-                    name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing
+                    key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in missing
                 },
             )
         )
-    return missing
+    return [key.name for key in missing]
+
+
+def job_wakeups_schedule_id(task_queue: str) -> str:
+    return f"job-wakeups/{task_queue}"
+
+
+async def ensure_job_wakeups(client: Client, task_queue: str, every: timedelta) -> None:
+    """The schedule that runs JobWakeupsWorkflow every `every` on `task_queue`: created, or
+    brought to this interval when it exists."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            JOB_WAKEUPS_WORKFLOW_TYPE,
+            every,
+            id=f"{job_wakeups_schedule_id(task_queue)}/run",
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+    )
+    schedule_id = job_wakeups_schedule_id(task_queue)
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(schedule_id).update(
+            lambda _: ScheduleUpdate(schedule=schedule)
+        )
+
+
+async def prepare_namespace(client: Client, settings: Settings) -> list[str]:
+    """Search attributes, then the job wake-up schedule; returns the attributes added."""
+    added = await ensure_search_attributes(client)
+    every = timedelta(seconds=settings.job_wakeup_interval_seconds)
+    await ensure_job_wakeups(client, settings.task_queue, every)
+    return added

@@ -42,6 +42,7 @@ from settings import Settings
 from workers.metrics import LinkedInMetrics, prometheus_runtime
 from workflows.integration import CustomerIntegrationWorkflow
 from workflows.job import JobPostingWorkflow
+from workflows.job_wakeups import JobWakeupsWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookEndpointsWorkflow
 
 log = structlog.get_logger("worker")
@@ -49,6 +50,7 @@ log = structlog.get_logger("worker")
 WORKFLOWS = [
     CustomerIntegrationWorkflow,
     JobPostingWorkflow,
+    JobWakeupsWorkflow,
     WebhookEndpointsWorkflow,
     WebhookDeliveryWorkflow,
 ]
@@ -178,6 +180,7 @@ async def running_worker(
             integrations.sync_application,
             jobs.run_job_operation,
             jobs.notify_jobs_of_enabled_contract,
+            jobs.wake_due_jobs,
             webhooks.webhook_targets,
             webhooks.post_webhook,
         ],

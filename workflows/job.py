@@ -10,11 +10,12 @@ bounded time.
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import suppress
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -50,12 +51,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.failures import failure_message
     from workflows.policies import BACKGROUND_DEADLINE, HEARTBEAT_TIMEOUT, JOB_OPERATION
-    from workflows.search_attributes import JOB_LISTING_TYPE, JOB_STATUS
+    from workflows.search_attributes import JOB_LISTING_TYPE, JOB_STATUS, JOB_WAKE_AT
     from workflows.webhooks import EventOutbox
 
 
-KEEP_TIMER_ACROSS_EVENTS = "keep-timer-across-events"
-"""Runs before it started a new timer each time they went back to waiting."""
+WOKEN_BY_SWEEP = "woken-by-sweep"
+"""Runs before it timed their own expiry and auto-renew; runs since are woken by the
+sweep (`workflows/job_wakeups.py`) from the JobWakeAt they publish."""
 
 
 @workflow.defn(name=JOB_WORKFLOW_TYPE)
@@ -67,12 +69,13 @@ class JobPostingWorkflow:
             input.customer_id, input.external_job_posting_id, input.auto_renew
         )
         attributes = workflow.info().typed_search_attributes
-        self._published = (attributes.get(JOB_STATUS), attributes.get(JOB_LISTING_TYPE))
+        self._published: tuple[str | None, str | None, datetime | None] = (
+            attributes.get(JOB_STATUS),
+            attributes.get(JOB_LISTING_TYPE),
+            attributes.get(JOB_WAKE_AT),
+        )
         self._events = 0
         self._outbox = EventOutbox()
-        self._timer: tuple[asyncio.TimerHandle, datetime] | None = None
-        """The timer running, and the `until` it was started for."""
-        self._timer_fired = False
         self._waiting: set[str] = set()
         """Updates waiting for an outcome, by update id; `stop_waiting` answers them."""
         self._stopped: set[str] = set()
@@ -100,36 +103,23 @@ class JobPostingWorkflow:
         return self._state
 
     async def _next_event(self, until: datetime | None) -> bool:
-        """Wait for an update, signal or continue-as-new; False when the timer fired.
+        """Wait for an update, signal or continue-as-new; False when `until` came first.
 
-        One timer serves many events: it is started again only for an earlier `until`
-        (a later one is awaited from the earlier's firing), since every timer started is
-        a billed action and most events (updates, closes) leave the expiry where it was.
+        Only runs from before the wake-up sweep time `until` with a timer of their own
+        (a billed action each time they wait): later runs publish it as JobWakeAt and the
+        sweep's `wake` signal arrives as an event once it has passed.
         """
-        if self._timer is not None and (until is None or until < self._timer[1]):
-            self._cancel_timer()
-        if self._timer is None and until is not None:
-            delay = max(until - workflow.now(), timedelta(seconds=1))
-            handle = asyncio.get_running_loop().call_later(delay.total_seconds(), self._on_timer)
-            self._timer = (handle, until)
         seen = self._events
-        await workflow.wait_condition(
-            lambda: self._events != seen or self._should_continue_as_new() or self._timer_fired
-        )
-        if self._timer_fired:
-            self._timer, self._timer_fired = None, False
+        timeout = None
+        if until is not None and not workflow.patched(WOKEN_BY_SWEEP):
+            timeout = max(until - workflow.now(), timedelta(seconds=1))
+        try:
+            await workflow.wait_condition(
+                lambda: self._events != seen or self._should_continue_as_new(), timeout=timeout
+            )
+        except TimeoutError:
             return False
-        if self._timer is not None and not workflow.patched(KEEP_TIMER_ACROSS_EVENTS):
-            self._cancel_timer()  # as runs before the patch did, on every event
         return True
-
-    def _on_timer(self) -> None:
-        self._timer_fired = True
-
-    def _cancel_timer(self) -> None:
-        assert self._timer is not None
-        self._timer[0].cancel()
-        self._timer = None
 
     async def _run_operation(self, operation_id: str) -> None:
         self._evolve(rules.OperationStarted(operation_id, workflow.now()))
@@ -342,6 +332,11 @@ class JobPostingWorkflow:
         operation_id = request.operation_id if request else None
         self._evolve(rules.OperatorCancelled(operation_id, workflow.now()))
 
+    @workflow.signal(name=JobSignal.WAKE)
+    def wake(self) -> None:
+        """The sweep saw JobWakeAt pass: auto-renew or expire, whichever is due."""
+        self._evolve(rules.TimerFired(at=workflow.now()))
+
     @workflow.signal(name=JobSignal.STOP_WAITING)
     def stop_waiting(self, request: StopWaiting) -> None:
         """A caller gave up waiting for update `update_id`: answer it as its operation stands."""
@@ -357,11 +352,20 @@ class JobPostingWorkflow:
     def _publish(self) -> None:
         state = self._state
         listing = str(state.listing_type or ListingType.BASIC)
-        if (str(state.status), listing) != self._published:
-            workflow.upsert_search_attributes(
-                [JOB_STATUS.value_set(str(state.status)), JOB_LISTING_TYPE.value_set(listing)]
-            )
-            self._published = (str(state.status), listing)
+        woken_by_sweep = workflow.patched(WOKEN_BY_SWEEP)
+        wake_at = rules.next_timer(state) if woken_by_sweep else None
+        published = (str(state.status), listing, wake_at)
+        if published != self._published:
+            pairs: list[SearchAttributeUpdate[Any]] = [
+                JOB_STATUS.value_set(str(state.status)),
+                JOB_LISTING_TYPE.value_set(listing),
+            ]
+            if woken_by_sweep:
+                pairs.append(
+                    JOB_WAKE_AT.value_set(wake_at) if wake_at else JOB_WAKE_AT.value_unset()
+                )
+            workflow.upsert_search_attributes(pairs)
+            self._published = published
         workflow.set_current_details(rules.summary(state))
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
+
+from domain.job_workflow import WAKE_AT_ATTRIBUTE
 
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 INTEGRATION_TYPE = SearchAttributeKey.for_keyword("IntegrationType")
@@ -10,13 +14,15 @@ INTEGRATION_STATUS = SearchAttributeKey.for_keyword("IntegrationStatus")
 EXTERNAL_JOB_POSTING_ID = SearchAttributeKey.for_keyword("ExternalJobPostingId")
 JOB_LISTING_TYPE = SearchAttributeKey.for_keyword("JobListingType")
 JOB_STATUS = SearchAttributeKey.for_keyword("JobStatus")
+JOB_WAKE_AT = SearchAttributeKey.for_datetime(WAKE_AT_ATTRIBUTE)
 
-ALL: list[SearchAttributeKey[str]] = [
+ALL: list[SearchAttributeKey[Any]] = [
     CUSTOMER_ID,
     INTEGRATION_TYPE,
     INTEGRATION_STATUS,
     EXTERNAL_JOB_POSTING_ID,
     JOB_LISTING_TYPE,
     JOB_STATUS,
+    JOB_WAKE_AT,
 ]
 """Register these on a cluster before starting workers (`linkedin-ats setup`)."""
