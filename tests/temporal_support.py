@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -44,7 +45,8 @@ async def time_skipping_server() -> WorkflowEnvironment:
         AddSearchAttributesRequest(
             namespace=env.client.namespace,
             search_attributes={
-                key.name: int(key.indexed_value_type) for key in search_attributes.ALL
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in search_attributes.ALL
             },
         )
     )
