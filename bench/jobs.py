@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 import structlog
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -349,7 +350,7 @@ BILLABLE = {
     EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: "child workflows",
 }
 CATEGORIES = list(dict.fromkeys(BILLABLE.values()))
-VERSION_MARKERS = "version markers (workflow.patched; not in Cloud's list of actions)"
+VERSION_MARKERS = "workflow versioning (patched's marker and TemporalChangeVersion; not billed)"
 
 
 async def actions(client: Client, handle: WorkflowHandle[Any, Any]) -> Counter[str]:
@@ -358,10 +359,10 @@ async def actions(client: Client, handle: WorkflowHandle[Any, Any]) -> Counter[s
     counts: Counter[str] = Counter()
     async for event in handle.fetch_history_events():
         category = BILLABLE.get(event.event_type)
+        if is_versioning(event):
+            category = VERSION_MARKERS
         if category is not None:
             counts[category] += 1
-        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            counts[VERSION_MARKERS] += 1
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             counts["activity attempts"] += event.activity_task_started_event_attributes.attempt - 1
         if event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
@@ -375,8 +376,19 @@ async def actions(client: Client, handle: WorkflowHandle[Any, Any]) -> Counter[s
     return counts
 
 
+def is_versioning(event: HistoryEvent) -> bool:
+    """workflow.patched's marker, and its TemporalChangeVersion upsert, which Temporal
+    Cloud exempts from action counting."""
+    if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+        return True
+    if event.event_type != EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        return False
+    fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+    return set(fields.indexed_fields) == {"TemporalChangeVersion"}
+
+
 def billed(counts: Counter[str]) -> int:
-    return sum(n for category, n in counts.items() if "version markers" not in category)
+    return sum(n for category, n in counts.items() if category != VERSION_MARKERS)
 
 
 async def sweep_actions(stack: Stack) -> None:
