@@ -56,8 +56,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 WOKEN_BY_SWEEP = "woken-by-sweep"
-"""Runs before it timed their own expiry and auto-renew; runs since are woken by the
-sweep (`workflows/job_wakeups.py`) from the JobWakeAt they publish."""
+"""Runs started before this patch time their own expiry and auto-renew; runs since publish
+JobWakeAt and are woken by the sweep (`workflows/job_wakeups.py`)."""
 
 
 @workflow.defn(name=JOB_WORKFLOW_TYPE)
@@ -105,8 +105,8 @@ class JobPostingWorkflow:
     async def _next_event(self, until: datetime | None) -> bool:
         """Wait for an update, signal or continue-as-new; False when `until` came first.
 
-        Only runs from before the wake-up sweep time `until` with a timer of their own
-        (a billed action each time they wait): later runs publish it as JobWakeAt and the
+        Only runs started before WOKEN_BY_SWEEP time `until` with a timer of their own (a
+        billed action each time they wait); later runs publish it as JobWakeAt, and the
         sweep's `wake` signal arrives as an event once it has passed.
         """
         seen = self._events
