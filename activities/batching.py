@@ -8,12 +8,15 @@ or error, exactly as if it had called alone: a per-element 422 fails only its op
 and a whole-call failure reaches every caller of that call as its own error, so the
 activity's exactly-once logic does not change.
 
-An ask that meets no other (none waiting, none in flight) goes out after `gather_seconds`,
-so a lone caller, even one calling again and again, is barely delayed. An ask that meets
-another marks the lane busy for `busy_seconds`; while busy, asks gather for a window
-(`window_seconds` for submissions, `read_window_seconds` for reads), so under load each
-lane sends about one call per window plus one per full batch. Two operations on one
-externalJobPostingId never share a call, nor go out while another on it is in flight.
+An ask on an idle lane (none waiting, none in flight, no two asks met on it for
+`busy_seconds`) goes out after `gather_seconds`, so a lone caller, even one calling again
+and again, is barely delayed. On a busy lane a call closes when it is full (100 jobs, or
+the query-length limit), or when asks stop arriving (none for `quiet_seconds`,
+`read_quiet_seconds` for reads), or `longest_wait_seconds` after its first ask, whichever
+comes first: a burst that ends goes out at once, and a steady stream, however slowly the
+worker starts operations, fills each call with what arrives in the longest wait. Two
+operations on one externalJobPostingId never share a call, nor go out while another on it
+is in flight.
 """
 
 from __future__ import annotations
@@ -56,13 +59,24 @@ class BatchObserver(Protocol):
 class BatchTiming:
     gather_seconds: float = 0.002
     """How long an ask on an idle lane waits for company: callers woken together join."""
-    window_seconds: float = 1.0
-    """How long a job to submit waits on a busy lane for others before its call goes out."""
-    read_window_seconds: float = 0.05
+    quiet_seconds: float = 0.2
+    """On a busy lane, a submission call goes out once no new job has come for this long."""
+    read_quiet_seconds: float = 0.05
     """The same for task and status reads: their callers mostly arrive together, woken by
-    the answer to the call they shared before, so a short window gathers them."""
-    busy_seconds: float = 2.0
-    """How long a lane stays busy after two asks met on it."""
+    the answer to the call they shared before, so a short gap ends their burst."""
+    longest_wait_seconds: float = 3.0
+    """On a busy lane, the longest a call's first ask waits, however steadily others come."""
+    busy_seconds: float = 10.0
+    """How long a lane stays busy after two asks met on it: longer than the pause between
+    two groups of reads that follow each other's submissions (about `longest_wait_seconds`),
+    since a lone ask on a busy lane costs only the quiet gap."""
+
+    def sends_at(self, endpoint: str, *, busy: bool, first_ask: float, last_ask: float) -> float:
+        """When a call gathering since `first_ask` goes out, unless it fills first."""
+        if not busy:
+            return first_ask + self.gather_seconds
+        quiet = self.quiet_seconds if endpoint == JOB_SUBMISSIONS else self.read_quiet_seconds
+        return min(last_ask + quiet, first_ask + self.longest_wait_seconds)
 
 
 @dataclass(eq=False)
@@ -88,6 +102,11 @@ class _Lane:
     last_sent: float = float("-inf")
     busy_until: float = float("-inf")
     timer: asyncio.TimerHandle | None = None
+    gathering_since: float = 0.0
+    """When the call being gathered (the one `timer` sends) began."""
+    gathering_busy: bool = False
+    """Whether the lane was busy then: the call waits for company, not only the gather."""
+    last_ask: float = 0.0
 
     def take(self) -> list[_Ask]:
         """The next call's asks, in arrival order, within LinkedIn's limits."""
@@ -202,8 +221,9 @@ class LinkedInBatcher:
             lane = self._lanes[(endpoint, creds)] = _Lane(endpoint, creds)
         cost = sum(_query_cost(k) for k in keys) if job is None else 0
         ask = _Ask(keys=keys, job=job, future=loop.create_future(), cost=cost)
+        lane.last_ask = loop.time()
         if lane.pending or lane.in_flight:
-            lane.busy_until = loop.time() + self._timing.busy_seconds
+            lane.busy_until = lane.last_ask + self._timing.busy_seconds
         lane.pending.append(ask)
         self._schedule(lane)
         return await ask.future
@@ -215,13 +235,26 @@ class LinkedInBatcher:
             return
         if lane.timer is not None or not lane.pending:
             return
-        if loop.time() >= lane.busy_until:
-            delay = self._timing.gather_seconds
-        elif lane.endpoint == JOB_SUBMISSIONS:
-            delay = self._timing.window_seconds
+        lane.gathering_since = now = loop.time()
+        lane.gathering_busy = now < lane.busy_until
+        lane.timer = loop.call_at(self._sends_at(lane), self._when_due, lane)
+
+    def _sends_at(self, lane: _Lane) -> float:
+        return self._timing.sends_at(
+            lane.endpoint,
+            busy=lane.gathering_busy,
+            first_ask=lane.gathering_since,
+            last_ask=lane.last_ask,
+        )
+
+    def _when_due(self, lane: _Lane) -> None:
+        """Send the gathered call, unless asks that came since put it off."""
+        loop = asyncio.get_running_loop()
+        due = self._sends_at(lane)
+        if loop.time() < due:
+            lane.timer = loop.call_at(due, self._when_due, lane)
         else:
-            delay = self._timing.read_window_seconds
-        lane.timer = loop.call_later(delay, self._flush, lane)
+            self._flush(lane)
 
     def _flush(self, lane: _Lane) -> None:
         if lane.timer is not None:

@@ -89,11 +89,13 @@ class Settings(BaseSettings):
     """Derives each webhook endpoint's secret; default a key file in data_dir."""
     linkedin_batch_gather_seconds: float = Field(default=0.002, ge=0)
     """How long a job call that meets no other of its application waits for company."""
-    linkedin_batch_window_seconds: float = Field(default=1.0, ge=0)
-    """How long a job submission of a busy application waits to share one LinkedIn call."""
-    linkedin_batch_read_window_seconds: float = Field(default=0.05, ge=0)
-    """How long a task or status read of a busy application waits to share one call."""
-    linkedin_batch_busy_seconds: float = Field(default=2.0, ge=0)
+    linkedin_batch_quiet_seconds: float = Field(default=0.2, ge=0)
+    """A busy application's job submissions go out once no new one has come for this long."""
+    linkedin_batch_read_quiet_seconds: float = Field(default=0.05, ge=0)
+    """The same for a busy application's task and status reads."""
+    linkedin_batch_longest_wait_seconds: float = Field(default=3.0, ge=0)
+    """The longest a busy application's job call waits for others to share it."""
+    linkedin_batch_busy_seconds: float = Field(default=10.0, ge=0)
     """How long an application's endpoint stays busy after two of its calls met."""
     linkedin_calls_per_second: float | None = Field(default=100.0, gt=0)
     """Job calls per second per application, over all endpoints (ours: LinkedIn publishes

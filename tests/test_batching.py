@@ -22,7 +22,7 @@ HOUR = 3600.0
 
 @pytest.fixture
 def batcher(linkedin: LinkedInClient) -> LinkedInBatcher:
-    return LinkedInBatcher(linkedin, timing=BatchTiming(gather_seconds=0.05, window_seconds=0.05))
+    return LinkedInBatcher(linkedin, timing=BatchTiming(gather_seconds=0.05, quiet_seconds=0.05))
 
 
 async def calls(sandbox: SandboxControl, path: str) -> list[dict[str, object]]:
@@ -181,7 +181,9 @@ async def test_a_lone_caller_is_not_held_for_the_batch_window(
 ) -> None:
     """A bound, not a speed measure (bench/ measures the latency): with hour-long
     windows, a caller alone, calling again and again, is still answered."""
-    timing = BatchTiming(gather_seconds=0.0, window_seconds=HOUR, read_window_seconds=HOUR)
+    timing = BatchTiming(
+        gather_seconds=0.0, quiet_seconds=HOUR, read_quiet_seconds=HOUR, longest_wait_seconds=HOUR
+    )
     batcher = LinkedInBatcher(linkedin, timing=timing)
     for n in range(5):
         call = batcher.get_job_statuses(customer.creds, [f"lone-{n}"])
@@ -191,6 +193,67 @@ async def test_a_lone_caller_is_not_held_for_the_batch_window(
             batcher.submit_jobs(customer.creds, [valid_job(f"lone-{n}")]), 30
         )
         assert submitted.task_id
+
+
+def busy_lane_timing(**waits: float) -> BatchTiming:
+    """Once two asks met, the lane stays busy for the whole test."""
+    return BatchTiming(gather_seconds=0.0, busy_seconds=HOUR, **waits)
+
+
+async def make_busy(batcher: LinkedInBatcher, customer: Customer) -> None:
+    jobs = [valid_job(f"pair-{n}") for n in range(2)]
+    await asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))
+
+
+async def submitted_sizes(sandbox: SandboxControl) -> list[int]:
+    return [len(r["body"]["elements"]) for r in await calls(sandbox, "/v2/simpleJobPostings")]  # type: ignore[index]
+
+
+async def test_a_burst_on_a_busy_lane_goes_once_asks_stop_not_at_the_longest_wait(
+    linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
+) -> None:
+    """A bound, not a speed measure: with an hour-long cap the burst is still answered."""
+    batcher = LinkedInBatcher(
+        linkedin, timing=busy_lane_timing(quiet_seconds=0.05, longest_wait_seconds=HOUR)
+    )
+    await make_busy(batcher, customer)
+    jobs = [valid_job(f"burst-{n}") for n in range(40)]
+    burst = asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))
+    answers = await asyncio.wait_for(burst, 30)
+    assert all(s.task_id for (s,) in answers)
+    assert await submitted_sizes(sandbox) == [2, 40]
+
+
+async def test_a_stream_that_never_pauses_goes_out_at_the_longest_wait(
+    linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
+) -> None:
+    """With an hour-long quiet gap, only the cap since the first ask sends the stream."""
+    batcher = LinkedInBatcher(
+        linkedin, timing=busy_lane_timing(quiet_seconds=HOUR, longest_wait_seconds=0.1)
+    )
+    await make_busy(batcher, customer)
+
+    async def one(n: int) -> str | None:
+        await asyncio.sleep(0.01 * n)
+        (submitted,) = await batcher.submit_jobs(customer.creds, [valid_job(f"stream-{n}")])
+        return submitted.task_id
+
+    task_ids = await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(30))), 30)
+    assert all(task_ids) and len(set(task_ids)) == 30
+    sizes = await submitted_sizes(sandbox)
+    assert sizes[0] == 2 and sum(sizes[1:]) == 30
+
+
+async def test_a_full_call_goes_at_once_whatever_the_waits(
+    linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
+) -> None:
+    timing = BatchTiming(gather_seconds=HOUR, quiet_seconds=HOUR, longest_wait_seconds=HOUR)
+    batcher = LinkedInBatcher(linkedin, timing=timing)
+    jobs = [valid_job(f"full-{n}") for n in range(100)]
+    full = asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))
+    answers = await asyncio.wait_for(full, 30)
+    assert all(s.task_id for (s,) in answers)
+    assert await submitted_sizes(sandbox) == [100]
 
 
 async def test_a_caller_that_gives_up_leaves_the_others_their_answers(

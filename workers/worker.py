@@ -135,8 +135,9 @@ def job_batcher(
     )
     timing = BatchTiming(
         gather_seconds=settings.linkedin_batch_gather_seconds,
-        window_seconds=settings.linkedin_batch_window_seconds,
-        read_window_seconds=settings.linkedin_batch_read_window_seconds,
+        quiet_seconds=settings.linkedin_batch_quiet_seconds,
+        read_quiet_seconds=settings.linkedin_batch_read_quiet_seconds,
+        longest_wait_seconds=settings.linkedin_batch_longest_wait_seconds,
         busy_seconds=settings.linkedin_batch_busy_seconds,
     )
     return LinkedInBatcher(linkedin, CallBudget(limits, observer=metrics), timing, metrics)
