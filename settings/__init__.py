@@ -13,15 +13,32 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from client.codec import PayloadKeys, load_payload_keys
 from domain.provisioning import ApplicationProfile, CallbackUrl, JsSdkDomain
 
+RETIRED_SETTINGS = {
+    "LINKEDIN_ATS_LINKEDIN_BATCH_WINDOW_SECONDS": (
+        "LINKEDIN_ATS_LINKEDIN_BATCH_QUIET_SECONDS and …_LONGEST_WAIT_SECONDS"
+    ),
+    "LINKEDIN_ATS_LINKEDIN_BATCH_READ_WINDOW_SECONDS": (
+        "LINKEDIN_ATS_LINKEDIN_BATCH_READ_QUIET_SECONDS and …_LONGEST_WAIT_SECONDS"
+    ),
+}
+"""Settings that no longer exist, with what replaced them: set, they would be ignored."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LINKEDIN_ATS_", env_file=None)
+
+    @model_validator(mode="after")
+    def _no_retired_settings(self) -> Settings:
+        for name, replacement in RETIRED_SETTINGS.items():
+            if name in os.environ:
+                raise ValueError(f"{name}: no longer read; set {replacement} instead")
+        return self
 
     linkedin_api_url: str = "http://127.0.0.1:8090"
     """LinkedIn's API host; https://api.linkedin.com in production."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from activities.batching import BatchTiming
 from activities.rate_limits import JOB_SUBMISSIONS, STATUS_READS, TASK_READS
+from settings import Settings
 
 TIMING = BatchTiming(
     gather_seconds=0.002, quiet_seconds=0.2, read_quiet_seconds=0.05, longest_wait_seconds=3.0
@@ -55,3 +57,11 @@ def test_reads_have_their_own_shorter_quiet_gap_and_the_same_cap(endpoint: str) 
 def test_a_cap_shorter_than_the_quiet_gap_wins() -> None:
     timing = BatchTiming(quiet_seconds=5.0, longest_wait_seconds=1.0)
     assert timing.sends_at(JOB_SUBMISSIONS, busy=True, first_ask=0.0, last_ask=0.0) == 1.0
+
+
+def test_a_retired_batch_window_setting_is_refused_not_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LINKEDIN_ATS_LINKEDIN_BATCH_WINDOW_SECONDS", "1")
+    with pytest.raises(ValidationError, match="BATCH_WINDOW_SECONDS: no longer read; set"):
+        Settings()
