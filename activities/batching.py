@@ -68,8 +68,9 @@ class BatchTiming:
     """On a busy lane, the longest a call's first ask waits, however steadily others come."""
     busy_seconds: float = 10.0
     """How long a lane stays busy after two asks met on it: longer than the pause between
-    two groups of reads that follow each other's submissions (about `longest_wait_seconds`),
-    since a lone ask on a busy lane costs only the quiet gap."""
+    two groups of reads that follow each other's submissions (about `longest_wait_seconds`).
+    A call that goes out alone, with none waiting or in flight, ends it early: the burst is
+    over, and the lone callers after it wait only `gather_seconds`."""
 
     def sends_at(self, endpoint: str, *, busy: bool, first_ask: float, last_ask: float) -> float:
         """When a call gathering since `first_ask` goes out, unless it fills first."""
@@ -139,7 +140,8 @@ class _Lane:
         if self.endpoint == JOB_SUBMISSIONS:
             return len(self.pending) >= MAX_BATCH
         cost = sum(ask.cost for ask in self.pending)
-        return cost + _LONGEST_ID_COST > MAX_QUERY_BYTES or len(self.pending) >= MAX_BATCH
+        ids = sum(len(ask.keys) for ask in self.pending)
+        return cost + _LONGEST_ID_COST > MAX_QUERY_BYTES or ids >= MAX_BATCH
 
 
 class LinkedInBatcher:
@@ -261,6 +263,8 @@ class LinkedInBatcher:
             lane.timer.cancel()
             lane.timer = None
         while batch := lane.take():
+            if len(batch) == 1 and not lane.pending and not lane.in_flight:
+                lane.busy_until = float("-inf")  # alone, none waiting: the burst is over
             lane.in_flight += 1
             lane.last_sent = asyncio.get_running_loop().time()
             if lane.endpoint == JOB_SUBMISSIONS:

@@ -244,6 +244,26 @@ async def test_a_stream_that_never_pauses_goes_out_at_the_longest_wait(
     assert sizes[0] == 2 and sum(sizes[1:]) == 30
 
 
+async def test_a_call_that_goes_alone_ends_the_busy_spell(
+    linkedin: LinkedInClient, customer: Customer
+) -> None:
+    """A bound, not a speed measure: after a burst, once a call went out alone (here a
+    full one), a lone caller is answered though a busy lane's waits are an hour long."""
+    timing = BatchTiming(
+        gather_seconds=0.0,
+        busy_seconds=HOUR,
+        read_quiet_seconds=HOUR,
+        longest_wait_seconds=HOUR,
+    )
+    batcher = LinkedInBatcher(linkedin, timing=timing)
+    pair = (batcher.get_job_statuses(customer.creds, [f"pair-{n}"]) for n in range(2))
+    await asyncio.wait_for(asyncio.gather(*pair), 30)  # they met: the lane is busy
+    full = [f"full-{n}" for n in range(100)]
+    await asyncio.wait_for(batcher.get_job_statuses(customer.creds, full), 30)
+    lone = await asyncio.wait_for(batcher.get_job_statuses(customer.creds, ["lone"]), 30)
+    assert list(lone.errors) == ["lone"]
+
+
 async def test_a_full_call_goes_at_once_whatever_the_waits(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
 ) -> None:
