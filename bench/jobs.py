@@ -574,7 +574,7 @@ async def idle_workflows(stack: Stack, target: int, budget_seconds: float) -> No
                 "job workflows started (each one CREATE, then idle)",
                 f"{started_jobs:,} of {target:,}",
             ),
-            ("of them LISTED and waiting for their expiry timer", f"{listed:,}"),
+            ("of them LISTED, idle until an operation or their wake-up", f"{listed:,}"),
             ("time to start and list them", f"{seconds:.0f} s ({started_jobs / seconds:.0f}/s)"),
             ("worker RSS before the jobs", f"{baseline:.0f} MB"),
             ("worker RSS with the jobs idle", f"{rss_mb(worker.pid):.0f} MB"),
