@@ -8,7 +8,7 @@ request's operation. Writes answer 202 with the operation as it stands; with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.params import Depends as DependsParam
@@ -72,6 +72,26 @@ IdempotencyKey = Annotated[
 ]
 
 
+class Answering(TypedDict):
+    """How a write answers, as JobsClient's keywords: at once, or with `wait` once LinkedIn
+    finished (within `wait_seconds`); the same idempotency key answers the first request."""
+
+    wait: bool
+    wait_seconds: int
+    idempotency_key: str | None
+
+
+def _answering(
+    wait: Wait = False,
+    wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
+    idempotency_key: IdempotencyKey = None,
+) -> Answering:
+    return Answering(wait=wait, wait_seconds=wait_seconds, idempotency_key=idempotency_key)
+
+
+How = Annotated[Answering, Depends(_answering)]
+
+
 def _jobs(request: Request) -> JobsClient:
     client: JobsClient = request.app.state.jobs
     return client
@@ -106,9 +126,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         external_job_posting_id: str,
         job: JobBody,
         client: Jobs,
-        wait: Wait = False,
-        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
-        idempotency_key: IdempotencyKey = None,
+        how: How,
     ) -> JSONResponse:
         """The whole job: created at LinkedIn, or updated when it exists; the same job
         again changes nothing."""
@@ -120,11 +138,9 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         operation = await client.put(
             customer_id,
             body,
-            wait=wait,
-            wait_seconds=wait_seconds,
-            idempotency_key=idempotency_key,
+            **how,
         )
-        return _answer(operation, wait)
+        return _answer(operation, how["wait"])
 
     @router.post(f"{job_path}/upgrade", status_code=202, responses=responses)
     async def upgrade_job(
@@ -132,9 +148,7 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         external_job_posting_id: str,
         body: UpgradeBody,
         client: Jobs,
-        wait: Wait = False,
-        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
-        idempotency_key: IdempotencyKey = None,
+        how: How,
     ) -> JSONResponse:
         """BASIC → PREMIUM (P4P with a budget); LinkedIn keeps the jobId and URL."""
         operation = await client.upgrade(
@@ -143,73 +157,59 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
             body.contract,
             budget=body.budget,
             expire_at=body.expire_at,
-            wait=wait,
-            wait_seconds=wait_seconds,
-            idempotency_key=idempotency_key,
+            **how,
         )
-        return _answer(operation, wait)
+        return _answer(operation, how["wait"])
 
     @router.post(f"{job_path}/downgrade", status_code=202, responses=responses)
     async def downgrade_job(
         customer_id: str,
         external_job_posting_id: str,
         client: Jobs,
+        how: How,
         body: DowngradeBody | None = None,
-        wait: Wait = False,
-        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
-        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """PREMIUM → BASIC; the new jobId and URL are read back and shown in the state."""
         operation = await client.downgrade(
             segment(customer_id),
             segment(external_job_posting_id),
             body.contract if body else None,
-            wait=wait,
-            wait_seconds=wait_seconds,
-            idempotency_key=idempotency_key,
+            **how,
         )
-        return _answer(operation, wait)
+        return _answer(operation, how["wait"])
 
     @router.post(f"{job_path}/renew", status_code=202, responses=responses)
     async def renew_job(
         customer_id: str,
         external_job_posting_id: str,
         client: Jobs,
+        how: How,
         body: RenewBody | None = None,
-        wait: Wait = False,
-        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
-        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """RENEW: a P4P job takes the new budget and runs 30 days from now."""
         operation = await client.renew(
             segment(customer_id),
             segment(external_job_posting_id),
             body.budget if body else None,
-            wait=wait,
-            wait_seconds=wait_seconds,
-            idempotency_key=idempotency_key,
+            **how,
         )
-        return _answer(operation, wait)
+        return _answer(operation, how["wait"])
 
     @router.post(f"{job_path}/close", status_code=202, responses=responses)
     async def close_job(
         customer_id: str,
         external_job_posting_id: str,
         client: Jobs,
-        wait: Wait = False,
-        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
-        idempotency_key: IdempotencyKey = None,
+        how: How,
     ) -> JSONResponse:
         """CLOSE; the job's workflow completes once LinkedIn closed it. A second close
         answers the first."""
         operation = await client.close(
             segment(customer_id),
             segment(external_job_posting_id),
-            wait=wait,
-            wait_seconds=wait_seconds,
-            idempotency_key=idempotency_key,
+            **how,
         )
-        return _answer(operation, wait)
+        return _answer(operation, how["wait"])
 
     @router.delete(job_path, status_code=200)
     async def discard_job(
