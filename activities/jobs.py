@@ -45,7 +45,7 @@ from domain.job_workflow import (
     WakeDueJobs,
 )
 from domain.provisioning import AppCredentials
-from domain.visibility import where
+from domain.visibility import Listing, where
 from linkedin.errors import LinkedInError, TransientLinkedInError
 
 log = structlog.get_logger("jobs")
@@ -335,12 +335,9 @@ class JobActivities:
         )
         notified = 0
         try:
-            async for execution in self._temporal.list_workflows(listing.query):
-                if not listing.admits(execution.search_attributes):
-                    continue
-                handle = self._temporal.get_workflow_handle(execution.id)
-                await handle.signal(JobSignal.INTEGRATION_ENABLED, request.contract)
-                notified += 1
+            notified = await self._signal_each(
+                listing, JobSignal.INTEGRATION_ENABLED, request.contract
+            )
         except RPCError as error:
             if error.status != RPCStatusCode.UNIMPLEMENTED:
                 raise
@@ -357,20 +354,32 @@ class JobActivities:
         """Signal `wake` to every running job workflow whose JobWakeAt has passed."""
         due_by = request.due_by.astimezone(UTC).isoformat().replace("+00:00", "Z")
         listing = where(WorkflowType=JOB_WORKFLOW_TYPE, ExecutionStatus="Running")
-        query = f'{listing.query} AND {WAKE_AT_ATTRIBUTE} <= "{due_by}"'
-        woken = 0
-        async for execution in self._temporal.list_workflows(query):
-            handle = self._temporal.get_workflow_handle(execution.id, run_id=execution.run_id)
-            try:
-                await handle.signal(JobSignal.WAKE)
-            except RPCError as error:
-                if error.status != RPCStatusCode.NOT_FOUND:  # it ended meanwhile
-                    raise
-                continue
-            woken += 1
-            activity.heartbeat(woken)
+        due = f'{WAKE_AT_ATTRIBUTE} <= "{due_by}"'
+        woken = await self._signal_each(listing, JobSignal.WAKE, also=due)
         log.info("jobs.woken", workflows=woken, due_by=due_by)
         return woken
+
+    async def _signal_each(
+        self, listing: Listing, signal: JobSignal, *args: Any, also: str | None = None
+    ) -> int:
+        """Signal every workflow the listing (`AND also`) finds, in its latest run (one that
+        continued as new since it was listed still gets it); one that ended since is passed
+        over. Heartbeats as it goes: a listing may be long."""
+        query = f"{listing.query} AND {also}" if also else listing.query
+        signalled = 0
+        async for execution in self._temporal.list_workflows(query):
+            if not listing.admits(execution.search_attributes):
+                continue
+            handle = self._temporal.get_workflow_handle(execution.id)  # its latest run
+            try:
+                await handle.signal(signal, *args)
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue
+            signalled += 1
+            activity.heartbeat(signalled)
+        return signalled
 
 
 def _resume(request: RunJobOperation) -> _Progress:
