@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 from chaos.ats import Ledger
@@ -37,6 +38,9 @@ class Findings:
     stuck: list[str] = field(default_factory=list)
     task_failures: list[str] = field(default_factory=list)
     """Workflows with a WorkflowTaskFailed event: a bug in workflow code, or nondeterminism."""
+    tasks_redone: list[str] = field(default_factory=list)
+    """Workflows whose close the server sent back because a signal came meanwhile
+    (UnhandledCommand): Temporal's guard against losing that signal, not a fault."""
     broken: list[str] = field(default_factory=list)
     """The run itself went wrong (a driver raised): the audit is incomplete."""
     sent_again: int = 0
@@ -214,12 +218,28 @@ def count_calls(journal: list[dict[str, Any]], found: Findings) -> None:
     found.minimum["accessToken"] += 1  # the partner's own token
 
 
+SENT_BACK = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+"""The server refused a workflow task's commands (closing, or continuing as new) because
+events came while the worker ran it, and scheduled another with them: see
+https://docs.temporal.io/references/errors#unhandled-command. A signal sent as a job
+closes (`stop_waiting` from a caller whose wait ran out, `wake`) meets this."""
+
+
 async def workflow_task_failures(temporal: Client, found: Findings) -> None:
     """Every workflow whose history holds a WorkflowTaskFailed event."""
     async for execution in temporal.list_workflows():
         handle = temporal.get_workflow_handle(execution.id, run_id=execution.run_id)
         async for event in handle.fetch_history_events():
-            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                cause = event.workflow_task_failed_event_attributes.failure.message
-                found.task_failures.append(f"{execution.id}: {cause[:200]}")
-                break
+            note_task_failure(execution.id, event, found)
+
+
+def note_task_failure(workflow_id: str, event: HistoryEvent, found: Findings) -> None:
+    """A failed workflow task is a finding, unless the server only sent it back for events
+    that came meanwhile; each workflow is named once in each list."""
+    if event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        return
+    failed = event.workflow_task_failed_event_attributes
+    into = found.tasks_redone if failed.cause == SENT_BACK else found.task_failures
+    line = f"{workflow_id}: {failed.failure.message[:200]}"
+    if not any(seen.startswith(f"{workflow_id}: ") for seen in into):
+        into.append(line)

@@ -179,7 +179,12 @@ def report(run: Run) -> None:
         ),
         ("wrong final state", len(found.wrong), "ours against LinkedIn's and the ATS's"),
         ("stuck", len(found.stuck), "operations or integrations not settled"),
-        ("workflow task failures", len(found.task_failures), ""),
+        (
+            "workflow task failures",
+            len(found.task_failures),
+            f"besides, {len(found.tasks_redone)} sent back for a signal that came as the "
+            "workflow closed (UnhandledCommand), and run again with it",
+        ),
         ("LinkedIn calls over the minimum", calls - minimum, f"{calls} made: {by_endpoint}"),
     ):
         table.add_row(name, str(count), detail)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent, WorkflowTaskFailedEventAttributes
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
 from chaos.ats import Ledger, Requested
-from chaos.audit import Findings, audit_jobs
+from chaos.audit import Findings, audit_jobs, note_task_failure
 from domain.job_workflow import OperationKind
 
 ROOT = Path(__file__).parents[1]
@@ -126,3 +136,49 @@ def test_the_auditor_finds_a_wrong_state_and_a_stuck_operation() -> None:
     found = audit(operations, [task(1, "CREATE")], closed=True)
     assert any("closed=True" in w for w in found.wrong), found.wrong
     assert found.stuck == ["j1: RENEW b is RUNNING"]
+
+
+@workflow.defn(name="slow-to-close", sandboxed=False)
+class SlowToClose:
+    """Holds its only workflow task open, so a signal sent meanwhile meets its close."""
+
+    @workflow.run
+    async def run(self) -> None:
+        time.sleep(1.0)  # noqa: ASYNC251 - holds the task open on purpose (unsandboxed)
+
+    @workflow.signal
+    def late(self) -> None:
+        pass
+
+
+async def test_a_close_sent_back_for_a_late_signal_is_not_a_finding(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    """The real server sends the close back (UnhandledCommand) and runs the task again."""
+    client, task_queue = temporal_env.client, f"tq-{uuid.uuid4()}"
+    async with Worker(client, task_queue=task_queue, workflows=[SlowToClose]):
+        handle = await client.start_workflow(
+            SlowToClose.run, id=f"slow-{uuid.uuid4()}", task_queue=task_queue
+        )
+        await asyncio.sleep(0.3)
+        await handle.signal(SlowToClose.late)
+        await handle.result()
+    found = Findings()
+    async for event in handle.fetch_history_events():
+        note_task_failure(handle.id, event, found)
+    assert found.tasks_redone == [f"{handle.id}: UnhandledCommand"]
+    assert not found.failed, found
+
+
+def test_a_nondeterministic_task_is_a_finding() -> None:
+    event = HistoryEvent(
+        event_type=EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+        workflow_task_failed_event_attributes=WorkflowTaskFailedEventAttributes(
+            cause=WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+            failure=Failure(message="[TMPRL1100] Nondeterminism"),
+        ),
+    )
+    found = Findings()
+    note_task_failure("job/c/j2", event, found)
+    assert found.task_failures == ["job/c/j2: [TMPRL1100] Nondeterminism"]
+    assert found.failed
