@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -362,14 +363,11 @@ class CustomerIntegrationWorkflow:
                 type="ApplicationSyncFailed",
             )
         try:
-            result: SyncedApplication = await workflow.execute_activity(
+            result: SyncedApplication = await _run_activity(
                 SYNC_APPLICATION,
                 SyncApplicationRequest(customer_id=self._input.customer_id),
+                until=until,
                 result_type=SyncedApplication,
-                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=_left(until),
-                retry_policy=LINKEDIN_CALL,
             )
         except ActivityError as error:
             raise ApplicationError(
@@ -448,7 +446,7 @@ class CustomerIntegrationWorkflow:
             replacement,
         )
         try:
-            await workflow.execute_activity(
+            await _run_activity(
                 RETIRE_APPLICATION,
                 RetireApplicationRequest(
                     customer_id=self._input.customer_id,
@@ -457,10 +455,7 @@ class CustomerIntegrationWorkflow:
                     application_key=found.unstored_key,
                     replaced_by=replacement,
                 ),
-                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=BACKGROUND_DEADLINE,
-                retry_policy=LINKEDIN_CALL,
+                until=None,
             )
         except ActivityError as error:  # nobody holds its secret: harmless if left as is
             workflow.logger.warning("could not retire %s: %s", found.unstored_key, error)
@@ -471,7 +466,7 @@ class CustomerIntegrationWorkflow:
     async def _find_or_create(self, foreign_id: str, *, create: bool) -> ProvisionedCustomer | None:
         """The provisioning activity; None when it failed (recorded, and retried on `retry`)."""
         try:
-            result: ProvisionedCustomer = await workflow.execute_activity(
+            result: ProvisionedCustomer = await _run_activity(
                 PROVISION_CUSTOMER,
                 ProvisionRequest(
                     customer_id=self._input.customer_id,
@@ -480,11 +475,8 @@ class CustomerIntegrationWorkflow:
                     unique_foreign_id=foreign_id,
                     create=create,
                 ),
+                until=None,
                 result_type=ProvisionedCustomer,
-                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=BACKGROUND_DEADLINE,
-                retry_policy=LINKEDIN_CALL,
             )
         except ActivityError as error:
             self._provision_problem = failure_message(error)
@@ -540,17 +532,14 @@ class CustomerIntegrationWorkflow:
     ) -> None:
         """provisionedHiringContracts?action=setup; the outcome is recorded on the record."""
         try:
-            result: SetUpHiringContract = await workflow.execute_activity(
+            result: SetUpHiringContract = await _run_activity(
                 SETUP_HIRING_CONTRACT,
                 SetupHiringContractRequest(
                     customer_id=self._input.customer_id,
                     partner_contract_id=record.partner_contract_id,
                 ),
+                until=until,
                 result_type=SetUpHiringContract,
-                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=_left(until),
-                retry_policy=LINKEDIN_CALL,
             )
         except ActivityError as error:
             message = failure_message(error)
@@ -572,13 +561,10 @@ class CustomerIntegrationWorkflow:
     async def _notify_jobs(self, contract: str, until: datetime | None) -> None:
         """Wake the customer's job workflows parked on this contract (best effort)."""
         try:
-            await workflow.execute_activity(
+            await _run_activity(
                 NOTIFY_JOBS,
                 NotifyJobsRequest(customer_id=self._input.customer_id, contract=contract),
-                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=_left(until or workflow.now() + INTERACTIVE_DEADLINE),
-                retry_policy=LINKEDIN_CALL,
+                until=until or workflow.now() + INTERACTIVE_DEADLINE,
             )
         except ActivityError as error:
             workflow.logger.warning("could not notify jobs of %s: %s", contract, error)
@@ -625,14 +611,11 @@ class CustomerIntegrationWorkflow:
         """Run an activity; record LinkedIn's refusal on the contexts and raise _ContextProblem."""
         targets = contexts if isinstance(contexts, list) else [contexts]
         try:
-            result: VerifiedIntegrations | None = await workflow.execute_activity(
+            result: VerifiedIntegrations | None = await _run_activity(
                 activity,
                 request,
+                until=until,
                 result_type=VerifiedIntegrations if activity == VERIFY_INTEGRATIONS else None,
-                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=_left(until),
-                retry_policy=LINKEDIN_CALL,
             )
             return result
         except ActivityError as error:
@@ -759,6 +742,22 @@ class CustomerIntegrationWorkflow:
                 return f"the customer to save the widget for {context.integration_context}"
         due = (self._state.last_verified_at or workflow.now()) + self._input.verify_interval
         return f"the next verify at {_iso(due)} ({len(contexts)} enabled)"
+
+
+async def _run_activity(
+    activity: str, request: object, *, until: datetime | None, result_type: type | None = None
+) -> Any:
+    """One of onboarding's activities, every one with a LinkedIn call's deadline, heartbeat
+    and retries, all within what `until` leaves (the background's hours when None)."""
+    return await workflow.execute_activity(
+        activity,
+        request,
+        result_type=result_type,
+        start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        schedule_to_close_timeout=_left(until),
+        retry_policy=LINKEDIN_CALL,
+    )
 
 
 def _left(until: datetime | None) -> timedelta:
