@@ -19,7 +19,7 @@ from pathlib import Path
 import structlog
 from temporalio.client import Client
 
-from cli.up import Child, children, ensure_payload_key_file
+from cli.up import Child, children, ensure_payload_key_file, stop_children
 from settings import Settings
 
 log = structlog.get_logger("chaos")
@@ -152,14 +152,4 @@ class ChaosStack:
                 await self._start(name)
 
     def stop(self) -> None:
-        for child in reversed(list(self.children.values())):
-            if child.process is not None and child.process.poll() is None:
-                os.killpg(child.process.pid, signal.SIGTERM)
-        for child in self.children.values():
-            if child.process is None:
-                continue
-            try:
-                child.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
+        stop_children(list(self.children.values()))

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,16 +271,22 @@ class Stack:
             return str(stop)
 
     def stop(self) -> None:
-        for child in reversed(self.children):
-            if child.process is not None and child.process.poll() is None:
-                os.killpg(child.process.pid, signal.SIGTERM)
-        for child in reversed(self.children):
-            if child.process is None:
-                continue
-            try:
-                child.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.process.pid, signal.SIGKILL)
+        stop_children(self.children)
+
+
+def stop_children(children: Sequence[Child], grace: float = 15.0) -> None:
+    """SIGTERM each child's process group, the last started first; SIGKILL any still
+    running `grace` seconds later."""
+    processes = [child.process for child in reversed(children) if child.process is not None]
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 _UP_PID = os.getpid()
