@@ -9,7 +9,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +19,9 @@ import httpx
 import pytest
 
 from cli.demo import DESCRIPTION
+from tests.cli_support import CLI, run_cli
 from tests.sandbox_control import free_port
 from tests.temporal_support import TEST_KEYS
-
-CLI = str(Path(sys.executable).parent / "linkedin-ats")
 
 
 @dataclass
@@ -253,9 +251,7 @@ def test_the_temporal_ui_shows_encrypted_payloads_through_the_codec(
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     """A command against the stack's own Temporal."""
     env = {**stack.env, "TEMPORAL_ADDRESS": f"127.0.0.1:{stack.env['LINKEDIN_ATS_TEMPORAL_PORT']}"}
-    return subprocess.run(
-        [CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_cli(*args, env=env, timeout=120)
 
 
 def test_p4p_setup_and_apps_sync_from_the_command_line(stack: Stack) -> None:
@@ -282,9 +278,7 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", int(env["LINKEDIN_ATS_API_PORT"])))
         holder.listen()
-        result = subprocess.run(
-            [CLI, "up"], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
+        result = run_cli("up", env=env)
     assert result.returncode == 1
     port = env["LINKEDIN_ATS_API_PORT"]
     assert f"port {port} (API) is already in use" in result.stderr
@@ -295,9 +289,7 @@ def test_commands_fail_in_one_readable_line(tmp_path: Path) -> None:
     env = stack_env(tmp_path)
     env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{free_port()}"  # nothing listens there
     env["LINKEDIN_ATS_PAYLOAD_KEYS"] = TEST_KEYS.dumps().strip()
-    result = subprocess.run(
-        [CLI, "integrations"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    result = run_cli("integrations", env=env)
     assert result.returncode == 1
     assert (
         result.stderr
@@ -305,24 +297,10 @@ def test_commands_fail_in_one_readable_line(tmp_path: Path) -> None:
     )
     job = tmp_path / "job.json"
     job.write_text('{"externalJobPostingId": "j1", "title": "x"}')
-    result = subprocess.run(
-        [CLI, "job", "create", "acme", "--file", str(job)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("job", "create", "acme", "--file", str(job), env=env)
     assert result.returncode == 1
     assert result.stderr == "error: description: required for CREATE\n"  # before any connection
-    result = subprocess.run(
-        [CLI, "onboard", "acme", "--type", "RSC"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("onboard", "acme", "--type", "RSC", env=env)
     assert result.returncode == 1
     assert result.stderr.startswith("error: --type: 'RSC' is not an integration type or bundle")
 
@@ -333,9 +311,7 @@ def test_a_bogus_status_names_the_allowed_values(tmp_path: Path) -> None:
         (["jobs", "--status", "BOGUS"], ["PENDING", "LISTED", "CLOSED", "NEEDS_ATTENTION"]),
         (["integrations", "--status", "BOGUS"], ["NOT_CONNECTED", "REQUESTED", "ENABLED"]),
     ):
-        result = subprocess.run(
-            [CLI, *command], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
+        result = run_cli(*command, env=env)
         assert result.returncode == 2
         assert "Invalid value for '--status'" in result.stderr
         assert "'BOGUS' is not one of" in result.stderr

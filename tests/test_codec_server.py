@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from temporalio.api.common.v1 import Payload
 
 from api.codec import create_codec_app
 from client.codec import EncryptionCodec, new_key
+from tests.cli_support import run_cli
 from tests.sandbox_control import ServerThread, free_port
 from tests.temporal_support import TEST_KEYS
 
@@ -106,19 +105,7 @@ def test_a_payload_of_an_unknown_key_is_a_clear_422(codec_url: str) -> None:
 def test_the_codec_server_will_not_start_without_a_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINKEDIN_ATS_")}
     env["LINKEDIN_ATS_PAYLOAD_KEYS"] = TEST_KEYS.dumps().strip()
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "linkedin-ats"),
-            "codec-server",
-            "--port",
-            str(free_port()),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("codec-server", "--port", str(free_port()), env=env)
     assert result.returncode == 1
     assert "set LINKEDIN_ATS_CODEC_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr

@@ -7,7 +7,6 @@ import logging
 import os
 import stat
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from linkedin.tokens import StoredToken
 from settings import Settings
+from tests.cli_support import run_cli
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, free_port
@@ -383,15 +383,11 @@ def caplog_quiet() -> Iterator[None]:
 
 # -- the command line --------------------------------------------------------------------
 
-CLI = str(Path(sys.executable).parent / "linkedin-ats")
 
-
-def run_cli(*argv: str, **settings: str) -> subprocess.CompletedProcess[str]:
+def run_cli_with(*argv: str, **settings: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKEDIN_ATS_", "TEMPORAL_"))}
     env.update({f"LINKEDIN_ATS_{k.upper()}": v for k, v in settings.items()})
-    return subprocess.run(
-        [CLI, *argv], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return run_cli(*argv, env=env)
 
 
 async def test_the_reencrypt_command_rotates_a_postgresql_store(
@@ -403,7 +399,7 @@ async def test_the_reencrypt_command_rotates_a_postgresql_store(
         await old.save(cid, f"app-{cid}", creds(cid, f"secret-{cid}"))
     await old.close()
     done = await asyncio.to_thread(
-        run_cli,
+        run_cli_with,
         "credentials",
         "reencrypt",
         credential_key=f"{KEY_A},{KEY_B}",
@@ -425,7 +421,7 @@ async def test_the_reencrypt_command_names_what_it_could_not_read(tmp_path: Path
         "lost", "app-lost", creds()
     )
     done = await asyncio.to_thread(
-        run_cli, "credentials", "reencrypt", credential_key=KEY_B, data_dir=str(tmp_path)
+        run_cli_with, "credentials", "reencrypt", credential_key=KEY_B, data_dir=str(tmp_path)
     )
     assert done.returncode == 1
     assert "lost" in done.stderr and "LINKEDIN_ATS_CREDENTIAL_KEY" in done.stderr
@@ -436,7 +432,7 @@ def test_a_worker_with_a_loose_key_file_refuses_to_start_and_says_why(tmp_path: 
     key_file = tmp_path / "credential.key"
     key_file.write_text(KEY_A)
     key_file.chmod(0o644)
-    done = run_cli(
+    done = run_cli_with(
         "worker",
         data_dir=str(tmp_path),
         metrics_address=f"127.0.0.1:{free_port()}",

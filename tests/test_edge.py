@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,13 +14,13 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from client.connection import connect
 from settings import Settings
+from tests.cli_support import run_cli
 from tests.sandbox_control import ServerThread, free_port
 from tests.temporal_support import TEST_KEYS
 
 AUTH = {"Authorization": "Bearer dev-token"}
 LIMIT = 4096
 JOB_PATH = "/v1/customers/acme/jobs/req-1"
-CLI = str(Path(sys.executable).parent / "linkedin-ats")
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +104,7 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "::"])
 def test_the_default_token_is_refused_off_loopback(tmp_path: Path, host: str) -> None:
-    result = subprocess.run(
-        [CLI, "api", "--host", host, "--port", str(free_port())],
-        env=clean_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("api", "--host", host, "--port", str(free_port()), env=clean_env(tmp_path))
     assert result.returncode == 1
     assert "LINKEDIN_ATS_API_TOKEN is the default 'dev-token'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -125,14 +116,7 @@ def test_a_loose_payload_key_file_stops_the_api_in_one_line(tmp_path: Path) -> N
     key_file.chmod(0o644)
     env = clean_env(tmp_path, LINKEDIN_ATS_PAYLOAD_KEY_FILE=str(key_file))
     del env["LINKEDIN_ATS_PAYLOAD_KEYS"]
-    result = subprocess.run(
-        [CLI, "api", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("api", "--port", str(free_port()), env=env)
     assert result.returncode == 1
     assert f"has mode 0644; it must be readable by its owner only: chmod 600 {key_file}" in (
         result.stderr.replace("\n", "")

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.cli_support import CLI
 from tests.sandbox_control import free_port
 from tests.temporal_support import TEST_KEYS
 
-CLI = str(Path(sys.executable).parent / "linkedin-ats")
 TOKEN = "a-token-that-must-never-be-logged"
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,11 +27,11 @@ from client.jobs import JobsClient
 from domain.integration_workflow import ContextStatus
 from domain.job_workflow import JobStatus, job_workflow_id
 from settings import Settings
+from tests.cli_support import CLI
 from tests.jobs_support import job_fields
 from tests.sandbox_control import SandboxControl, free_port
 from tests.temporal_support import TEST_KEYS, eventually
 
-CLI = str(Path(sys.executable).parent / "linkedin-ats")
 CONTRACT = "urn:li:contract:555"
 JOBS_EACH = 3
 
