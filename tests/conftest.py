@@ -9,18 +9,21 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
+from client.connection import connect
 from client.integrations import IntegrationsClient
 from domain.provisioning import AppCredentials, NewApplication, ProvisionedApplication
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.postgres_support import PostgresCluster
-from tests.sandbox_control import SandboxControl, SandboxServer
-from tests.temporal_support import dev_server
+from tests.sandbox_control import SandboxControl, SandboxServer, ServerThread
+from tests.temporal_support import TEST_KEYS, dev_server
 from workers.worker import running_worker
 
 PARTNER = AppCredentials(
@@ -105,6 +108,12 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
+def cid() -> str:
+    """A customer id of this test's own: workflow ids are business keys and outlive tests."""
+    return f"cust-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
 def settings(sandbox: SandboxControl, tmp_path: Path) -> Settings:
     """Worker settings for one test: its own task queue and data dir, the sandbox's URLs."""
     return Settings(
@@ -127,6 +136,29 @@ async def worker(temporal_env: WorkflowEnvironment, settings: Settings) -> Async
 @pytest.fixture
 def onboarding(temporal_env: WorkflowEnvironment, settings: Settings) -> IntegrationsClient:
     return IntegrationsClient(temporal_env.client, task_queue=settings.task_queue)
+
+
+# -- the HTTP API ------------------------------------------------------------------------
+
+API_AUTH = {"Authorization": "Bearer dev-token"}
+
+
+@pytest.fixture
+def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
+    """Our HTTP API, served for real on loopback, over the test's Temporal and settings."""
+    address = temporal_env.client.service_client.config.target_host
+    server = ServerThread(
+        create_app(settings, lambda: connect(TEST_KEYS, target_host=address)), health="/healthz"
+    ).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def api(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An ATS back end's client of it, with the dev token."""
+    async with httpx.AsyncClient(base_url=api_url, headers=API_AUTH, timeout=60) as http:
+        yield http
 
 
 # -- PostgreSQL --------------------------------------------------------------------------

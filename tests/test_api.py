@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from client.connection import connect
-from settings import Settings
-from tests.sandbox_control import SandboxControl, ServerThread
-from tests.temporal_support import TEST_KEYS, eventually
+from tests.sandbox_control import SandboxControl
+from tests.temporal_support import eventually
 
 CONTRACT = "urn:li:contract:555"
 AUTH = {"Authorization": "Bearer dev-token"}
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
-    address = temporal_env.client.service_client.config.target_host
-    server = ServerThread(
-        create_app(settings, lambda: connect(TEST_KEYS, target_host=address)), health="/healthz"
-    ).start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture
-async def api(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api_url, headers=AUTH, timeout=30) as http:
-        yield http
-
-
-@pytest.fixture
-def cid() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 def paths(response: httpx.Response) -> list[str]:

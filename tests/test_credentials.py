@@ -7,7 +7,6 @@ import logging
 import os
 import stat
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -319,11 +318,6 @@ async def test_an_unreachable_or_refusing_postgresql_is_named_without_its_passwo
 
 
 # -- what a workflow sees ----------------------------------------------------------------
-
-
-@pytest.fixture
-def cid() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 async def test_a_job_under_a_wrong_key_fails_at_once_saying_what_to_fix(

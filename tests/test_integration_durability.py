@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -27,11 +26,6 @@ from workers.worker import running_worker
 
 CONTRACT = "urn:li:contract:555"
 PJP = IntegrationType.PREMIUM_JOB_POSTING
-
-
-@pytest.fixture
-def cid() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -23,12 +22,6 @@ from tests.temporal_support import TEST_KEYS, eventually, record_history
 PJP = IntegrationType.PREMIUM_JOB_POSTING
 CONTRACT = "urn:li:contract:555"
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-def cid() -> str:
-    """A customer id of this test's own: workflow ids are business keys and outlive tests."""
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 async def save_widget(

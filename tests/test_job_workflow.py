@@ -35,11 +35,6 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 
 @pytest.fixture
-def cid() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
 def jobs(temporal_env: WorkflowEnvironment, settings: Settings) -> JobsClient:
     return JobsClient(temporal_env.client, task_queue=settings.task_queue)
 

@@ -34,17 +34,12 @@ from domain.job_workflow import JobStatus
 from domain.provisioning import AppCredentials
 from settings import Settings
 from tests.jobs_support import job_fields
-from tests.sandbox_control import SandboxControl, ServerThread
-from tests.temporal_support import TEST_KEYS, eventually, time_skipping_server
+from tests.sandbox_control import SandboxControl
+from tests.temporal_support import eventually, time_skipping_server
 from workers.worker import credential_store, running_worker
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
 CONTRACT = "urn:li:contract:555"
-
-
-@pytest.fixture
-def cid() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 def value(context: str = CONTRACT) -> dict[str, Any]:
@@ -334,22 +329,6 @@ def test_external_ids_with_control_characters_or_blank_are_refused(external_id: 
 
 
 # -- the HTTP API names each limit --------------------------------------------------------------
-
-
-@pytest.fixture
-async def api(
-    temporal_env: WorkflowEnvironment, settings: Settings
-) -> AsyncIterator[httpx.AsyncClient]:
-    from api.app import create_app
-    from client.connection import connect
-
-    address = temporal_env.client.service_client.config.target_host
-    app = create_app(settings, lambda: connect(TEST_KEYS, target_host=address))
-    server = ServerThread(app, health="/healthz").start()
-    headers = {"Authorization": "Bearer dev-token"}
-    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
-        yield http
-    server.stop()
 
 
 @pytest.mark.usefixtures("worker")

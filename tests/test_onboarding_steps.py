@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -26,11 +25,6 @@ from workers.worker import running_worker
 
 ATS_PAGE = "https://ats.example.com"
 NEW_ATS_PAGE = "https://app.ats.example.com"
-
-
-@pytest.fixture
-def cid() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 def with_domains(settings: Settings, *domains: str) -> Settings:

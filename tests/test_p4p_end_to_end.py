@@ -7,39 +7,18 @@ through our API to the sandbox as it would to LinkedIn.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from client.connection import connect
-from settings import Settings
 from tests.jobs_support import DESCRIPTION, now_ms
-from tests.sandbox_control import SandboxControl, ServerThread
-from tests.temporal_support import TEST_KEYS, eventually
+from tests.sandbox_control import SandboxControl
+from tests.temporal_support import eventually
 
 AUTH = {"Authorization": "Bearer dev-token"}
 PJP_CONTRACT = "urn:li:contract:555"
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
-    address = temporal_env.client.service_client.config.target_host
-    server = ServerThread(
-        create_app(settings, lambda: connect(TEST_KEYS, target_host=address)), health="/healthz"
-    ).start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture
-async def api(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api_url, headers=AUTH, timeout=60) as http:
-        yield http
 
 
 def budget(amount: str) -> dict[str, Any]:
