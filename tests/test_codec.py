@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -131,9 +130,9 @@ def test_the_setting_wins_over_the_key_file(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("worker")
 async def test_temporal_holds_ciphertext_and_our_clients_read_it(
-    temporal_env: WorkflowEnvironment, onboarding: IntegrationsClient
+    temporal_env: WorkflowEnvironment, onboarding: IntegrationsClient, cid: str
 ) -> None:
-    customer, name = f"cust-{uuid.uuid4().hex[:8]}", "Globex Confidential Holdings"
+    customer, name = cid, "Globex Confidential Holdings"
     await onboarding.start_onboarding(customer, name, [IntegrationType.PREMIUM_JOB_POSTING])
     state = await eventually(
         lambda: onboarding.integration_state(customer, IntegrationType.PREMIUM_JOB_POSTING),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
@@ -45,6 +44,13 @@ class Inbox:
 
 
 @pytest.fixture
+def webhooks(temporal_env: WorkflowEnvironment, settings: Settings) -> WebhooksClient:
+    return WebhooksClient(
+        temporal_env.client, task_queue=settings.task_queue, signing_key=settings.webhook_key()
+    )
+
+
+@pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, str]]:
     received = Inbox()
     server = ServerThread(receiver(lambda: received.secret, received), health="/healthz").start()
@@ -59,12 +65,10 @@ async def test_job_outcomes_reach_the_ats_signed_once_each(
     linkedin: LinkedInClient,
     sandbox: SandboxControl,
     inbox: tuple[Inbox, str],
+    webhooks: WebhooksClient,
+    cid: str,
 ) -> None:
     received, url = inbox
-    cid = f"cust-{uuid.uuid4().hex[:8]}"
-    webhooks = WebhooksClient(
-        temporal_env.client, task_queue=settings.task_queue, signing_key=settings.webhook_key()
-    )
     endpoint = await webhooks.register(url, cid)
     assert (await webhooks.register(url, cid)).id == endpoint.id
     received.secret = endpoint.secret
@@ -101,14 +105,12 @@ async def test_integration_changes_reach_the_ats(
     settings: Settings,
     sandbox: SandboxControl,
     inbox: tuple[Inbox, str],
+    webhooks: WebhooksClient,
+    cid: str,
 ) -> None:
     from client.integrations import IntegrationsClient
 
     received, url = inbox
-    cid = f"cust-{uuid.uuid4().hex[:8]}"
-    webhooks = WebhooksClient(
-        temporal_env.client, task_queue=settings.task_queue, signing_key=settings.webhook_key()
-    )
     received.secret = (await webhooks.register(url, cid)).secret
     onboarding = IntegrationsClient(
         temporal_env.client, task_queue=settings.task_queue, webhooks=True
