@@ -36,6 +36,25 @@ DESCRIPTION = (
 
 
 @dataclass
+class Patience:
+    """An operator's: something parked for PARKED_PATIENCE seconds on end gets a retry."""
+
+    parked_since: float | None = None
+
+    def runs_out(self, parked: bool) -> bool:
+        """Whether to retry now; each retry starts the count again."""
+        if not parked:
+            self.parked_since = None
+            return False
+        now = time.monotonic()
+        self.parked_since = self.parked_since or now
+        if now - self.parked_since <= PARKED_PATIENCE:
+            return False
+        self.parked_since = None
+        return True
+
+
+@dataclass
 class Requested:
     """One operation the API acknowledged, and how it ended as the ATS last saw it."""
 
@@ -132,7 +151,7 @@ class Ats:
             log.error("chaos.onboarding_refused", customer=customer.id, answer=_text(answer))
             return
         customer.onboarded = True
-        parked_since: float | None = None
+        patience = Patience()
         while time.monotonic() < self.settle_until and not customer.enabled:
             if not customer.saved:
                 customer.saved = await self._save_widget(customer)
@@ -140,18 +159,11 @@ class Ats:
             answer = await self.api.call("GET", f"{path}/integrations", self.settle_until)
             status = _integration_status(answer, customer.contract)
             customer.enabled = status == "ENABLED"
-            if status == "NEEDS_ATTENTION":
-                parked_since = parked_since or time.monotonic()
-                if time.monotonic() - parked_since > PARKED_PATIENCE:
-                    self.ledger.operator_retries += 1
-                    await self.api.call(
-                        "POST",
-                        f"{path}/integrations/PREMIUM_JOB_POSTING/retry",
-                        self.settle_until,
-                    )
-                    parked_since = None
-            else:
-                parked_since = None
+            if patience.runs_out(status == "NEEDS_ATTENTION"):
+                self.ledger.operator_retries += 1
+                await self.api.call(
+                    "POST", f"{path}/integrations/PREMIUM_JOB_POSTING/retry", self.settle_until
+                )
         log.info("chaos.customer", customer=customer.id, enabled=customer.enabled)
 
     async def _save_widget(self, customer: Customer) -> bool:
@@ -245,7 +257,7 @@ class Ats:
     async def follow(self, requested: Requested) -> None:
         """Wait for the operation to finish, asking for a retry when it stays parked."""
         path = f"/v1/customers/{requested.customer}/jobs/{requested.job}"
-        parked_since: float | None = None
+        patience = Patience()
         while time.monotonic() < self.settle_until:
             answer = await self.api.call(
                 "GET",
@@ -260,11 +272,8 @@ class Ats:
             requested.outcome, requested.error = operation["outcome"], operation.get("error")
             if requested.outcome in ("SUCCEEDED", "FAILED", "CANCELLED"):
                 return
-            if requested.outcome != "NEEDS_ATTENTION":
-                parked_since = None
-                continue
-            parked_since = parked_since or time.monotonic()
-            if time.monotonic() - parked_since > PARKED_PATIENCE:
+            parked = requested.outcome == "NEEDS_ATTENTION"
+            if patience.runs_out(parked):
                 self.ledger.operator_retries += 1
                 await self.api.call(
                     "POST",
@@ -272,8 +281,8 @@ class Ats:
                     self.settle_until,
                     params={"operationId": requested.operation_id},
                 )
-                parked_since = None
-            await asyncio.sleep(2)
+            if parked:
+                await asyncio.sleep(2)
 
 
 def _job(external_id: str, revision: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.failure.v1 import Failure
@@ -19,7 +20,7 @@ from temporalio.api.history.v1 import HistoryEvent, WorkflowTaskFailedEventAttri
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from chaos.ats import Ledger, Requested
+from chaos.ats import PARKED_PATIENCE, Ledger, Patience, Requested
 from chaos.audit import Findings, audit_jobs, note_task_failure
 from domain.job_workflow import OperationKind
 
@@ -182,3 +183,19 @@ def test_a_nondeterministic_task_is_a_finding() -> None:
     note_task_failure("job/c/j2", event, found)
     assert found.task_failures == ["job/c/j2: [TMPRL1100] Nondeterminism"]
     assert found.failed
+
+
+def test_the_operator_retries_what_stays_parked_past_its_patience(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("chaos.ats.time.monotonic", lambda: clock[0])
+    patience = Patience()
+    assert not patience.runs_out(parked=True)  # parked from 100
+    clock[0] += PARKED_PATIENCE
+    assert not patience.runs_out(parked=True)
+    assert not patience.runs_out(parked=False)  # it moved: the count starts again
+    assert not patience.runs_out(parked=True)
+    clock[0] += PARKED_PATIENCE + 1
+    assert patience.runs_out(parked=True)
+    assert not patience.runs_out(parked=True)  # a retry starts the count again too
