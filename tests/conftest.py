@@ -23,7 +23,7 @@ from linkedin import LinkedInClient
 from settings import Settings
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, SandboxServer, ServerThread
-from tests.temporal_support import TEST_KEYS, dev_server
+from tests.temporal_support import TEST_KEYS, dev_server, time_skipping_server
 from workers.worker import running_worker
 
 PARTNER = AppCredentials(
@@ -103,6 +103,14 @@ async def customer(linkedin: LinkedInClient) -> Customer:
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await dev_server()
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A test server of this test's own, so its clock starts where LinkedIn's and ours are."""
+    env = await time_skipping_server()
     yield env
     await env.shutdown()
 

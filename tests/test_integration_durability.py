@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from client.integrations import IntegrationsClient
@@ -21,18 +19,11 @@ from domain.integration_workflow import (
 from domain.integrations import IntegrationType
 from settings import Settings
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually, time_skipping_server
+from tests.temporal_support import eventually
 from workers.worker import running_worker
 
 CONTRACT = "urn:li:contract:555"
 PJP = IntegrationType.PREMIUM_JOB_POSTING
-
-
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await time_skipping_server()
-    yield env
-    await env.shutdown()
 
 
 async def widget_values(sandbox: SandboxControl, cid: str, poster: str) -> list[dict[str, object]]:

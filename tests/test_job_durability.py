@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -25,20 +24,11 @@ from tests.temporal_support import (
     HISTORIES,
     eventually,
     record_history,
-    time_skipping_server,
 )
 from workers.worker import WORKFLOWS, running_worker
 
 P4P = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "275.00"}}
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A test server of this test's own, so its clock starts where LinkedIn's and ours are."""
-    env = await time_skipping_server()
-    yield env
-    await env.shutdown()
 
 
 async def p4p_customer(

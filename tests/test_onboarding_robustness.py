@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +34,7 @@ from domain.provisioning import AppCredentials
 from settings import Settings
 from tests.jobs_support import job_fields
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually, time_skipping_server
+from tests.temporal_support import eventually
 from workers.worker import credential_store, running_worker
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
@@ -149,13 +148,6 @@ async def temporal_start(onboarding: IntegrationsClient, cid: str) -> None:
 
 
 # -- 2. enable answers within its deadline while LinkedIn is retried in the background ---------
-
-
-@pytest.fixture
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await time_skipping_server()
-    yield env
-    await env.shutdown()
 
 
 async def test_enable_answers_within_its_deadline_behind_hours_of_retries(
