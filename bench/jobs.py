@@ -49,7 +49,6 @@ from activities.jobs import JobActivities, JobTiming
 from bench.trivial import TrivialWorkflow, noop
 from client.errors import Refused
 from client.jobs import JobsClient
-from domain.integrations import IntegrationKey, IntegrationType
 from domain.job_postings import JobPosting
 from domain.job_workflow import (
     JOB_WAKEUPS_WORKFLOW_TYPE,
@@ -63,7 +62,7 @@ from domain.visibility import where
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.conftest import PARTNER
-from tests.jobs_support import job_fields, onboard_for_jobs
+from tests.jobs_support import job_fields, onboard_with_contract
 from tests.sandbox_control import SandboxControl, free_port
 from tests.temporal_support import TEST_KEYS, dev_server
 from workers.worker import (
@@ -162,13 +161,7 @@ async def onboard(
     """A customer onboarded for jobs, with premium contract 555 enabled (for upgrades)."""
     customer = f"bench-{uuid.uuid4().hex[:6]}"
     async with LinkedInClient(api_url=sandbox.url, oauth_url=sandbox.url, partner=PARTNER) as li:
-        provisioned = await onboard_for_jobs(li, settings, stack_env.client, customer)
-        saved = await sandbox.widget_save(
-            customerId=customer, integrationContext=CONTRACT, jobPosterEmail="boss@globex.com"
-        )
-        saved.raise_for_status()
-        key = IntegrationKey.for_type(CONTRACT, IntegrationType.PREMIUM_JOB_POSTING)
-        await li.enable_integration(provisioned.creds, key, "PJP")
+        await onboard_with_contract(li, sandbox, settings, stack_env.client, customer, CONTRACT)
     return customer
 
 

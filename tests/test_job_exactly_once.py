@@ -22,7 +22,6 @@ from temporalio.worker import Worker
 from client.errors import Refused
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient, UnknownCustomer
-from domain.integrations import IntegrationKey, IntegrationType
 from domain.job_postings import JobPosting
 from domain.job_workflow import (
     JOB_WORKFLOW_TYPE,
@@ -38,7 +37,7 @@ from domain.job_workflow import (
 )
 from linkedin import LinkedInClient
 from settings import Settings
-from tests.jobs_support import job_fields, onboard_for_jobs
+from tests.jobs_support import job_fields, onboard_for_jobs, onboard_with_contract
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually
 from workflows.job import JobPostingWorkflow
@@ -62,13 +61,7 @@ async def customer(
     cid: str,
 ) -> str:
     """An onboarded customer with premium contract 555 enabled."""
-    customer = await onboard_for_jobs(linkedin, settings, temporal_env.client, cid)
-    saved = await sandbox.widget_save(
-        customerId=cid, integrationContext=CONTRACT, jobPosterEmail="boss@globex.com"
-    )
-    saved.raise_for_status()
-    key = IntegrationKey.for_type(CONTRACT, IntegrationType.PREMIUM_JOB_POSTING)
-    await linkedin.enable_integration(customer.creds, key, "PJP")
+    await onboard_with_contract(linkedin, sandbox, settings, temporal_env.client, cid, CONTRACT)
     return cid
 
 

@@ -18,11 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from client.errors import Refused
 from client.integrations import IntegrationsClient
 from client.jobs import JobPage, JobsClient, JobSummary
-from domain.integrations import IntegrationKey, IntegrationType
 from domain.job_workflow import JOB_WAKEUPS_WORKFLOW_TYPE, JobState, JobStatus, job_workflow_id
 from linkedin import LinkedInClient
 from settings import Settings
-from tests.jobs_support import job_fields, now_ms, onboard_for_jobs
+from tests.jobs_support import job_fields, now_ms, onboard_for_jobs, onboard_with_contract
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually, record_history
 from workers.setup import ensure_job_wakeups, job_wakeups_schedule_id
@@ -52,15 +51,11 @@ def onboarded(
     """Provision a customer as the integration workflow would, optionally enabling PJP."""
 
     async def onboard(cid: str, enable: bool = True) -> Any:
-        customer = await onboard_for_jobs(linkedin, settings, temporal_env.client, cid)
         if enable:
-            saved = await sandbox.widget_save(
-                customerId=cid, integrationContext=CONTRACT, jobPosterEmail="boss@globex.com"
+            return await onboard_with_contract(
+                linkedin, sandbox, settings, temporal_env.client, cid, CONTRACT
             )
-            saved.raise_for_status()
-            key = IntegrationKey.for_type(CONTRACT, IntegrationType.PREMIUM_JOB_POSTING)
-            await linkedin.enable_integration(customer.creds, key, "PJP")
-        return customer
+        return await onboard_for_jobs(linkedin, settings, temporal_env.client, cid)
 
     return onboard
 
