@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
+from client.codec import PayloadKeys
+from client.connection import data_converter
 from client.jobs import JobsClient
 from domain.job_postings import JobPosting
 from domain.job_workflow import AutoRenew, JobSignal, JobStatus, job_workflow_id
@@ -25,7 +26,8 @@ from tests.temporal_support import (
     eventually,
     record_history,
 )
-from workers.worker import WORKFLOWS, running_worker
+from workers.replay import replay
+from workers.worker import running_worker
 
 P4P = {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "275.00"}}
 DAY = timedelta(days=1)
@@ -159,7 +161,30 @@ RECORDED = [
 
 @pytest.mark.parametrize("recorded", RECORDED)
 async def test_recorded_histories_replay_with_todays_code(recorded: dict[str, Any]) -> None:
-    """A code change that breaks determinism for running workflows fails here."""
+    """A code change that breaks determinism for running workflows fails here.
+
+    A history may carry the throw-away payload key it was recorded under (`payload_keys`);
+    the rest use the tests' fixed key."""
     history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
-    await replayer.replay_workflow(history)
+    keys = recorded.get("payload_keys")
+    converter = data_converter(PayloadKeys.parse(keys, "history")) if keys else CONVERTER
+    tally = await replay([history], converter)
+    assert tally.failed == {}
+    assert tally.total == 1
+
+
+async def test_a_task_that_showed_an_update_after_its_result_replays_once_split() -> None:
+    """The chaos run's three histories (docs/jobs.md, "Replay safety"): their first
+    execution ran the run loop on an activity's result before the update that came in the
+    same task; replay delivers both at once. They replay once the runner learns to split
+    that task, as a worker does on the task's retry; histories from before the patch that
+    never split a task replay at once."""
+    recorded = [
+        json.loads(p.read_text()) for p in sorted(HISTORIES.glob("job_update_after_result_*.json"))
+    ]
+    assert len(recorded) == 3
+    histories = [WorkflowHistory.from_json(r["workflow_id"], r["history"]) for r in recorded]
+    tally = await replay(
+        histories, data_converter(PayloadKeys.parse(recorded[0]["payload_keys"], "h"))
+    )
+    assert (tally.replayed, len(tally.healed), tally.failed) == (0, 3, {})

@@ -39,6 +39,7 @@ from linkedin import LinkedInClient
 from linkedin.client import CallObserver
 from linkedin.tokens import TokenStore
 from settings import Settings
+from workers.activation_order import UpdatesAfterResultsRunner
 from workers.metrics import LinkedInMetrics, prometheus_runtime
 from workflows.integration import CustomerIntegrationWorkflow
 from workflows.job import JobPostingWorkflow
@@ -55,15 +56,21 @@ WORKFLOWS = [
     WebhookDeliveryWorkflow,
 ]
 
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "domain")
-)
-"""The sandbox, less re-importing our own modules for every new workflow run.
 
-Re-importing and compiling workflows/ for each run took half of a busy worker's CPU
-(docs/performance.md). Those modules import only domain, temporalio and the standard
-library (tests/test_architecture.py) and keep no module state; the replay tests guard
-their determinism, which the sandbox no longer checks for calls made from them."""
+def sandbox() -> SandboxedWorkflowRunner:
+    """The sandbox, less re-importing our own modules for every new workflow run.
+
+    Re-importing and compiling workflows/ for each run took half of a busy worker's CPU
+    (docs/performance.md). Those modules import only domain, temporalio and the standard
+    library (tests/test_architecture.py) and keep no module state; the replay tests guard
+    their determinism, which the sandbox no longer checks for calls made from them."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "domain")
+    )
+
+
+WORKFLOW_RUNNER = UpdatesAfterResultsRunner(sandbox())
+"""The sandbox, showing workflows an update only after the results it came with."""
 
 
 def linkedin_client(

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         outcomes,
     )
     from workflows.failures import failure_message
+    from workflows.ordering import updates_after_results
     from workflows.policies import BACKGROUND_DEADLINE, HEARTBEAT_TIMEOUT, JOB_OPERATION
     from workflows.search_attributes import JOB_LISTING_TYPE, JOB_STATUS, JOB_WAKE_AT
     from workflows.webhooks import EventOutbox
@@ -64,6 +65,7 @@ JobWakeAt and are woken by the sweep (`workflows/job_wakeups.py`)."""
 class JobPostingWorkflow:
     @workflow.init
     def __init__(self, input: JobInput) -> None:
+        updates_after_results()
         self._input = input
         self._state = input.state or rules.new_state(
             input.customer_id, input.external_job_posting_id, input.auto_renew
