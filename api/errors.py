@@ -11,12 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,9 +27,13 @@ from client.errors import Refused
 from domain.validation import rule
 
 PROBLEM = "application/problem+json"
+log = structlog.get_logger("api")
 
 REFUSAL_STATUS = {"InvalidOperation": 422, "OperationConflict": 409, "NotFound": 404}
 """HTTP status of each refusal reason; anything else is 503."""
+
+RETRY_AFTER = {"Retry-After": "5"}
+"""On a 503: a worker retries a failing task, and learns a replay's order, within seconds."""
 
 
 def problem_body(status: int, detail: str, kind: str | None = None) -> dict[str, Any]:
@@ -86,14 +92,24 @@ async def _http(_: Request, error: Exception) -> JSONResponse:
 
 async def _refused(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, Refused)
-    return problem(REFUSAL_STATUS.get(error.reason, 503), error.message, kind=error.reason)
+    status = REFUSAL_STATUS.get(error.reason, 503)
+    headers = RETRY_AFTER if status == 503 else None
+    return problem(status, error.message, kind=error.reason, headers=headers)
 
 
 async def _temporal(_: Request, error: Exception) -> JSONResponse:
+    """Temporal's answer by what it means: only an unreachable server is "unavailable"."""
     assert isinstance(error, RPCError)
     if error.status == RPCStatusCode.NOT_FOUND:
         return problem(404, error.message)
-    return problem(503, f"Temporal: {error.message}", kind="temporal-unavailable")
+    if error.status == RPCStatusCode.UNAVAILABLE:
+        detail = f"Temporal: {error.message}"
+        return problem(503, detail, kind="temporal-unavailable", headers=RETRY_AFTER)
+    if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        detail = f"Temporal did not answer in time: {error.message}"
+        return problem(503, detail, kind="temporal-timeout", headers=RETRY_AFTER)
+    detail = f"Temporal refused the call ({error.status.name}): {error.message}"
+    return problem(500, detail, kind="temporal-error")
 
 
 async def _update_failed(_: Request, error: Exception) -> JSONResponse:
@@ -105,8 +121,41 @@ async def _update_failed(_: Request, error: Exception) -> JSONResponse:
     return problem(422, message, kind="invalid-request")
 
 
+class ProblemForEveryError:
+    """Answers any exception no handler took as a 500 problem, and keeps the connection.
+
+    Starlette's own last resort answers a bare text 500 and re-raises, after which uvicorn
+    drops the keep-alive connection: a client's next request on it then fails with
+    "Server disconnected", though it was never received. The detail names the error's
+    type only: its text may hold a request's personal data."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as error:
+            if started:
+                raise
+            log.exception("api.unhandled_error", path=scope.get("path"), error=type(error).__name__)
+            detail = f"internal error ({type(error).__name__}); the server log has its trace"
+            await problem(500, detail, kind="internal-error")(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Answer every error of `app` as problem details."""
+    app.add_middleware(ProblemForEveryError)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ValidationError, _model_invalid)
     app.add_exception_handler(HTTPException, _http)

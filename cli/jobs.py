@@ -193,17 +193,38 @@ def show(customer: Customer, external_id: External) -> None:
     finish(0)
 
 
+STUCK = "STUCK"
+"""Not a job status: running jobs whose workflow task keeps failing (docs/operations.md)."""
+
+
 def jobs(
     customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
-    status: Annotated[JobStatus | None, typer.Option(help="Only this status.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Only this status: {', '.join(JobStatus)}, or {STUCK} for running jobs "
+            "whose workflow task keeps failing."
+        ),
+    ] = None,
 ) -> None:
     """List jobs with their status, from Temporal's search attributes."""
     from rich.table import Table
 
+    if status == STUCK:
+        stuck = run_briefly(lambda: _stuck(customer))
+        table = Table("workflow", "task attempt", "task scheduled")
+        for job in stuck:
+            table.add_row(job.workflow_id, str(job.attempt), str(job.scheduled_at))
+        console.print(table)
+        finish(0)
+    if status is not None and status not in set(JobStatus):
+        fail(f"--status: {status!r} is none of {', '.join(JobStatus)}, {STUCK}")
+    wanted = JobStatus(status) if status else None
+
     async def go() -> list[Any]:
         client, found, cursor = await _jobs(), [], None
         while True:
-            page = await client.list_jobs(customer_id=customer, status=status, cursor=cursor)
+            page = await client.list_jobs(customer_id=customer, status=wanted, cursor=cursor)
             found += page.items
             if (cursor := page.next_cursor) is None:
                 return found
@@ -213,3 +234,7 @@ def jobs(
         table.add_row(job.workflow_id, str(job.status), str(job.listing_type))
     console.print(table)
     finish(0)
+
+
+async def _stuck(customer: str | None) -> list[Any]:
+    return await (await _jobs()).stuck_jobs(customer_id=customer)

@@ -12,6 +12,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from client.pages import page
+from client.reads import query
 from domain.documents import Document
 from domain.integration_workflow import (
     HIRING_CONTRACT_TYPE,
@@ -238,10 +239,7 @@ class IntegrationsClient:
         customer_id: str,
         integration_type: IntegrationType = IntegrationType.PREMIUM_JOB_POSTING,
     ) -> IntegrationState:
-        state: IntegrationState = await self._handle(customer_id, integration_type).query(
-            "state", result_type=IntegrationState
-        )
-        return state
+        return await query(self._handle(customer_id, integration_type), "state", IntegrationState)
 
     async def list_integrations(
         self, *, status: ContextStatus | None = None, customer_id: str | None = None

@@ -12,6 +12,7 @@ import time
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -36,6 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
 from client.pages import page
+from client.reads import query
 from domain.documents import Document
 from domain.integration_workflow import integration_workflow_id
 from domain.integrations import IntegrationType
@@ -79,6 +81,16 @@ class JobSummary(Document):
     external_job_posting_id: str
     status: JobStatus | None
     listing_type: str | None
+
+
+class StuckJob(Document):
+    """A running job whose workflow task keeps failing (docs/operations.md)."""
+
+    workflow_id: str
+    attempt: int
+    """The workflow task's attempt: each failure retries it, and until one succeeds the job
+    can be neither read nor moved."""
+    scheduled_at: datetime | None
 
 
 class UnknownCustomer(Refused):
@@ -490,14 +502,36 @@ class JobsClient:
 
     async def state(self, customer_id: str, external_id: str) -> JobState:
         try:
-            result: JobState = await self._handle(customer_id, external_id).query(
-                STATE_QUERY, result_type=JobState
-            )
+            result = await query(self._handle(customer_id, external_id), STATE_QUERY, JobState)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 raise UnknownJob(customer_id, external_id) from None
             raise
         return result
+
+    async def stuck_jobs(self, *, customer_id: str | None = None) -> list[StuckJob]:
+        """Running jobs whose workflow task has failed and is being retried; each is
+        described, so this is an operator's look, not a page for an ATS."""
+        listing = where(
+            WorkflowType=JOB_WORKFLOW_TYPE, ExecutionStatus="Running", CustomerId=customer_id
+        )
+        stuck = []
+        async for execution in self._temporal.list_workflows(listing.query):
+            if not listing.admits(execution.search_attributes):
+                continue
+            pending = await self._temporal.get_workflow_handle(execution.id).describe()
+            task = pending.raw_description.pending_workflow_task
+            if task.attempt > 1:
+                stuck.append(
+                    StuckJob(
+                        workflow_id=execution.id,
+                        attempt=task.attempt,
+                        scheduled_at=task.scheduled_time.ToDatetime(tzinfo=UTC)
+                        if task.HasField("scheduled_time")
+                        else None,
+                    )
+                )
+        return stuck
 
     async def list_jobs(
         self,
