@@ -24,6 +24,7 @@ from temporalio.client import Client
 from chaos.ats import Ledger
 from domain.job_workflow import OperationKind
 from linkedin_sandbox.faults import endpoint_of
+from workers.replay import ReplayTally, every_run, replay
 
 RESENDABLE = {OperationKind.UPDATE}
 ENDS = float("inf")
@@ -41,6 +42,9 @@ class Findings:
     tasks_redone: list[str] = field(default_factory=list)
     """Workflows whose close the server sent back because a signal came meanwhile
     (UnhandledCommand): Temporal's guard against losing that signal, not a fault."""
+    replay: ReplayTally = field(default_factory=ReplayTally)
+    """Every run of the chaos run replayed with today's code; a run that replays only after
+    a learned split would fail a worker's task once, so it counts as one that does not."""
     broken: list[str] = field(default_factory=list)
     """The run itself went wrong (a driver raised): the audit is incomplete."""
     sent_again: int = 0
@@ -51,7 +55,12 @@ class Findings:
     @property
     def failed(self) -> bool:
         problems = (self.lost, self.applied_twice, self.wrong, self.stuck, self.task_failures)
-        return any(problems) or bool(self.broken)
+        return any(problems) or bool(self.broken) or bool(self.replay_failures)
+
+    @property
+    def replay_failures(self) -> list[str]:
+        failed = [f"{run}: {error}" for run, error in self.replay.failed.items()]
+        return failed + [f"{run}: replays only once split" for run in self.replay.healed]
 
 
 def _ms(value: str | None) -> float:
@@ -225,12 +234,13 @@ https://docs.temporal.io/references/errors#unhandled-command. A signal sent as a
 closes (`stop_waiting` from a caller whose wait ran out, `wake`) meets this."""
 
 
-async def workflow_task_failures(temporal: Client, found: Findings) -> None:
-    """Every workflow whose history holds a WorkflowTaskFailed event."""
-    async for execution in temporal.list_workflows():
-        handle = temporal.get_workflow_handle(execution.id, run_id=execution.run_id)
-        async for event in handle.fetch_history_events():
-            note_task_failure(execution.id, event, found)
+async def audit_histories(temporal: Client, found: Findings) -> None:
+    """Every run of the namespace: its failed workflow tasks, and whether it replays."""
+    histories = await every_run(temporal)
+    for history in histories:
+        for event in history.events:
+            note_task_failure(history.workflow_id, event, found)
+    found.replay = await replay(histories, temporal.data_converter)
 
 
 def note_task_failure(workflow_id: str, event: HistoryEvent, found: Findings) -> None:

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from chaos.ats import Api, Ats, Customer, Ledger
-from chaos.audit import Findings, audit_customers, audit_jobs, count_calls, workflow_task_failures
+from chaos.audit import Findings, audit_customers, audit_histories, audit_jobs, count_calls
 from chaos.havoc import Havoc, Journal
 from chaos.stack import ChaosStack
 from cli.common import console, finish
@@ -145,7 +145,7 @@ async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Finding
     audit_jobs(ledger, jobs, world, found)
     audit_customers(ledger, integrations, world, found)
     count_calls(journal.entries, found)
-    await workflow_task_failures(await stack.temporal(), found)
+    await audit_histories(await stack.temporal(), found)
     return found
 
 
@@ -186,6 +186,7 @@ def report(run: Run) -> None:
             "workflow closed (UnhandledCommand), and run again with it",
         ),
         ("LinkedIn calls over the minimum", calls - minimum, f"{calls} made: {by_endpoint}"),
+        ("runs that do not replay", len(found.replay_failures), found.replay.line()),
     ):
         table.add_row(name, str(count), detail)
     console.print(table)
@@ -195,6 +196,7 @@ def report(run: Run) -> None:
         ("wrong final state", found.wrong),
         ("stuck", found.stuck),
         ("workflow task failures", found.task_failures),
+        ("runs that do not replay", found.replay_failures),
         ("chaos itself", found.broken),
     ):
         for problem in problems[:20]:

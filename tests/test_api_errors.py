@@ -8,6 +8,7 @@ import uuid
 import httpx
 from fastapi import FastAPI
 from temporalio import workflow
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -15,8 +16,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from api.errors import install
 from client.jobs import JobsClient
 from domain.job_workflow import JOB_WORKFLOW_TYPE, job_workflow_id
-from tests.sandbox_control import ServerThread
+from tests.sandbox_control import ServerThread, free_port
 from tests.temporal_support import eventually
+from workers.metrics import prometheus_runtime
 from workflows.search_attributes import CUSTOMER_ID
 
 
@@ -41,7 +43,12 @@ class TaskAlwaysFails:
 async def test_a_job_whose_workflow_task_fails_is_a_problem_naming_it_and_listed_stuck(
     temporal_env: WorkflowEnvironment, api: httpx.AsyncClient, cid: str
 ) -> None:
-    client = temporal_env.client
+    metrics = f"127.0.0.1:{free_port()}"
+    client = await Client.connect(
+        temporal_env.client.service_client.config.target_host,
+        data_converter=temporal_env.client.data_converter,
+        runtime=prometheus_runtime(metrics),
+    )
     queue = f"failing-{uuid.uuid4().hex}"
     workflow_id = job_workflow_id(cid, "stuck-1")
     async with Worker(
@@ -65,6 +72,8 @@ async def test_a_job_whose_workflow_task_fails_is_a_problem_naming_it_and_listed
         jobs = JobsClient(client, task_queue=queue)
         (stuck,) = await jobs.stuck_jobs(customer_id=cid)
         assert stuck.workflow_id == workflow_id and stuck.attempt > 1
+        scraped = (await api.get(f"http://{metrics}/metrics")).text
+        assert 'temporal_workflow_task_execution_failed{failure_reason="WorkflowError"' in scraped
     for answer in answers:  # the second on the same connection: it was kept
         assert answer.status_code == 503, answer.text
         assert answer.headers["content-type"] == "application/problem+json"

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 
 from api.app import create_app
 from chaos.ats import Api, Ats, Customer, Ledger
-from chaos.audit import Findings, workflow_task_failures
+from chaos.audit import Findings, audit_histories
 from chaos.stack import ChaosStack
 from domain.job_workflow import OperationKind
 from settings import Settings
@@ -104,12 +104,14 @@ def test_a_forged_cursor_is_refused(stack: ChaosStack, auth: dict[str, str]) -> 
     assert answer.status_code == 422, answer.text
 
 
-def test_no_workflow_task_failed(stack: ChaosStack, tmp_path: Path) -> None:
-    """Runs after the fuzzing above: whatever it sent, no workflow code raised."""
+def test_no_workflow_task_failed_and_every_run_replays(stack: ChaosStack, tmp_path: Path) -> None:
+    """Runs after the fuzzing above: whatever it sent, no workflow code raised, and every
+    run it made replays with today's code at once."""
 
     async def failures() -> list[str]:
         found = Findings()
-        await workflow_task_failures(await stack.temporal(), found)
-        return found.task_failures
+        await audit_histories(await stack.temporal(), found)
+        assert found.replay.total > 0
+        return found.task_failures + found.replay_failures
 
     assert asyncio.run(failures()) == []

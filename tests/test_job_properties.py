@@ -81,6 +81,7 @@ from tests.conftest import PARTNER
 from tests.jobs_support import job_fields, onboard_with_contract
 from tests.sandbox_control import SandboxControl, SandboxServer
 from tests.temporal_support import CONVERTER
+from workers.replay import every_run, replay
 from workers.worker import running_worker
 
 T = TypeVar("T")
@@ -996,10 +997,15 @@ def test_job_lifecycle_under_random_operations_faults_and_restarts(
     try:
         if not SOAK_SECONDS:
             run_state_machine_as_test(Machine, settings=BOUNDED)
-            return
         while time.monotonic() - started < SOAK_SECONDS:
             run_state_machine_as_test(Machine, settings=SOAK)
             rounds += 1
+        runs = harness.run(every_run(harness.temporal, 'CustomerId STARTS_WITH "prop-"'))
+        tally = harness.run(replay(runs, harness.temporal.data_converter))
+        with capsys.disabled():
+            print(f"\nproperty test: {tally.line()}")
+        assert tally.total > 0
+        assert (tally.healed, tally.failed) == ([], {}), "every run replays at once"
     finally:
         harness.close()
         if SOAK_SECONDS:

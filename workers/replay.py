@@ -73,13 +73,13 @@ async def replay(
     return tally
 
 
-async def replay_runs(client: Client, query: str = "") -> ReplayTally:
-    """Replay every run, open or closed, that `query` lists in the client's namespace."""
+async def every_run(client: Client, query: str = "") -> list[WorkflowHistory]:
+    """The history of every run, open or closed, that `query` lists in the namespace."""
     histories = []
     async for execution in client.list_workflows(query):
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
         histories.append(await handle.fetch_history())
-    return await replay(histories, client.data_converter)
+    return histories
 
 
 def _name(history: WorkflowHistory) -> str:
