@@ -23,7 +23,8 @@ BIN = Path(sys.executable).parent
 HISTORIES = Path(__file__).parent / "histories"
 T = TypeVar("T")
 # A fixed key, so recorded histories (which hold ciphertext) replay in later runs.
-TEST_KEYS = PayloadKeys.parse("test-2024:dGVzdC1vbmx5LXBheWxvYWQta2V5LTMyLWJ5dGVzISE=", "tests")
+TEST_KEYS_TEXT = "test-2024:dGVzdC1vbmx5LXBheWxvYWQta2V5LTMyLWJ5dGVzISE="
+TEST_KEYS = PayloadKeys.parse(TEST_KEYS_TEXT, "tests")
 CONVERTER = data_converter(TEST_KEYS)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import httpx
@@ -16,8 +17,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from api.errors import install
 from client.jobs import JobsClient
 from domain.job_workflow import JOB_WORKFLOW_TYPE, job_workflow_id
+from tests.cli_support import run_cli
 from tests.sandbox_control import ServerThread, free_port
-from tests.temporal_support import eventually
+from tests.temporal_support import TEST_KEYS_TEXT, eventually
 from workers.metrics import prometheus_runtime
 from workflows.search_attributes import CUSTOMER_ID
 
@@ -72,6 +74,19 @@ async def test_a_job_whose_workflow_task_fails_is_a_problem_naming_it_and_listed
         jobs = JobsClient(client, task_queue=queue)
         (stuck,) = await jobs.stuck_jobs(customer_id=cid)
         assert stuck.workflow_id == workflow_id and stuck.attempt > 1
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+            "LINKEDIN_ATS_PAYLOAD_KEYS": TEST_KEYS_TEXT,
+        }
+        shown = await asyncio.to_thread(run_cli, "job", "show", cid, "stuck-1", env=env)
+        assert shown.returncode == 1
+        assert workflow_id in shown.stdout + shown.stderr
+        assert "workflow task is failing" in " ".join((shown.stdout + shown.stderr).split())
+        listed = await asyncio.to_thread(
+            run_cli, "jobs", "--status", "STUCK", "--customer", cid, env=env
+        )
+        assert listed.returncode == 0 and workflow_id in listed.stdout, listed.stderr
         scraped = (await api.get(f"http://{metrics}/metrics")).text
         assert 'temporal_workflow_task_execution_failed{failure_reason="WorkflowError"' in scraped
     for answer in answers:  # the second on the same connection: it was kept
