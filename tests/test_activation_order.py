@@ -78,6 +78,28 @@ class LegacyWaiting(_Waiting):
         return self._poke()
 
 
+@workflow.defn
+class PatchedEnding(_Waiting):
+    """Ends as soon as the activity answered: an update that came with the answer meets a
+    run that has already returned."""
+
+    @workflow.init
+    def __init__(self) -> None:
+        updates_after_results()
+        super().__init__()
+
+    @workflow.run
+    async def run(self) -> str:
+        self.seen = await workflow.execute_activity(
+            answer, task_queue=_activities(), start_to_close_timeout=timedelta(seconds=30)
+        )
+        return self.seen
+
+    @workflow.update
+    async def poke(self) -> str:
+        return self._poke()
+
+
 def _completed(event: HistoryEvent) -> bool:
     return event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
 
@@ -90,7 +112,7 @@ async def _update_with_result(client: Client, workflow_type: type[_Waiting]) -> 
     """What the update answered, and the run's result, with both in one workflow task."""
     queue = f"order-{uuid.uuid4().hex}"
     runner = UpdatesAfterResultsRunner(UnsandboxedWorkflowRunner())
-    workflows = [PatchedWaiting, LegacyWaiting]
+    workflows = [PatchedWaiting, LegacyWaiting, PatchedEnding]
     async with Worker(
         client,
         task_queue=queue,
@@ -132,3 +154,10 @@ async def test_runs_from_before_the_patch_keep_the_sdks_order(
     """They ran their updates first, and must replay as they ran."""
     answered, result = await _update_with_result(temporal_env.client, LegacyWaiting)
     assert (answered, result) == ("nothing yet", "answered")
+
+
+async def test_an_update_that_came_with_the_last_result_is_answered_before_the_run_ends(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    answered, result = await _update_with_result(temporal_env.client, PatchedEnding)
+    assert (answered, result) == ("answered", "answered")
