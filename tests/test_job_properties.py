@@ -211,6 +211,29 @@ CRASHES = st.sampled_from([None] * 8 + ["before", 0.0, 0.05, 0.3])
 """Mostly none; else restart the worker before sending, or this many seconds after."""
 
 
+# Preconditions are named functions: hypothesis describes each one at every step, and a
+# lambda's description is read from its source with `ast`, whose state CPython 3.11 does
+# not guard between threads (python/cpython#106905) while a worker thread compiles.
+def has_open_job(machine: JobLifecycleMachine) -> bool:
+    return bool(machine._open())
+
+
+def has_unposted_job(machine: JobLifecycleMachine) -> bool:
+    return bool(machine._unposted())
+
+
+def has_ended_job(machine: JobLifecycleMachine) -> bool:
+    return bool(machine._ended())
+
+
+def has_parked_operation(machine: JobLifecycleMachine) -> bool:
+    return bool(machine._with(OperationOutcome.NEEDS_ATTENTION))
+
+
+def has_sent_a_request(machine: JobLifecycleMachine) -> bool:
+    return machine.last is not None
+
+
 class JobLifecycleMachine(RuleBasedStateMachine):
     harness: Harness
 
@@ -460,7 +483,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=crash,
         )
 
-    @precondition(lambda self: self._open())
+    @precondition(has_open_job)
     @rule(data=st.data(), wait=st.booleans(), faults=FAULT_LISTS)
     def update(self, data: st.DataObject, wait: bool, faults: list[str]) -> None:
         job = self._pick(data, self._open())
@@ -475,7 +498,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=None,
         )
 
-    @precondition(lambda self: self._open())
+    @precondition(has_open_job)
     @rule(
         data=st.data(),
         plan=st.sampled_from(["slots", "slots until", "p4p", "not authorised"]),
@@ -517,7 +540,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=crash,
         )
 
-    @precondition(lambda self: self._open())
+    @precondition(has_open_job)
     @rule(data=st.data(), wait=st.booleans(), faults=FAULT_LISTS, crash=CRASHES)
     def downgrade(
         self, data: st.DataObject, wait: bool, faults: list[str], crash: float | str | None
@@ -533,7 +556,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=crash,
         )
 
-    @precondition(lambda self: self._open())
+    @precondition(has_open_job)
     @rule(data=st.data(), wait=st.booleans(), faults=FAULT_LISTS, crash=CRASHES)
     def renew(
         self, data: st.DataObject, wait: bool, faults: list[str], crash: float | str | None
@@ -554,7 +577,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=crash,
         )
 
-    @precondition(lambda self: self._open())
+    @precondition(has_open_job)
     @rule(data=st.data(), wait=st.booleans(), faults=FAULT_LISTS, crash=CRASHES)
     def close(
         self, data: st.DataObject, wait: bool, faults: list[str], crash: float | str | None
@@ -570,7 +593,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=crash,
         )
 
-    @precondition(lambda self: self._unposted())
+    @precondition(has_unposted_job)
     @rule(data=st.data())
     def discard(self, data: st.DataObject) -> None:
         """Give up a job whose CREATE failed or is parked (refused while it may have
@@ -585,7 +608,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             crash=None,
         )
 
-    @precondition(lambda self: self._ended())
+    @precondition(has_ended_job)
     @rule(data=st.data(), what=st.sampled_from(["close", "renew", "put"]))
     def after_the_end(self, data: st.DataObject, what: str) -> None:
         """A closed or discarded job answers for itself: a close with the first close, the
@@ -599,7 +622,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         }
         self._operate(job, f"{what} after the end", calls[what], wait=False, faults=[], crash=None)
 
-    @precondition(lambda self: self._with(OperationOutcome.NEEDS_ATTENTION))
+    @precondition(has_parked_operation)
     @rule(data=st.data(), cancel=st.booleans(), every=st.booleans(), faults=FAULT_LISTS)
     def operator(self, data: st.DataObject, cancel: bool, every: bool, faults: list[str]) -> None:
         """An operator retries or cancels the parked operation, or every parked one. A
@@ -626,7 +649,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
 
         self.harness.run(signal())
 
-    @precondition(lambda self: self.last is not None)
+    @precondition(has_sent_a_request)
     @rule()
     def send_again(self) -> None:
         """The last request again under its idempotency key (a client retry after a timeout)
