@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck pytest install clean bench chromium postgres chaos soak
+.PHONY: up test check lint typecheck pytest install clean bench chromium postgres chaos soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+
+# The inner loop: lint, types, and every test that starts no server (`server` marker).
+check: install lint typecheck
+	$(BIN)/pytest -q -m "not server"
 
 # Printed tables, no assertions (docs/performance.md). BENCH_ARGS="--idle 2000" for a shorter run.
 bench: install

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from cli.common import console, fail, finish, run_briefly
@@ -202,8 +203,8 @@ def jobs(
     status: Annotated[
         str | None,
         typer.Option(
-            help=f"Only this status: {', '.join(JobStatus)}, or {STUCK} for running jobs "
-            "whose workflow task keeps failing."
+            click_type=click.Choice([*JobStatus, STUCK]),
+            help=f"Only this status, or {STUCK}: running jobs whose workflow task keeps failing.",
         ),
     ] = None,
 ) -> None:
@@ -217,8 +218,6 @@ def jobs(
             table.add_row(job.workflow_id, str(job.attempt), str(job.scheduled_at))
         console.print(table)
         finish(0)
-    if status is not None and status not in set(JobStatus):
-        fail(f"--status: {status!r} is none of {', '.join(JobStatus)}, {STUCK}")
     wanted = JobStatus(status) if status else None
 
     async def go() -> list[Any]:

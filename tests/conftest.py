@@ -32,6 +32,18 @@ PARTNER = AppCredentials(
 
 _exit_status = 0
 
+SERVER_FIXTURES = frozenset(
+    {"temporal_env", "time_skipping_env", "postgres", "postgres_url", "stack", "compose"}
+)
+"""Fixtures that start a Temporal server, PostgreSQL or a whole stack: a test that uses one,
+directly or through another fixture, is marked `server`; `make check` runs the others."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     global _exit_status

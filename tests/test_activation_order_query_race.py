@@ -54,6 +54,9 @@ from tests.temporal_support import eventually
 from workers.activation_order import UpdatesAfterResultsRunner
 from workflows.ordering import updates_after_results
 
+pytestmark = pytest.mark.server  # a stack of processes, or a server of its own
+
+
 ATTEMPTS = 3
 """Arrangements of the race per test before it fails: the worker may still win it."""
 

@@ -28,6 +28,7 @@ ROOT = Path(__file__).parents[1]
 SHORT_RUN = "--seconds 60 --settle 360 --seed 7 --customers 2 --jobs 4"
 
 
+@pytest.mark.server
 def test_a_short_chaos_run_loses_nothing_and_applies_nothing_twice() -> None:
     """One minute of faults and SIGKILLs, then settling; the auditor must find nothing."""
     result = subprocess.run(

@@ -13,6 +13,8 @@ import pytest
 
 from tests.test_cli import CLI, child_pids, stack_env
 
+pytestmark = pytest.mark.server  # a stack of processes, or a server of its own
+
 
 def gone(pid: int) -> bool:
     """Exited (a zombie nobody reaped counts: it runs nothing)."""
