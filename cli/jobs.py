@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 
 from cli.common import console, fail, finish, run_briefly
@@ -197,14 +197,16 @@ def show(customer: Customer, external_id: External) -> None:
 STUCK = "STUCK"
 """Not a job status: running jobs whose workflow task keeps failing (docs/operations.md)."""
 
+JobListing = StrEnum("JobListing", {str(v): str(v) for v in [*JobStatus, STUCK]})  # type: ignore[misc]
+"""What `jobs --status` takes: a job status, or STUCK."""
+
 
 def jobs(
     customer: Annotated[str | None, typer.Option(help="Only this customer.")] = None,
     status: Annotated[
-        str | None,
+        JobListing | None,
         typer.Option(
-            click_type=click.Choice([*JobStatus, STUCK]),
-            help=f"Only this status, or {STUCK}: running jobs whose workflow task keeps failing.",
+            help=f"Only this status, or {STUCK}: running jobs whose workflow task keeps failing."
         ),
     ] = None,
 ) -> None:
