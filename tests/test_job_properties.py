@@ -51,10 +51,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    get_state_machine_test,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
@@ -1008,20 +1008,24 @@ SOAK = settings(
 def test_job_lifecycle_under_random_operations_faults_and_restarts(
     temporal_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = temporal_env.client.service_client.config
-    harness = Harness(config.target_host, temporal_env.client.namespace)
-
     class Machine(JobLifecycleMachine):
         pass
 
+    # Built before any thread starts: building reads the machine's source with `ast`
+    # (hypothesis's database digest), which must not race a worker thread's compile
+    # (python/cpython#106905). Each round then runs the built test.
+    bounded = get_state_machine_test(Machine, settings=BOUNDED)
+    soak = get_state_machine_test(Machine, settings=SOAK)
+    config = temporal_env.client.service_client.config
+    harness = Harness(config.target_host, temporal_env.client.namespace)
     Machine.harness = harness
     started = time.monotonic()
     rounds = 0
     try:
         if not SOAK_SECONDS:
-            run_state_machine_as_test(Machine, settings=BOUNDED)
+            bounded()
         while time.monotonic() - started < SOAK_SECONDS:
-            run_state_machine_as_test(Machine, settings=SOAK)
+            soak()
             rounds += 1
         runs = harness.run(every_run(harness.temporal, 'CustomerId STARTS_WITH "prop-"'))
         tally = harness.run(replay(runs, harness.temporal.data_converter))
