@@ -10,76 +10,21 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from temporalio import activity, workflow
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
+from tests.ordering_support import LegacyWaiting, PatchedWaiting, Waiting, activities_queue, answer
 from tests.temporal_support import eventually
 from workers.activation_order import UpdatesAfterResultsRunner
 from workflows.ordering import updates_after_results
 
 
-@activity.defn
-async def answer() -> str:
-    return "answered"
-
-
-class _Waiting:
-    """Runs one activity, then waits for `poke`; `poke` answers what the run has seen."""
-
-    def __init__(self) -> None:
-        self.seen = "nothing yet"
-        self.poked = False
-
-    async def _run(self) -> str:
-        self.seen = await workflow.execute_activity(
-            answer, task_queue=_activities(), start_to_close_timeout=timedelta(seconds=30)
-        )
-        workflow.upsert_memo({"seen": self.seen})
-        await workflow.wait_condition(lambda: self.poked)
-        return self.seen
-
-    def _poke(self) -> str:
-        self.poked = True
-        return self.seen
-
-
 @workflow.defn
-class PatchedWaiting(_Waiting):
-    @workflow.init
-    def __init__(self) -> None:
-        updates_after_results()
-        super().__init__()
-
-    @workflow.run
-    async def run(self) -> str:
-        return await self._run()
-
-    @workflow.update
-    async def poke(self) -> str:
-        return self._poke()
-
-
-@workflow.defn
-class LegacyWaiting(_Waiting):
-    @workflow.init
-    def __init__(self) -> None:
-        super().__init__()
-
-    @workflow.run
-    async def run(self) -> str:
-        return await self._run()
-
-    @workflow.update
-    async def poke(self) -> str:
-        return self._poke()
-
-
-@workflow.defn
-class PatchedEnding(_Waiting):
+class PatchedEnding(Waiting):
     """Ends as soon as the activity answered: an update that came with the answer meets a
     run that has already returned."""
 
@@ -91,7 +36,7 @@ class PatchedEnding(_Waiting):
     @workflow.run
     async def run(self) -> str:
         self.seen = await workflow.execute_activity(
-            answer, task_queue=_activities(), start_to_close_timeout=timedelta(seconds=30)
+            answer, task_queue=activities_queue(), start_to_close_timeout=timedelta(seconds=60)
         )
         return self.seen
 
@@ -104,11 +49,7 @@ def _completed(event: HistoryEvent) -> bool:
     return event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
 
 
-def _activities() -> str:
-    return f"{workflow.info().task_queue}-activities"
-
-
-async def _update_with_result(client: Client, workflow_type: type[_Waiting]) -> tuple[str, str]:
+async def _update_with_result(client: Client, workflow_type: type[Waiting]) -> tuple[str, str]:
     """What the update answered, and the run's result, with both in one workflow task."""
     queue = f"order-{uuid.uuid4().hex}"
     runner = UpdatesAfterResultsRunner(UnsandboxedWorkflowRunner())
@@ -120,7 +61,7 @@ async def _update_with_result(client: Client, workflow_type: type[_Waiting]) -> 
         workflow_runner=runner,
         max_cached_workflows=0,
     ):  # no sticky queue: the next task waits on the normal one for the next worker
-        handle: WorkflowHandle[_Waiting, str] = await client.start_workflow(
+        handle: WorkflowHandle[Waiting, str] = await client.start_workflow(
             workflow_type.run,  # type: ignore[attr-defined]
             id=queue,
             task_queue=queue,

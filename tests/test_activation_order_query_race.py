@@ -27,11 +27,9 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
@@ -50,9 +48,9 @@ from temporalio.worker import (
     WorkerTuner,
 )
 
+from tests.ordering_support import AFTER, LegacyWaiting, PatchedWaiting, Waiting, answer
 from tests.temporal_support import eventually
 from workers.activation_order import UpdatesAfterResultsRunner
-from workflows.ordering import updates_after_results
 
 pytestmark = pytest.mark.server  # a stack of processes, or a server of its own
 
@@ -62,9 +60,6 @@ ATTEMPTS = 3
 
 OUT_OF_ORDER = "Update machine does not handle this event"
 """sdk-core's nondeterminism error when a replay accepts the update before the memo upsert."""
-
-BEFORE = "waiting"
-AFTER = "answered"
 
 ONE_PARTITION = [
     "--dynamic-config-value",
@@ -86,73 +81,7 @@ async def one_partition_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@activity.defn
-async def answer() -> str:
-    return AFTER
-
-
-class _Racing:
-    """Runs one activity, reacts to its result, then waits for `poke`."""
-
-    def __init__(self) -> None:
-        self.state = BEFORE
-        self.poked = False
-
-    async def _run(self) -> str:
-        self.state = await workflow.execute_activity(
-            answer,
-            task_queue=f"{workflow.info().task_queue}-activities",
-            start_to_close_timeout=timedelta(seconds=60),
-        )
-        workflow.upsert_memo({"state": self.state})  # a command of the run loop's
-        await workflow.wait_condition(lambda: self.poked)
-        return self.state
-
-    def _poke(self) -> str:
-        self.poked = True
-        return self.state
-
-
-@workflow.defn
-class PatchedRacing(_Racing):
-    @workflow.init
-    def __init__(self) -> None:
-        updates_after_results()
-        super().__init__()
-
-    @workflow.run
-    async def run(self) -> str:
-        return await self._run()
-
-    @workflow.update
-    async def poke(self) -> str:
-        return self._poke()
-
-    @workflow.query
-    def state_now(self) -> str:
-        return self.state
-
-
-@workflow.defn
-class LegacyRacing(_Racing):
-    @workflow.init
-    def __init__(self) -> None:
-        super().__init__()
-
-    @workflow.run
-    async def run(self) -> str:
-        return await self._run()
-
-    @workflow.update
-    async def poke(self) -> str:
-        return self._poke()
-
-    @workflow.query
-    def state_now(self) -> str:
-        return self.state
-
-
-WORKFLOWS = [PatchedRacing, LegacyRacing]
+WORKFLOWS = [PatchedWaiting, LegacyWaiting]
 
 
 class _GatedSlots(CustomSlotSupplier):
@@ -232,7 +161,7 @@ def _update_rode_on_the_results_task(events: Sequence[HistoryEvent]) -> bool:
     return attrs.accepted_request_sequencing_event_id == ids[scheduled] and memo < accepted
 
 
-async def _arrange(client: Client, workflow_type: type[_Racing]) -> Race:
+async def _arrange(client: Client, workflow_type: type[Waiting]) -> Race:
     queue = f"race-{uuid.uuid4().hex}"
     # W1 starts the run and leaves it waiting on the activity; without a cache it has no
     # sticky queue, so the query below goes straight to the normal one.
@@ -243,7 +172,7 @@ async def _arrange(client: Client, workflow_type: type[_Racing]) -> Race:
         workflow_runner=UpdatesAfterResultsRunner(UnsandboxedWorkflowRunner()),
         max_cached_workflows=0,
     ):
-        handle: WorkflowHandle[_Racing, str] = await client.start_workflow(
+        handle: WorkflowHandle[Waiting, str] = await client.start_workflow(
             workflow_type.run,  # type: ignore[attr-defined]
             id=queue,
             task_queue=queue,
@@ -279,7 +208,7 @@ async def _arrange(client: Client, workflow_type: type[_Racing]) -> Race:
     return Race(answered, poked, result, await handle.fetch_history())
 
 
-async def _race(client: Client, workflow_type: type[_Racing]) -> Race:
+async def _race(client: Client, workflow_type: type[Waiting]) -> Race:
     """A run where the race happened; a few arrangements, since the worker may win it."""
     missed = []
     for _ in range(ATTEMPTS):
@@ -303,7 +232,7 @@ def _replayer(runner: UpdatesAfterResultsRunner | UnsandboxedWorkflowRunner) -> 
 async def test_a_patched_run_replays_a_query_race_at_once(
     one_partition_env: WorkflowEnvironment,
 ) -> None:
-    race = await _race(one_partition_env.client, PatchedRacing)
+    race = await _race(one_partition_env.client, PatchedWaiting)
     assert race.poked == AFTER
     # Without the runner the history is one that fails: the SDK's order runs the update first.
     plain = await _replay(_replayer(UnsandboxedWorkflowRunner()), race.history)
@@ -317,7 +246,7 @@ async def test_a_run_from_before_the_patch_heals_after_a_query_race(
     one_partition_env: WorkflowEnvironment,
 ) -> None:
     """Old running workflows keep the SDK's order, and learn the split from the eviction."""
-    race = await _race(one_partition_env.client, LegacyRacing)
+    race = await _race(one_partition_env.client, LegacyWaiting)
     assert race.poked == AFTER  # the first execution ran the update after the result
     runner = UpdatesAfterResultsRunner(UnsandboxedWorkflowRunner())
     replayer = _replayer(runner)
