@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from client.codec import PayloadKeys
 from client.connection import data_converter
+from client.reads import NO_WORKER, WorkflowUnreadable
 from workflows import search_attributes
 
 BIN = Path(sys.executable).parent
@@ -59,14 +60,25 @@ async def eventually(
     check: Callable[[T], bool],
     within: float = 15.0,
 ) -> T:
-    """Poll `probe` until `check` holds; the last value is in the failure message."""
+    """Poll `probe` until `check` holds; the last value is in the failure message.
+
+    A read that no worker answered in time is "not yet": after a worker is killed, a query
+    for a run it held waits on that worker's sticky queue until the server gives up on it."""
     deadline = time.monotonic() + within
     while True:
-        value = await probe()
-        if check(value):
-            return value
+        last: object
+        try:
+            value = await probe()
+        except WorkflowUnreadable as unanswered:
+            if unanswered.reason != NO_WORKER:
+                raise
+            last = unanswered
+        else:
+            if check(value):
+                return value
+            last = value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
+            raise AssertionError(f"condition not met within {within}s; last value: {last!r}")
         await asyncio.sleep(0.1)
 
 
