@@ -111,6 +111,11 @@ class CredentialStore(Protocol):
         """The app's access token another worker stored; None when absent or unreadable."""
         ...
 
+    async def find_application(self, application: str) -> StoredCredentials | None:
+        """The customer whose app this is: by URN, by the URN's id or by client id (LinkedIn
+        names an app each way in what it sends us)."""
+        ...
+
     async def save_token(self, client_id: str, token: StoredToken) -> None:
         """Keep the app's access token (encrypted) for every worker until it expires."""
         ...
@@ -120,6 +125,22 @@ class CredentialStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+APPLICATION_URN = "urn:li:developerApplication:"
+
+
+def application_keys(application: str) -> tuple[str, str, str]:
+    """What `application_lookup` compares: the URN as given or built from its id, the client id."""
+    return (application, APPLICATION_URN + application, application)
+
+
+def application_lookup(placeholder: str = "?", table: str = "credentials") -> str:
+    p = placeholder
+    return (
+        f"SELECT customer_id FROM {table} "
+        f"WHERE application_key IN ({p}, {p}) OR client_id = {p} LIMIT 1"
+    )
 
 
 async def customer_credentials(store: CredentialStore, customer_id: str) -> AppCredentials:
@@ -298,6 +319,12 @@ class SqliteCredentialStore:
             customer_id, row[0], AppCredentials(client_id=row[1], client_secret=secret)
         )
 
+    async def find_application(self, application: str) -> StoredCredentials | None:
+        rows = await asyncio.to_thread(
+            self._read_customer, application_lookup(), application_keys(application)
+        )
+        return await self.get(rows) if rows else None
+
     async def get_token(self, client_id: str) -> StoredToken | None:
         row = await asyncio.to_thread(
             self._read_token,
@@ -338,6 +365,11 @@ class SqliteCredentialStore:
                 ).rowcount
                 for r in rewrites
             )
+
+    def _read_customer(self, sql: str, parameters: tuple[object, ...]) -> str | None:
+        with self._lock:
+            row: tuple[str] | None = self._db.execute(sql, parameters).fetchone()
+            return row[0] if row else None
 
     def _read_one(self, sql: str, parameters: tuple[object, ...]) -> tuple[str, str, bytes] | None:
         with self._lock:

@@ -30,27 +30,40 @@ from domain.job_lifecycle import already_applied
 from domain.job_postings import JobPostingStatus, ListingStatus, TaskState, TaskStatus
 from domain.job_workflow import (
     ALREADY_CLOSED_FRAGMENT,
+    CHECK_JOB_STATUSES,
     DUPLICATE_CREATE_FRAGMENT,
     JOB_WORKFLOW_TYPE,
     NOTIFY_JOBS,
+    READ_JOB_STATUS,
     RUN_JOB_OPERATION,
     WAKE_AT_ATTRIBUTE,
     WAKE_DUE_JOBS,
+    CheckJobStatuses,
     JobOperationResult,
     JobSignal,
     JobStatus,
+    JobStatusRead,
     NotifyJobsRequest,
     OperationKind,
+    ReadJobStatus,
     RunJobOperation,
     WakeDueJobs,
 )
 from domain.provisioning import AppCredentials
 from domain.visibility import Listing, where
-from linkedin.errors import LinkedInError, TransientLinkedInError
+from linkedin.errors import LinkedInError, LinkedInForbiddenError, TransientLinkedInError
 
 log = structlog.get_logger("jobs")
 
 T = TypeVar("T")
+
+FORBIDDEN_READ_ATTEMPTS = 4
+"""A read LinkedIn refuses with 403 is tried this often before the refusal is believed:
+LinkedIn answers 403 for moments (a token or contract still propagating), and one such
+answer must not leave an operation LinkedIn has done looking undone."""
+
+LIVE_JOBS = "JobStatus NOT IN ('FAILED', 'CLOSED', 'DISCARDED')"
+"""Jobs LinkedIn may hold: the status-check sweep reads these."""
 
 
 @dataclass(frozen=True)
@@ -200,8 +213,9 @@ class JobActivities:
             await asyncio.sleep(self._timing.task_poll_seconds)
 
     async def _read(self, progress: _Progress, call: Callable[[], Awaitable[T]]) -> T:
-        """A LinkedIn read, retried here on transient faults; a refusal ends the run."""
-        failures = 0
+        """A LinkedIn read, retried here on transient faults and a few 403s; a refusal
+        ends the run."""
+        failures = forbidden = 0
         while True:
             progress.beat()
             try:
@@ -209,6 +223,11 @@ class JobActivities:
             except TransientLinkedInError as error:
                 failures += 1
                 await self._pause(progress, failures, error)
+            except LinkedInForbiddenError as error:
+                forbidden += 1
+                if forbidden >= FORBIDDEN_READ_ATTEMPTS:
+                    raise _Outcome(_failed(error.failure_type, str(error))) from None
+                await self._pause(progress, forbidden, TransientLinkedInError(error.message))
             except LinkedInError as error:
                 raise _Outcome(_failed(error.failure_type, str(error))) from None
 
@@ -247,11 +266,16 @@ class JobActivities:
         task: TaskStatus,
     ) -> JobOperationResult:
         if task.status != TaskState.FAILED:
+            try:
+                status, unread = await self._status(creds, request, progress), None
+            except _Outcome as refused:  # LinkedIn did it: the job reads its status later
+                status, unread = None, refused.result.message
             return JobOperationResult(
                 succeeded=True,
                 task_ids=progress.task_ids,
                 task_status=str(task.status),
-                status=await self._status(creds, request, progress),
+                status=status,
+                status_unread=unread,
             )
         message = task.error_message or f"task {task.id} FAILED"
         if _is_repeat(request.kind, message):
@@ -323,6 +347,39 @@ class JobActivities:
         if error is not None and error.status != 404:
             raise _Outcome(_failed(error.failure_type, str(error)))
         return answer.results.get(external_id)
+
+    @activity.defn(name=READ_JOB_STATUS)
+    async def read_job_status(self, request: ReadJobStatus) -> JobStatusRead:
+        """jobPostingStatus of one job, batched with other jobs' reads; LinkedIn's refusal
+        is returned (after FORBIDDEN_READ_ATTEMPTS for a 403), a transient fault retried."""
+        external_id = request.external_job_posting_id
+        try:
+            creds = await customer_credentials(self._store, request.customer_id)
+            answer = await self._linkedin.get_job_statuses(creds, [external_id])
+            error = answer.errors.get(external_id)
+            if error is not None and error.status != 404:
+                raise error
+        except TransientLinkedInError as error:
+            raise application_error(error) from None
+        except LinkedInForbiddenError as error:
+            if activity.info().attempt < FORBIDDEN_READ_ATTEMPTS:
+                raise application_error(TransientLinkedInError(error.message)) from None
+            return JobStatusRead(error=str(error))
+        except LinkedInError as error:
+            return JobStatusRead(error=str(error))
+        except ApplicationError as error:  # no credentials: not retried, said
+            return JobStatusRead(error=error.message)
+        return JobStatusRead(status=answer.results.get(external_id))
+
+    @activity.defn(name=CHECK_JOB_STATUSES)
+    async def check_job_statuses(self, request: CheckJobStatuses) -> int:
+        """Signal `check_status` to every job LinkedIn may hold: each reads its status,
+        and the batcher puts up to 100 of those reads in one jobPostingStatus call."""
+        fields: dict[str, str] = {"CustomerId": request.customer_id} if request.customer_id else {}
+        listing = where(WorkflowType=JOB_WORKFLOW_TYPE, ExecutionStatus="Running", **fields)
+        checked = await self._signal_each(listing, JobSignal.CHECK_STATUS, also=LIVE_JOBS)
+        log.info("jobs.status_checks", workflows=checked, customer_id=request.customer_id)
+        return checked
 
     @activity.defn(name=NOTIFY_JOBS)
     async def notify_jobs_of_enabled_contract(self, request: NotifyJobsRequest) -> int:

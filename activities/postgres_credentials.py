@@ -20,6 +20,8 @@ from activities.credentials import (
     CredentialConfigError,
     Reencryption,
     StoredCredentials,
+    application_keys,
+    application_lookup,
 )
 from domain.provisioning import AppCredentials
 from linkedin.tokens import StoredToken
@@ -112,6 +114,15 @@ class PostgresCredentialStore:
         return StoredCredentials(
             customer_id, row[0], AppCredentials(client_id=row[1], client_secret=secret)
         )
+
+    async def find_application(self, application: str) -> StoredCredentials | None:
+        await self.open()
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                application_lookup("%s", TABLE), application_keys(application)
+            )
+            row = await cursor.fetchone()
+        return await self.get(row[0]) if row else None
 
     async def get_token(self, client_id: str) -> StoredToken | None:
         await self.open()

@@ -16,11 +16,14 @@ from temporalio.client import Client
 from api import errors
 from api.jobs import job_routes
 from api.limits import EdgeGuard, bearer
+from api.linkedin import AppSecrets, PartnerSecretOnly, event_routes
+from api.linkedin import router as linkedin_router
 from api.paths import EncodedSlashes, segment
 from api.request_log import RequestLog
 from api.webhooks import webhook_routes
 from client.integrations import IntegrationPage, IntegrationsClient
 from client.jobs import JobsClient
+from client.linkedin_events import LinkedInEventsClient
 from client.webhooks import WebhooksClient
 from domain.documents import Document
 from domain.integration_workflow import (
@@ -86,9 +89,14 @@ CustomerPath = Annotated[str, Depends(_customer_id)]
 
 
 def create_app(
-    settings: Settings, connect_temporal: Callable[[], Awaitable[Client]] | None = None
+    settings: Settings,
+    connect_temporal: Callable[[], Awaitable[Client]] | None = None,
+    app_secrets: AppSecrets | None = None,
 ) -> FastAPI:
-    """The API; at start-up it connects to Temporal (TEMPORAL_* unless told otherwise)."""
+    """The API; at start-up it connects to Temporal (TEMPORAL_* unless told otherwise).
+
+    `app_secrets` verifies what LinkedIn signs with a customer's app; without it only the
+    parent app's signature is accepted."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,6 +106,10 @@ def create_app(
         app.state.onboarding = IntegrationsClient.from_settings(client, settings)
         app.state.jobs = JobsClient.from_settings(client, settings)
         app.state.webhooks = WebhooksClient.from_settings(client, settings)
+        app.state.linkedin_events = LinkedInEventsClient(client, settings.task_queue)
+        app.state.app_secrets = app_secrets or PartnerSecretOnly(
+            settings.partner_client_secret.get_secret_value()
+        )
         yield
 
     app = FastAPI(
@@ -213,6 +225,8 @@ def create_app(
 
     app.include_router(job_routes(auth))
     app.include_router(webhook_routes(auth))
+    app.include_router(linkedin_router)  # LinkedIn signs instead of sending our token
+    app.include_router(event_routes(auth))
 
     @app.get("/v1/integrations", dependencies=auth)
     async def list_integrations(

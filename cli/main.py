@@ -142,8 +142,10 @@ def api(
     if refused:
         fail(refused)
     checked_payload_keys(settings)
+    from workers.worker import StoredAppSecrets
+
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, app_secrets=StoredAppSecrets(settings)),
         host=host,
         port=port or settings.api_port,
         log_config=None,  # uvicorn logs through the root handler configure_logging set

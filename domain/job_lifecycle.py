@@ -36,6 +36,7 @@ from domain.job_workflow import (
     JobOperationResult,
     JobState,
     JobStatus,
+    JobStatusRead,
     ListingSnapshot,
     Operation,
     OperationKind,
@@ -148,6 +149,30 @@ class TimerFired:
     at: datetime
 
 
+@dataclass(frozen=True)
+class StatusCheckRequested:
+    """Read LinkedIn's status once no operation runs: the sweep, or LinkedIn's webhook said
+    it changed the job (an event with no timestamp: what is current is read, not trusted)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StatusRead:
+    """jobPostingStatus as LinkedIn answered it at `at`, while no operation ran."""
+
+    read: JobStatusRead
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ResyncAsked:
+    """LinkedIn asked for the job again (RESYNC_JOBS request `request_id`)."""
+
+    request_id: str
+    at: datetime
+
+
 Event = (
     OperationRequested
     | OperationStarted
@@ -157,6 +182,9 @@ Event = (
     | OperatorRetried
     | OperatorCancelled
     | TimerFired
+    | StatusCheckRequested
+    | StatusRead
+    | ResyncAsked
 )
 
 
@@ -172,11 +200,19 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class ReadStatus:
+    """Read the job's jobPostingStatus and feed it back as StatusRead."""
+
+
+@dataclass(frozen=True)
 class Complete:
     """The job is closed or discarded and nothing is left to do."""
 
 
-Command = StartOperation | Wait | Complete
+Command = StartOperation | ReadStatus | Wait | Complete
+
+KEEP_RESYNCS = 10
+"""Resync requests remembered, so LinkedIn's redelivery of one resends nothing."""
 
 
 # -- requests -------------------------------------------------------------------------------
@@ -429,6 +465,13 @@ def evolve(state: JobState, event: Event) -> JobState:
                     _after_creation_ended(state, op, event.at)
         case TimerFired():
             _timer_fired(state, event.at)
+        case StatusCheckRequested():
+            if state.posting is not None and state.status not in FINAL_JOB_STATUSES:
+                state.status_read_wanted = True
+        case StatusRead():
+            _status_read(state, event.read, event.at)
+        case ResyncAsked():
+            _resync(state, event.request_id, event.at)
     _trim(state)
     _refresh(state, event.at)
     return state
@@ -505,6 +548,9 @@ def _answered(state: JobState, op: Operation, result: JobOperationResult, at: da
         op.note = result.note
     if result.succeeded:
         _succeeded(state, op, result.status, at)
+        if result.status_unread is not None and op.kind != OperationKind.CLOSE:
+            state.status_read_wanted = True
+            op.note = f"LinkedIn's status was not read back ({result.status_unread}): read again"
         return
     message = result.message or "LinkedIn refused the operation"
     if result.failure in FAILING:
@@ -561,11 +607,58 @@ def _apply_status(state: JobState, status: JobPostingStatus) -> None:
     state.listing_status = status.listing_status
     state.promotion_status = status.promotion_status
     state.linked_in_apply_status = status.linked_in_apply_status
+    if status.listing_status == ListingStatus.LISTED:
+        state.unlisted_by_linkedin = False
     info = status.job_posting_info
     if info is not None and info.expire_at is not None:
         state.expire_at = _from_ms(info.expire_at)
     if info is not None and info.listed_at is not None:
         state.listed_at = _from_ms(info.listed_at)
+
+
+def _status_read(state: JobState, read: JobStatusRead, at: datetime) -> None:
+    """Record what LinkedIn shows now; a listing it took down is told from our own close."""
+    state.status_read_wanted = False
+    state.status_read_at = at
+    status = read.status
+    if read.error is not None:
+        return  # refused: the next check reads again
+    if status is None:
+        if state.listing_status == ListingStatus.LISTED:
+            _note_discrepancy(state, f"LinkedIn no longer knows the job (read {at:%Y-%m-%d %H:%M})")
+        return
+    _apply_status(state, status)
+    detail = status.listing_status_detail
+    state.linked_in_status_message = detail.status_message if detail else None
+    if status.listing_status != ListingStatus.NOT_LISTED or state.has(OperationKind.CLOSE):
+        return
+    if state.expire_at is not None and at >= state.expire_at:
+        state.expired = True
+    else:
+        state.unlisted_by_linkedin = True
+
+
+def _resync(state: JobState, request_id: str, at: datetime) -> None:
+    """Resend the job as LinkedIn last accepted it, once per request, if it is still open."""
+    if request_id in state.resyncs:
+        return
+    state.resyncs.append(request_id)
+    del state.resyncs[:-KEEP_RESYNCS]
+    live = state.posting is not None and state.status not in FINAL_JOB_STATUSES
+    if not live or state.has(OperationKind.CLOSE):
+        return
+    if any(op.kind == OperationKind.UPDATE and op.outcome == _QUEUED for op in state.operations):
+        return  # an UPDATE about to run sends the whole job anyway
+    _requested(
+        state,
+        OperationRequested(
+            operation_id=f"resync-{request_id}",
+            kind=OperationKind.UPDATE,
+            params=OperationParams(job=state.posting),
+            at=at,
+            note="LinkedIn asked for the job again (resync)",
+        ),
+    )
 
 
 def _note_discrepancy(state: JobState, text: str) -> None:
@@ -682,6 +775,8 @@ def decide(state: JobState, now: datetime) -> Command:
         return Complete()
     if unfinished and unfinished[0].outcome in (_QUEUED, _RUNNING):
         return StartOperation(unfinished[0].id)
+    if state.status_read_wanted:
+        return ReadStatus()
     return Wait(until=next_timer(state))
 
 
@@ -727,6 +822,8 @@ def _status(state: JobState) -> JobStatus:
         return JobStatus.FAILED if ended else JobStatus.PENDING
     if state.expired:
         return JobStatus.EXPIRED
+    if state.unlisted_by_linkedin:
+        return JobStatus.UNLISTED_BY_LINKEDIN
     return JobStatus.LISTED if state.listing_status == ListingStatus.LISTED else JobStatus.PENDING
 
 
@@ -750,6 +847,11 @@ def _waiting_for(state: JobState, now: datetime) -> str:
         return f"a corrected job (PUT) or a discard (LinkedIn said: {state.last_error})"
     if state.status == JobStatus.EXPIRED:
         return "a renew or close (the job expired)"
+    if state.status == JobStatus.UNLISTED_BY_LINKEDIN:
+        said = f" (LinkedIn said: {state.linked_in_status_message})" * bool(
+            state.linked_in_status_message
+        )
+        return f"a PUT to send it again, or a close: LinkedIn took it down{said}"
     if state.expire_at is not None:
         renew_at = renew_due_at(state)
         if renew_at is not None:

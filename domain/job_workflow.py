@@ -35,6 +35,11 @@ WAKE_DUE_JOBS = "wake_due_jobs"
 WAKE_AT_ATTRIBUTE = "JobWakeAt"
 """A job workflow's next timed event (auto-renew or expiry), for the wake-up sweep."""
 
+READ_JOB_STATUS = "read_job_status"
+JOB_STATUS_CHECKS_WORKFLOW_TYPE = "JobStatusChecksWorkflow"
+CHECK_JOB_STATUSES = "check_job_statuses"
+RESYNC_JOBS = "resync_jobs"
+
 STATE_QUERY = "state"
 
 
@@ -64,6 +69,11 @@ class JobSignal(StrEnum):
     """Its JobWakeAt has passed (the wake-up sweep): auto-renew or expire when due."""
     STOP_WAITING = "stop_waiting"
     """A caller stopped waiting for an update (its `wait_seconds` passed): answer it now."""
+    CHECK_STATUS = "check_status"
+    """Read LinkedIn's status of the job: the status-check sweep, or LinkedIn said it
+    changed the job (its webhook carries no timestamp, so the job reads what is current)."""
+    RESYNC = "resync"
+    """LinkedIn asked for the job again (RESYNC_JOBS): resend it as UPDATE, once per request."""
 
 
 DUPLICATE_CREATE_FRAGMENT = "same partnerIdentifier already exists"
@@ -94,6 +104,9 @@ class JobStatus(StrEnum):
     """The CREATE failed at LinkedIn; a corrected create (PUT) may follow, or a discard."""
     DISCARDED = "DISCARDED"
     """Never posted at LinkedIn, and given up: the workflow has ended."""
+    UNLISTED_BY_LINKEDIN = "UNLISTED_BY_LINKEDIN"
+    """LinkedIn took the job down on its side (member reports, a policy): not our CLOSE.
+    The job stays open here: a PUT sends it again, a CLOSE ends it."""
 
 
 FINAL_JOB_STATUSES = frozenset({JobStatus.CLOSED, JobStatus.DISCARDED})
@@ -220,6 +233,16 @@ class JobState(Document):
     """The expiry the last auto-renew was for: one auto-renew per expiry, never a loop."""
     last_error: str | None = None
     waiting_for: str = ""
+    linked_in_status_message: str | None = None
+    """LinkedIn's own words on the listing (`listingStatusDetail.statusMessage`)."""
+    unlisted_by_linkedin: bool = False
+    status_read_wanted: bool = False
+    """LinkedIn's status is to be read once no operation runs (a check, a LinkedIn change,
+    or an operation whose read-back failed)."""
+    status_read_at: datetime | None = None
+    """When LinkedIn's status was last read."""
+    resyncs: list[str] = Field(default_factory=list)
+    """The latest resync requests answered, so a request is resent once."""
 
     def has(self, kind: OperationKind) -> bool:
         """An operation of this kind succeeded or is on its way (queued, sent or parked).
@@ -367,6 +390,9 @@ class JobOperationResult(BaseModel):
     uncertain: bool = False
     """The run ended without learning what LinkedIn made of it (a submit unanswered, or a
     task submitted whose outcome was not read): only a retry, reading LinkedIn, can tell."""
+    status_unread: str | None = None
+    """The task succeeded but jobPostingStatus could not be read back (why): the job reads
+    it again later instead of parking an operation LinkedIn has done."""
 
 
 class WakeDueJobs(BaseModel):
@@ -377,3 +403,38 @@ class WakeDueJobs(BaseModel):
 class NotifyJobsRequest(BaseModel):
     customer_id: str
     contract: str
+
+
+class ReadJobStatus(BaseModel):
+    customer_id: str
+    external_job_posting_id: str
+
+
+class JobStatusRead(BaseModel):
+    """jobPostingStatus of one job; `status` None when LinkedIn has no such job."""
+
+    status: JobPostingStatus | None = None
+    error: str | None = None
+    """LinkedIn refused the read (why): the next check tries again."""
+
+
+class ResyncJob(BaseModel):
+    """The `resync` signal: which LinkedIn request asks for the job again."""
+
+    request_id: str = Field(min_length=1, max_length=200)
+
+
+class CheckJobStatuses(BaseModel):
+    """Signal `check_status` to every live job workflow (the status-check sweep)."""
+
+    customer_id: str | None = None
+    """Only this customer's jobs; every customer's when left out."""
+
+
+class ResyncJobs(BaseModel):
+    """Resend a customer's jobs for one LinkedIn resync request."""
+
+    customer_id: str
+    request_id: str
+    external_job_posting_ids: list[str] = Field(default_factory=list)
+    all_open_jobs: bool = False

@@ -52,6 +52,8 @@ class WebhookEventType(StrEnum):
     JOB_OPERATION_FAILED = "job.operation_failed"
     JOB_NEEDS_ATTENTION = "job.needs_attention"
     JOB_OPERATION_CANCELLED = "job.operation_cancelled"
+    JOB_LINKEDIN_CHANGED = "job.linkedin_changed"
+    """LinkedIn's view of the job changed on its side (a read after its webhook or a check)."""
 
 
 _SUCCEEDED = {
@@ -155,6 +157,43 @@ def job_events(
     if state.expired and not was_expired:
         events.append(_job_event(WebhookEventType.JOB_EXPIRED, state, at, None))
     return events
+
+
+LINKEDIN_FIELDS = ("jobPostingUrl", "listingStatus", "linkedInApplyStatus", "promotionStatus")
+
+
+def linkedin_view(state: JobState) -> tuple[str | None, ...]:
+    """What LinkedIn requires partners to show of a job, in LINKEDIN_FIELDS order."""
+    return tuple(
+        _text(value)
+        for value in (
+            state.job_posting_url,
+            state.listing_status,
+            state.linked_in_apply_status,
+            state.promotion_status,
+        )
+    )
+
+
+def linkedin_changed_event(
+    before: tuple[str | None, ...], state: JobState, at: datetime
+) -> WebhookEvent | None:
+    """`job.linkedin_changed` with the old and new values, when LinkedIn's view moved."""
+    after = linkedin_view(state)
+    if before == after:
+        return None
+    event = _job_event(WebhookEventType.JOB_LINKEDIN_CHANGED, state, at, None)
+    event.id = "evt_" + hashlib.sha256(f"{event.id}|{at.isoformat()}".encode()).hexdigest()[:32]
+    event.data["linkedIn"] = {
+        "old": dict(zip(LINKEDIN_FIELDS, before, strict=True)),
+        "new": dict(zip(LINKEDIN_FIELDS, after, strict=True)),
+        "statusMessage": state.linked_in_status_message,
+    }
+    return event
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def integration_event(

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     """How often an enabled integration is verified at LinkedIn to catch drift."""
     job_wakeup_interval_seconds: int = Field(default=900, ge=10)
     """How often the wake-up sweep renews and expires the jobs due (JobWakeAt passed)."""
+    status_check_interval_seconds: int = Field(default=6 * 3600, ge=60)
+    """How often every live job reads its status at LinkedIn (LinkedIn asks partners to
+    check at regular intervals; 100 jobs a call, so 10,000 jobs cost 400 calls a day)."""
     job_task_poll_seconds: float = Field(default=3.0, gt=0)
     """Between two reads of a LinkedIn job task still IN_PROGRESS."""
     job_settle_seconds: float = Field(default=300.0, ge=0)

@@ -24,7 +24,7 @@ from settings import Settings
 from tests.postgres_support import PostgresCluster
 from tests.sandbox_control import SandboxControl, SandboxServer, ServerThread
 from tests.temporal_support import TEST_KEYS, dev_server, time_skipping_server
-from workers.worker import running_worker
+from workers.worker import StoredAppSecrets, running_worker
 
 PARTNER = AppCredentials(
     client_id="sandbox-partner", client_secret=SecretStr("sandbox-partner-secret")
@@ -167,9 +167,12 @@ API_AUTH = {"Authorization": "Bearer dev-token"}
 def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
     """Our HTTP API, served for real on loopback, over the test's Temporal and settings."""
     address = temporal_env.client.service_client.config.target_host
-    server = ServerThread(
-        create_app(settings, lambda: connect(TEST_KEYS, target_host=address)), health="/healthz"
-    ).start()
+    app = create_app(
+        settings,
+        lambda: connect(TEST_KEYS, target_host=address),
+        app_secrets=StoredAppSecrets(settings),
+    )
+    server = ServerThread(app, health="/healthz").start()
     yield server.url
     server.stop()
 

@@ -93,6 +93,33 @@ class SandboxControl:
     async def campaign(self, campaign_id: str, **setup: Any) -> None:
         await self._ok(await self.http.put(f"/sandbox/campaigns/{campaign_id}", json=setup))
 
+    async def change_at_linkedin(
+        self, customer_id: str, external_id: str, **fields: Any
+    ) -> dict[str, Any]:
+        """LinkedIn changes the job on its side (listingStatus, linkedInApplyStatus, ...),
+        and tells the registered webhook, if any."""
+        body = {"customerId": customer_id, **fields}
+        return dict(
+            await self._ok(await self.http.post(f"/sandbox/jobs/{external_id}/change", json=body))
+        )
+
+    async def clear_requests(self) -> None:
+        await self._ok(await self.http.delete("/sandbox/requests"))
+
+    async def job_submissions(self) -> list[dict[str, Any]]:
+        """Every element posted to simpleJobPostings since the journal was cleared, on
+        whichever path (/v2/ or /rest/) it went."""
+        entries = await self.requests()
+        return [
+            element
+            for entry in entries
+            if entry["method"] == "POST" and entry["path"].endswith("/simpleJobPostings")
+            for element in (entry["body"] or {}).get("elements", [])
+        ]
+
+    async def register_webhook(self, url: str) -> httpx.Response:
+        return await self.http.post("/sandbox/webhooks", json={"url": url})
+
     async def requests(self, path: str | None = None) -> list[dict[str, Any]]:
         params = {"path": path} if path else {}
         return list(await self._ok(await self.http.get("/sandbox/requests", params=params)))

@@ -22,7 +22,7 @@ from temporalio.client import (
     ScheduleUpdate,
 )
 
-from domain.job_workflow import JOB_WAKEUPS_WORKFLOW_TYPE
+from domain.job_workflow import JOB_STATUS_CHECKS_WORKFLOW_TYPE, JOB_WAKEUPS_WORKFLOW_TYPE
 from settings import Settings
 from workflows import search_attributes
 
@@ -50,20 +50,34 @@ def job_wakeups_schedule_id(task_queue: str) -> str:
     return f"job-wakeups/{task_queue}"
 
 
+def job_status_checks_schedule_id(task_queue: str) -> str:
+    return f"job-status-checks/{task_queue}"
+
+
 async def ensure_job_wakeups(client: Client, task_queue: str, every: timedelta) -> None:
-    """The schedule that runs JobWakeupsWorkflow every `every` on `task_queue`: created, or
-    brought to this interval when it exists."""
+    """The schedule that runs JobWakeupsWorkflow every `every` on `task_queue`."""
+    schedule_id = job_wakeups_schedule_id(task_queue)
+    await _ensure_sweep(client, schedule_id, JOB_WAKEUPS_WORKFLOW_TYPE, task_queue, every)
+
+
+async def ensure_job_status_checks(client: Client, task_queue: str, every: timedelta) -> None:
+    """The schedule that runs JobStatusChecksWorkflow every `every` on `task_queue`."""
+    schedule_id = job_status_checks_schedule_id(task_queue)
+    await _ensure_sweep(client, schedule_id, JOB_STATUS_CHECKS_WORKFLOW_TYPE, task_queue, every)
+
+
+async def _ensure_sweep(
+    client: Client, schedule_id: str, workflow_type: str, task_queue: str, every: timedelta
+) -> None:
+    """A schedule running `workflow_type(every)` every `every`: created, or brought to this
+    interval when it exists. A run still going when the next is due is not doubled."""
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            JOB_WAKEUPS_WORKFLOW_TYPE,
-            every,
-            id=f"{job_wakeups_schedule_id(task_queue)}/run",
-            task_queue=task_queue,
+            workflow_type, every, id=f"{schedule_id}/run", task_queue=task_queue
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
     )
-    schedule_id = job_wakeups_schedule_id(task_queue)
     try:
         await client.create_schedule(schedule_id, schedule)
     except ScheduleAlreadyRunningError:
@@ -73,8 +87,10 @@ async def ensure_job_wakeups(client: Client, task_queue: str, every: timedelta) 
 
 
 async def prepare_namespace(client: Client, settings: Settings) -> list[str]:
-    """Search attributes, then the job wake-up schedule; returns the attributes added."""
+    """Search attributes, then the job sweeps' schedules; returns the attributes added."""
     added = await ensure_search_attributes(client)
     every = timedelta(seconds=settings.job_wakeup_interval_seconds)
     await ensure_job_wakeups(client, settings.task_queue, every)
+    checks = timedelta(seconds=settings.status_check_interval_seconds)
+    await ensure_job_status_checks(client, settings.task_queue, checks)
     return added

@@ -25,6 +25,7 @@ from activities.credentials import (
 )
 from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities, JobTiming
+from activities.linkedin_events import LinkedInEventActivities
 from activities.postgres_credentials import PostgresCredentialStore
 from activities.rate_limits import (
     JOB_SUBMISSIONS,
@@ -43,7 +44,9 @@ from workers.activation_order import UpdatesAfterResultsRunner
 from workers.metrics import LinkedInMetrics, prometheus_runtime
 from workflows.integration import CustomerIntegrationWorkflow
 from workflows.job import JobPostingWorkflow
+from workflows.job_status_checks import JobStatusChecksWorkflow
 from workflows.job_wakeups import JobWakeupsWorkflow
+from workflows.linkedin_events import LinkedInEventWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookEndpointsWorkflow
 
 log = structlog.get_logger("worker")
@@ -52,6 +55,8 @@ WORKFLOWS = [
     CustomerIntegrationWorkflow,
     JobPostingWorkflow,
     JobWakeupsWorkflow,
+    JobStatusChecksWorkflow,
+    LinkedInEventWorkflow,
     WebhookEndpointsWorkflow,
     WebhookDeliveryWorkflow,
 ]
@@ -103,6 +108,29 @@ def credential_store(settings: Settings) -> CredentialStore:
             max_connections=settings.credential_store_pool_size,
         )
     return SqliteCredentialStore(settings.credentials_path, cipher)
+
+
+class StoredAppSecrets:
+    """The secrets LinkedIn signs with, for the API's LinkedIn door (api.linkedin.AppSecrets):
+    the parent app's from settings, each customer's from the credential store."""
+
+    def __init__(self, settings: Settings, store: CredentialStore | None = None) -> None:
+        self._partner_secret = settings.partner_client_secret.get_secret_value()
+        self._store = store or credential_store(settings)
+
+    @property
+    def partner_secret(self) -> str:
+        return self._partner_secret
+
+    async def of_application(self, application: str) -> tuple[str, str] | None:
+        stored = await self._store.find_application(application)
+        if stored is None:
+            return None
+        return stored.customer_id, stored.credentials.client_secret.get_secret_value()
+
+    async def of_customer(self, customer_id: str) -> str | None:
+        stored = await self._store.get(customer_id)
+        return stored.credentials.client_secret.get_secret_value() if stored else None
 
 
 def credential_cipher(settings: Settings) -> CredentialCipher:
@@ -174,6 +202,7 @@ async def running_worker(
     jobs = JobActivities(job_batcher(settings, linkedin, metrics), store, temporal, timing)
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
+    linkedin_events = LinkedInEventActivities(store, temporal)
     worker = Worker(
         temporal,
         task_queue=settings.task_queue,
@@ -189,6 +218,9 @@ async def running_worker(
             jobs.run_job_operation,
             jobs.notify_jobs_of_enabled_contract,
             jobs.wake_due_jobs,
+            jobs.read_job_status,
+            jobs.check_job_statuses,
+            linkedin_events.route_linkedin_event,
             webhooks.webhook_targets,
             webhooks.post_webhook,
         ],

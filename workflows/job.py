@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.job_postings import ListingType
     from domain.job_workflow import (
         JOB_WORKFLOW_TYPE,
+        READ_JOB_STATUS,
         RUN_JOB_OPERATION,
         STATE_QUERY,
         AwaitOperation,
@@ -34,24 +35,36 @@ with workflow.unsafe.imports_passed_through():
         JobRequest,
         JobSignal,
         JobState,
+        JobStatusRead,
         JobUpdate,
         Operation,
         OperationKind,
         OperationOutcome,
         OperationParams,
         OperatorRequest,
+        ReadJobStatus,
         RenewJob,
+        ResyncJob,
         StopWaiting,
         UpdateJob,
         UpgradeJob,
     )
     from domain.webhooks import (
         job_events,
+        linkedin_changed_event,
+        linkedin_view,
         outcomes,
     )
     from workflows.failures import failure_message
     from workflows.ordering import updates_after_results
-    from workflows.policies import BACKGROUND_DEADLINE, HEARTBEAT_TIMEOUT, JOB_OPERATION
+    from workflows.policies import (
+        BACKGROUND_DEADLINE,
+        HEARTBEAT_TIMEOUT,
+        JOB_OPERATION,
+        LINKEDIN_CALL,
+        LINKEDIN_CALL_TIMEOUT,
+        STATUS_READ_DEADLINE,
+    )
     from workflows.search_attributes import JOB_LISTING_TYPE, JOB_STATUS, JOB_WAKE_AT
     from workflows.webhooks import EventOutbox
 
@@ -93,6 +106,9 @@ class JobPostingWorkflow:
                 break
             if isinstance(command, rules.StartOperation):
                 await self._run_operation(command.operation_id)
+                continue
+            if isinstance(command, rules.ReadStatus):
+                await self._read_status()
                 continue
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -149,6 +165,26 @@ class JobPostingWorkflow:
             "job %s %s: %s", self._input.external_job_posting_id, op.kind, op.outcome
         )
 
+    async def _read_status(self) -> None:
+        """Read jobPostingStatus; a read that keeps failing waits for the next check."""
+        request = ReadJobStatus(
+            customer_id=self._input.customer_id,
+            external_job_posting_id=self._input.external_job_posting_id,
+        )
+        try:
+            read = await workflow.execute_activity(
+                READ_JOB_STATUS,
+                request,
+                result_type=JobStatusRead,
+                start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
+                schedule_to_close_timeout=STATUS_READ_DEADLINE,
+                retry_policy=LINKEDIN_CALL,
+                summary=f"status {self._input.external_job_posting_id}",
+            )
+        except ActivityError as error:
+            read = JobStatusRead(error=failure_message(error))
+        self._evolve(rules.StatusRead(read, workflow.now()))
+
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
         return (
@@ -158,9 +194,14 @@ class JobPostingWorkflow:
 
     def _evolve(self, event: rules.Event) -> None:
         before, was_expired = outcomes(self._state), self._state.expired
+        seen_at_linkedin = linkedin_view(self._state)
         rules.evolve(self._state, event)
         if self._input.webhooks:
-            self._outbox.add(job_events(before, was_expired, self._state, workflow.now()))
+            events = job_events(before, was_expired, self._state, workflow.now())
+            if isinstance(event, rules.StatusRead):  # LinkedIn changed it on its side
+                changed = linkedin_changed_event(seen_at_linkedin, self._state, workflow.now())
+                events += [changed] if changed else []
+            self._outbox.add(events)
         self._events += 1
         self._publish()
 
@@ -344,6 +385,17 @@ class JobPostingWorkflow:
         """A caller gave up waiting for update `update_id`: answer it as its operation stands."""
         if request.update_id in self._waiting:
             self._stopped.add(request.update_id)
+
+    @workflow.signal(name=JobSignal.CHECK_STATUS)
+    def check_status(self) -> None:
+        """Read LinkedIn's status of the job once no operation runs (the sweep, or LinkedIn
+        said it changed the job)."""
+        self._evolve(rules.StatusCheckRequested(workflow.now()))
+
+    @workflow.signal(name=JobSignal.RESYNC)
+    def resync(self, request: ResyncJob) -> None:
+        """LinkedIn asked for the job again: resend it as UPDATE, once per request."""
+        self._evolve(rules.ResyncAsked(request.request_id, workflow.now()))
 
     @workflow.query(name=STATE_QUERY)
     def state(self) -> JobState:

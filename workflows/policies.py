@@ -26,6 +26,9 @@ LINKEDIN_CALL = RetryPolicy(
 LINKEDIN_CALL_TIMEOUT = timedelta(seconds=60)
 """Start-to-close of one attempt: the client's own timeout is shorter."""
 
+STATUS_READ_DEADLINE = timedelta(minutes=30)
+"""How long a job retries reading its status (a 403 included) before the next check."""
+
 BACKGROUND_DEADLINE = timedelta(hours=6)
 """How long background work retries a transient fault before asking an operator."""
 

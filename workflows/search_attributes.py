@@ -15,6 +15,8 @@ EXTERNAL_JOB_POSTING_ID = SearchAttributeKey.for_keyword("ExternalJobPostingId")
 JOB_LISTING_TYPE = SearchAttributeKey.for_keyword("JobListingType")
 JOB_STATUS = SearchAttributeKey.for_keyword("JobStatus")
 JOB_WAKE_AT = SearchAttributeKey.for_datetime(WAKE_AT_ATTRIBUTE)
+LINKEDIN_EVENT_TYPE = SearchAttributeKey.for_keyword("LinkedInEventType")
+LINKEDIN_EVENT_OUTCOME = SearchAttributeKey.for_keyword("LinkedInEventOutcome")
 
 ALL: list[SearchAttributeKey[Any]] = [
     CUSTOMER_ID,
@@ -24,5 +26,7 @@ ALL: list[SearchAttributeKey[Any]] = [
     JOB_LISTING_TYPE,
     JOB_STATUS,
     JOB_WAKE_AT,
+    LINKEDIN_EVENT_TYPE,
+    LINKEDIN_EVENT_OUTCOME,
 ]
 """Register these on a cluster before starting workers (`linkedin-ats setup`)."""

@@ -1,0 +1,157 @@
+"""Routing what LinkedIn sent: which customer its app is, which job workflows it names.
+
+A job-status event makes the job read its status (the event has no timestamp, so what is
+current is read, not the event trusted); a resync request makes each named open job
+resend itself. A job we do not hold, or one that has ended, is reported, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.credentials import CredentialStore
+from activities.jobs import LIVE_JOBS
+from domain.job_workflow import JOB_WORKFLOW_TYPE, JobSignal, ResyncJob, job_workflow_id
+from domain.linkedin_events import (
+    MAX_REPORTED,
+    ROUTE_LINKEDIN_EVENT,
+    EventOutcome,
+    IntegrationStatusChanged,
+    JobRouting,
+    JobStatusChanged,
+    ReceivedEvent,
+    ResyncRequested,
+    RoutedEvent,
+    UnreadableEvent,
+    parse_event,
+)
+from domain.visibility import first, where
+
+log = structlog.get_logger("linkedin_events")
+
+SIGNALS_AT_ONCE = 50
+"""Signals a resync sends concurrently: 5,000 jobs in seconds, without a storm."""
+
+
+class LinkedInEventActivities:
+    def __init__(self, store: CredentialStore, temporal: Client) -> None:
+        self._store = store
+        self._temporal = temporal
+
+    @activity.defn(name=ROUTE_LINKEDIN_EVENT)
+    async def route_linkedin_event(self, received: ReceivedEvent) -> RoutedEvent:
+        try:
+            event = parse_event(received.body)
+        except UnreadableEvent as error:
+            return RoutedEvent(outcome=EventOutcome.UNREADABLE, reason=str(error))
+        kind = str(event.type)
+        if isinstance(event, IntegrationStatusChanged):
+            return RoutedEvent(
+                outcome=EventOutcome.KEPT,
+                type=kind,
+                customer_id=received.customer_id,
+                reason="integration status pushes are kept; the integration re-verifies "
+                "on its own schedule",
+            )
+        stored = await self._store.find_application(event.developer_application_urn)
+        if stored is None:
+            return RoutedEvent(
+                outcome=EventOutcome.UNMATCHED,
+                type=kind,
+                reason=f"no customer has application {event.developer_application_urn}",
+            )
+        customer_id = stored.customer_id
+        if received.customer_id not in (None, customer_id):
+            return RoutedEvent(
+                outcome=EventOutcome.UNMATCHED,
+                type=kind,
+                customer_id=received.customer_id,
+                reason="it names another customer's application",
+            )
+        if isinstance(event, JobStatusChanged):
+            jobs = [event.external_job_posting_id]
+            routed = await self._signal_jobs(customer_id, jobs, JobSignal.CHECK_STATUS, None)
+        else:
+            jobs = await self._resync_targets(customer_id, event)
+            request = ResyncJob(request_id=received.digest)
+            routed = await self._signal_jobs(customer_id, jobs, JobSignal.RESYNC, request)
+        delivered = sum(job.delivered for job in routed)
+        undelivered = len(routed) - delivered
+        outcome = EventOutcome.ROUTED if undelivered == 0 else EventOutcome.UNMATCHED
+        log.info(
+            "linkedin.event_routed",
+            customer_id=customer_id,
+            type=kind,
+            delivered=delivered,
+            undelivered=undelivered,
+        )
+        return RoutedEvent(
+            outcome=outcome,
+            type=kind,
+            customer_id=customer_id,
+            reason=None if undelivered == 0 else f"{undelivered} job(s) not open here",
+            jobs=routed[:MAX_REPORTED],
+            delivered=delivered,
+            undelivered=undelivered,
+        )
+
+    async def _resync_targets(self, customer_id: str, event: ResyncRequested) -> list[str]:
+        if not event.sync_all_open_jobs:
+            return list(dict.fromkeys(event.external_job_posting_ids))
+        listing = where(
+            WorkflowType=JOB_WORKFLOW_TYPE, ExecutionStatus="Running", CustomerId=customer_id
+        )
+        jobs = []
+        async for execution in self._temporal.list_workflows(f"{listing.query} AND {LIVE_JOBS}"):
+            attributes = execution.search_attributes
+            if not listing.admits(attributes):
+                continue
+            job = first(attributes.get("ExternalJobPostingId"))
+            if job:
+                jobs.append(str(job))
+                activity.heartbeat(len(jobs))
+        return jobs
+
+    async def _signal_jobs(
+        self, customer_id: str, jobs: list[str], signal: JobSignal, arg: ResyncJob | None
+    ) -> list[JobRouting]:
+        gate = asyncio.Semaphore(SIGNALS_AT_ONCE)
+        done = 0
+
+        async def one(job: str) -> JobRouting:
+            nonlocal done
+            async with gate:
+                handle = self._temporal.get_workflow_handle(job_workflow_id(customer_id, job))
+                try:
+                    await (handle.signal(signal, arg) if arg else handle.signal(signal))
+                    routing = JobRouting(external_job_posting_id=job, delivered=True)
+                except RPCError as error:
+                    if error.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    routing = JobRouting(
+                        external_job_posting_id=job,
+                        delivered=False,
+                        reason=await self._why_not_open(customer_id, job),
+                    )
+                done += 1
+                activity.heartbeat(done)
+                return routing
+
+        return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+    async def _why_not_open(self, customer_id: str, job: str) -> str:
+        handle = self._temporal.get_workflow_handle(job_workflow_id(customer_id, job))
+        try:
+            described = await handle.describe()
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return "no such job here"
+        if described.status == WorkflowExecutionStatus.COMPLETED:
+            return "the job is closed here"
+        return f"the job's workflow is {described.status.name if described.status else 'gone'}"

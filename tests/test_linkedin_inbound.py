@@ -1,0 +1,217 @@
+"""LinkedIn talks back, through our HTTP API on a dev server: the webhook challenge, signed
+events only, durable before the 200, a redelivery a no-op, and what each event does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from domain.linkedin_events import (
+    LINKEDIN_EVENT_WORKFLOW_TYPE,
+    MAX_EVENT_BYTES,
+    SignatureForm,
+    challenge_response,
+    sign,
+)
+from settings import Settings
+from tests.sandbox_control import SandboxControl
+from tests.temporal_support import eventually
+from tests.test_api import enabled_customer, job_body
+from workers.worker import credential_store
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+PARTNER_SECRET = "sandbox-partner-secret"
+
+
+async def post_event(
+    api_url: str,
+    body: dict[str, Any],
+    secret: str = PARTNER_SECRET,
+    path: str = "/linkedin/webhook",
+    form: SignatureForm = SignatureForm.HMAC_OF_PREFIXED_BODY,
+) -> httpx.Response:
+    raw = json.dumps(body).encode()
+    async with httpx.AsyncClient(base_url=api_url) as linkedin:  # LinkedIn has no token of ours
+        return await linkedin.post(
+            path, content=raw, headers={"X-LI-Signature": sign(raw, secret, form)}
+        )
+
+
+async def app_of(settings: Settings, cid: str) -> tuple[str, str]:
+    stored = await credential_store(settings).get(cid)
+    assert stored is not None
+    return stored.application_key, stored.credentials.client_secret.get_secret_value()
+
+
+async def event_count(temporal_env: WorkflowEnvironment) -> int:
+    query = f'WorkflowType = "{LINKEDIN_EVENT_WORKFLOW_TYPE}"'
+    return (await temporal_env.client.count_workflows(query)).count
+
+
+async def test_the_challenge_is_answered_with_the_parent_or_the_named_apps_secret(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, settings: Settings, cid: str
+) -> None:
+    async with httpx.AsyncClient(base_url=api_url) as linkedin:
+        answer = await linkedin.get("/linkedin/webhook", params={"challengeCode": "c-1"})
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json() == {
+            "challengeCode": "c-1",
+            "challengeResponse": challenge_response("c-1", PARTNER_SECRET),
+        }
+        await enabled_customer(api, api_url, sandbox, cid)
+        urn, secret = await app_of(settings, cid)
+        for application in (urn, urn.rsplit(":", 1)[-1]):
+            child = await linkedin.get(
+                f"/linkedin/customers/{cid}/events",
+                params={"challengeCode": "c-2", "applicationId": application},
+            )
+            assert child.json()["challengeResponse"] == challenge_response("c-2", secret)
+        unknown = await linkedin.get(
+            "/linkedin/webhook", params={"challengeCode": "c", "applicationId": "999999"}
+        )
+        assert unknown.status_code == 404 and "applicationId" in unknown.json()["detail"]
+
+
+async def test_unsigned_forged_and_oversized_posts_are_refused_and_start_nothing(
+    api_url: str, temporal_env: WorkflowEnvironment
+) -> None:
+    before = await event_count(temporal_env)
+    body = {"type": "RESYNC_JOBS", "developerApplicationUrn": "urn:li:developerApplication:1"}
+    async with httpx.AsyncClient(base_url=api_url) as anyone:
+        unsigned = await anyone.post("/linkedin/webhook", json=body)
+        assert unsigned.status_code == 401 and "X-LI-Signature" in unsigned.json()["detail"]
+    forged = await post_event(api_url, body, secret="not-linkedins")
+    assert forged.status_code == 401
+    big = {"type": "RESYNC_JOBS", "padding": "x" * MAX_EVENT_BYTES}
+    oversized = await post_event(api_url, big)
+    assert oversized.status_code == 413
+    assert await event_count(temporal_env) == before
+
+
+async def test_linkedin_taking_a_job_down_reaches_the_job_and_a_redelivery_is_a_no_op(
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    settings: Settings,
+    cid: str,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    path = f"/v1/customers/{cid}/jobs/req-7"
+    await api.put(path, params={"wait": "true"}, json=job_body())
+    assert (await api.get(path)).json()["status"] == "LISTED"
+    urn, child_secret = await app_of(settings, cid)
+
+    # LinkedIn closes the job on its side (members reported it) and tells us.
+    await sandbox.change_at_linkedin(
+        cid, "req-7", listingStatus="NOT_LISTED", reason="Closed after member reports"
+    )
+    event = {
+        "type": "JOB_POSTING_STATUS",
+        "externalJobPostingId": "req-7",
+        "developerApplicationUrn": urn,
+        "listingStatus": "NOT_LISTED",
+    }
+    first = await post_event(api_url, event)
+    assert first.status_code == 200 and first.json()["duplicate"] is False
+    again = await post_event(api_url, event)
+    assert again.json() == {**first.json(), "duplicate": True}
+    # the child app's signature, in LinkedIn's other reading, is accepted as well
+    other = await post_event(
+        api_url, {**event, "n": 1}, secret=child_secret, form=SignatureForm.PREFIXED_HMAC_OF_BODY
+    )
+    assert other.status_code == 200
+
+    job = await eventually(
+        lambda: api.get(path), lambda r: r.json()["status"] == "UNLISTED_BY_LINKEDIN"
+    )
+    assert job.json()["listingStatus"] == "NOT_LISTED" and job.json()["statusReadAt"]
+    routed = await eventually(
+        lambda: api.get("/v1/linkedin-events", params={"outcome": "ROUTED"}),
+        lambda r: first.json()["eventId"] in {e["eventId"] for e in r.json()},
+    )
+    assert {e["customerId"] for e in routed.json()} >= {cid}
+
+
+async def test_events_for_jobs_and_apps_we_do_not_hold_are_kept_and_listed(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, settings: Settings, cid: str
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    urn, _ = await app_of(settings, cid)
+    unknown_job = await post_event(
+        api_url,
+        {
+            "type": "JOB_POSTING_STATUS",
+            "externalJobPostingId": "nope",
+            "developerApplicationUrn": urn,
+        },
+    )
+    unknown_app = await post_event(
+        api_url,
+        {
+            "type": "JOB_POSTING_STATUS",
+            "externalJobPostingId": "x",
+            "developerApplicationUrn": "urn:li:developerApplication:424242",
+        },
+    )
+    ids = {unknown_job.json()["eventId"], unknown_app.json()["eventId"]}
+    await eventually(
+        lambda: api.get("/v1/linkedin-events", params={"outcome": "UNMATCHED"}),
+        lambda r: ids <= {e["eventId"] for e in r.json()},
+    )
+
+
+async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    settings: Settings,
+    cid: str,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    for job in ("open-1", "open-2", "gone"):
+        await api.put(f"/v1/customers/{cid}/jobs/{job}", params={"wait": "true"}, json=job_body())
+    await api.post(f"/v1/customers/{cid}/jobs/gone/close", params={"wait": "true"})
+    urn, _ = await app_of(settings, cid)
+    await sandbox.clear_requests()
+    resync = {
+        "type": "RESYNC_JOBS",
+        "developerApplicationUrn": urn,
+        "syncAllOpenJobs": False,
+        "externalJobPostingIds": ["open-1", "gone", "never-heard-of"],
+    }
+    accepted = await post_event(api_url, resync)
+    await post_event(api_url, resync)  # LinkedIn sends it again
+    handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{accepted.json()['eventId']}")
+    result = await handle.result()
+    reasons = {job["external_job_posting_id"]: job.get("reason") for job in result["jobs"]}
+    assert reasons == {
+        "open-1": None,
+        "gone": "the job is closed here",
+        "never-heard-of": "no such job here",
+    }
+    job = await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/jobs/open-1"),
+        lambda r: any(
+            op["id"].startswith("resync-") and op["outcome"] == "SUCCEEDED"
+            for op in r.json()["operations"]
+        ),
+    )
+    resent = [op for op in job.json()["operations"] if op["id"].startswith("resync-")]
+    assert len(resent) == 1 and resent[0]["kind"] == "UPDATE"
+    elements = await sandbox.job_submissions()
+    assert [e["externalJobPostingId"] for e in elements] == ["open-1"]
+    assert elements[0]["jobPostingOperationType"] == "UPDATE"
+
+    everything = {**resync, "syncAllOpenJobs": True, "externalJobPostingIds": []}
+    every = await post_event(api_url, everything)
+    handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{every.json()['eventId']}")
+    result = await handle.result()
+    assert sorted(job["external_job_posting_id"] for job in result["jobs"]) == ["open-1", "open-2"]
