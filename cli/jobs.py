@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.common import console, fail, finish, run_briefly
-from domain.job_workflow import JobStatus
+from domain.job_workflow import JobState, JobStatus
+from domain.linkedin_events import EventOutcome
 
 if TYPE_CHECKING:
     from client.jobs import JobsClient
@@ -185,12 +186,49 @@ async def _operator(customer: str, external_id: str, operation: str | None, retr
 
 @job_app.command()
 def show(customer: Customer, external_id: External) -> None:
-    """The job's state: jobId, URL, statuses, expiry, operations."""
+    """The job's state: LinkedIn's four fields first, then jobId, expiry, operations."""
 
-    async def go() -> str:
-        return (await (await _jobs()).state(customer, external_id)).model_dump_json(indent=1)
+    async def go() -> JobState:
+        return await (await _jobs()).state(customer, external_id)
 
-    console.print_json(run_briefly(go))
+    state = run_briefly(go)
+    read_at = f"read {state.status_read_at:%Y-%m-%d %H:%M} UTC" if state.status_read_at else ""
+    console.print(
+        f"{state.status} · LinkedIn ({read_at or 'as of the last operation'}): "
+        f"listing {state.listing_status or '-'}, apply {state.linked_in_apply_status or '-'}, "
+        f"promotion {state.promotion_status or '-'}, {state.job_posting_url or 'no URL yet'}"
+    )
+    if state.linked_in_status_message:
+        console.print(f"LinkedIn says: {state.linked_in_status_message}")
+    console.print_json(state.model_dump_json(indent=1))
+    finish(0)
+
+
+def linkedin_events(
+    outcome: Annotated[
+        EventOutcome | None,
+        typer.Option(help="Only this outcome: UNMATCHED lists events for jobs we do not hold."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+) -> None:
+    """What LinkedIn sent us (job status changes, resync requests), newest first."""
+    from rich.table import Table
+
+    from client.connection import connect
+    from client.linkedin_events import LinkedInEventsClient
+    from settings import get_settings
+
+    async def go() -> list[Any]:
+        settings = get_settings()
+        temporal = await connect(settings.load_payload_keys())
+        return await LinkedInEventsClient(temporal, settings.task_queue).list_events(outcome, limit)
+
+    table = Table("event", "type", "outcome", "customer", "received")
+    for event in run_briefly(go):
+        received = f"{event.received_at:%Y-%m-%d %H:%M:%S}" if event.received_at else ""
+        row = (event.event_id, event.type, event.outcome, event.customer_id, received)
+        table.add_row(*(str(cell or "") for cell in row))
+    console.print(table)
     finish(0)
 
 

@@ -12,7 +12,7 @@ import httpx
 import typer
 
 from cli.common import console, errors, fail, finish, run_briefly
-from cli.jobs import job_app, jobs
+from cli.jobs import job_app, jobs, linkedin_events
 from cli.logs import configure_logging
 from cli.webhooks import webhooks_app
 from domain.integration_workflow import ContextStatus
@@ -38,6 +38,7 @@ credentials_app = typer.Typer(
 app.add_typer(job_app, name="job")
 app.add_typer(credentials_app, name="credentials")
 app.command("jobs")(jobs)
+app.command("linkedin-events")(linkedin_events)
 app.add_typer(webhooks_app, name="webhooks")
 
 

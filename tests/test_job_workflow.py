@@ -12,19 +12,30 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import ScheduleActionStartWorkflow
+from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from client.errors import Refused
 from client.integrations import IntegrationsClient
 from client.jobs import JobPage, JobsClient, JobSummary
-from domain.job_workflow import JOB_WAKEUPS_WORKFLOW_TYPE, JobState, JobStatus, job_workflow_id
+from domain.job_workflow import (
+    JOB_STATUS_CHECKS_WORKFLOW_TYPE,
+    JOB_WAKEUPS_WORKFLOW_TYPE,
+    JobState,
+    JobStatus,
+    job_workflow_id,
+)
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, now_ms, onboard_for_jobs, onboard_with_contract
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually, record_history
-from workers.setup import ensure_job_wakeups, job_wakeups_schedule_id
+from workers.setup import (
+    ensure_job_status_checks,
+    ensure_job_wakeups,
+    job_status_checks_schedule_id,
+    job_wakeups_schedule_id,
+)
 from workflows.search_attributes import JOB_WAKE_AT
 
 CONTRACT = "urn:li:contract:555"
@@ -227,20 +238,30 @@ async def test_the_sweep_wakes_the_jobs_due_and_leaves_the_others(
     assert (await jobs.state(cid, "later")).status == JobStatus.LISTED
 
 
-async def test_setup_keeps_one_wakeup_schedule_per_task_queue(
+@pytest.mark.parametrize(
+    "ensure, schedule_id, workflow_type",
+    [
+        (ensure_job_wakeups, job_wakeups_schedule_id, JOB_WAKEUPS_WORKFLOW_TYPE),
+        (ensure_job_status_checks, job_status_checks_schedule_id, JOB_STATUS_CHECKS_WORKFLOW_TYPE),
+    ],
+)
+async def test_setup_keeps_one_schedule_per_sweep_and_task_queue(
     temporal_env: WorkflowEnvironment,
+    ensure: Callable[[Client, str, timedelta], Awaitable[None]],
+    schedule_id: Callable[[str], str],
+    workflow_type: str,
 ) -> None:
-    task_queue = f"wakeups-{uuid.uuid4().hex[:8]}"
+    task_queue = f"sweeps-{uuid.uuid4().hex[:8]}"
     client = temporal_env.client
-    await ensure_job_wakeups(client, task_queue, timedelta(minutes=15))
-    await ensure_job_wakeups(client, task_queue, timedelta(minutes=5))  # changed: updated
-    handle = client.get_schedule_handle(job_wakeups_schedule_id(task_queue))
+    await ensure(client, task_queue, timedelta(minutes=15))
+    await ensure(client, task_queue, timedelta(minutes=5))  # changed: updated
+    handle = client.get_schedule_handle(schedule_id(task_queue))
     try:
         schedule = (await handle.describe()).schedule
         assert [i.every for i in schedule.spec.intervals] == [timedelta(minutes=5)]
         action = schedule.action
         assert isinstance(action, ScheduleActionStartWorkflow)
-        assert (action.workflow, action.task_queue) == (JOB_WAKEUPS_WORKFLOW_TYPE, task_queue)
+        assert (action.workflow, action.task_queue) == (workflow_type, task_queue)
     finally:
         await handle.delete()
 

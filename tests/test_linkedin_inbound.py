@@ -3,6 +3,7 @@ events only, durable before the 200, a redelivery a no-op, and what each event d
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -18,9 +19,11 @@ from domain.linkedin_events import (
     sign,
 )
 from settings import Settings
+from tests.cli_support import run_cli
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually
 from tests.test_api import enabled_customer, job_body
+from tests.test_job_status_checks import cli_env
 from workers.worker import credential_store
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -140,7 +143,12 @@ async def test_linkedin_taking_a_job_down_reaches_the_job_and_a_redelivery_is_a_
 
 
 async def test_events_for_jobs_and_apps_we_do_not_hold_are_kept_and_listed(
-    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, settings: Settings, cid: str
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    settings: Settings,
+    cid: str,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await enabled_customer(api, api_url, sandbox, cid)
     urn, _ = await app_of(settings, cid)
@@ -165,6 +173,11 @@ async def test_events_for_jobs_and_apps_we_do_not_hold_are_kept_and_listed(
         lambda: api.get("/v1/linkedin-events", params={"outcome": "UNMATCHED"}),
         lambda r: ids <= {e["eventId"] for e in r.json()},
     )
+    listed = await asyncio.to_thread(
+        run_cli, "linkedin-events", "--outcome", "UNMATCHED", env=cli_env(temporal_env)
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert all(event_id[:20] in listed.stdout for event_id in ids)
 
 
 async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
