@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python -m bench.linkedin_client
 	$(BIN)/python -m bench.credential_store
 	$(BIN)/python -m bench.jobs $(BENCH_ARGS)
+	$(BIN)/python -m bench.linkedin_inbound $(INBOUND_ARGS)
 
 # The whole stack under faults and SIGKILLs, audited: make chaos CHAOS_ARGS="--seconds 600"
 chaos: install

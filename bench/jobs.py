@@ -155,13 +155,11 @@ async def journal(sandbox: SandboxControl) -> Counter[str]:
     return counts
 
 
-async def onboard(
-    stack_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings
-) -> str:
+async def onboard(client: Client, sandbox: SandboxControl, settings: Settings) -> str:
     """A customer onboarded for jobs, with premium contract 555 enabled (for upgrades)."""
     customer = f"bench-{uuid.uuid4().hex[:6]}"
     async with LinkedInClient(api_url=sandbox.url, oauth_url=sandbox.url, partner=PARTNER) as li:
-        await onboard_with_contract(li, sandbox, settings, stack_env.client, customer, CONTRACT)
+        await onboard_with_contract(li, sandbox, settings, client, customer, CONTRACT)
     return customer
 
 
@@ -507,7 +505,7 @@ def dev_server_pid() -> int | None:
 
 async def idle_workflows(stack: Stack, target: int, budget_seconds: float) -> None:
     task_queue = f"idle-{uuid.uuid4()}"
-    customer = await onboard(stack.env, stack.sandbox, stack.settings)
+    customer = await onboard(stack.env.client, stack.sandbox, stack.settings)
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": stack.env.client.service_client.config.target_host,
@@ -618,7 +616,7 @@ async def main(parts: str, idle: int, idle_seconds: float) -> None:
                     data_dir=Path(data),
                 )
                 async with running_worker(env.client, settings):
-                    customer = await onboard(env, sandbox, settings)
+                    customer = await onboard(env.client, sandbox, settings)
                     stack = Stack(
                         env,
                         sandbox,
