@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import re
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -38,6 +37,7 @@ from domain.provisioning import (
     ProvisionedApplication,
     VerifiedIntegration,
 )
+from domain.validation import LINKEDIN_VERSION
 from linkedin.errors import (
     LinkedInAuthError,
     LinkedInError,
@@ -63,9 +63,6 @@ _REQUEST_ID_HEADERS = ("x-li-uuid", "x-li-request-id", "x-restli-id")
 
 DEFAULT_API_VERSION = "202504"
 """The LinkedIn-Version LinkedIn's own Java SDK sends."""
-
-API_VERSION = re.compile(r"^\d{4}(0[1-9]|1[0-2])$")
-"""LinkedIn-Version is a month: YYYYMM."""
 
 VERSIONED_ONLY = frozenset({"provisionedHiringContracts"})
 """Endpoints LinkedIn serves under /rest/ only."""
@@ -154,7 +151,7 @@ class LinkedInClient:
         api_version: str = DEFAULT_API_VERSION,
         versioned_endpoints: bool = True,
     ) -> None:
-        if not API_VERSION.match(api_version):
+        if not LINKEDIN_VERSION.match(api_version):
             raise ValueError(f"api_version: must be YYYYMM like 202504, got {api_version!r}")
         self._api_version = api_version
         self._versioned = VERSIONED_ONLY | (VERSIONED_JOBS if versioned_endpoints else set())

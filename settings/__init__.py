@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from client.codec import PayloadKeys, load_payload_keys
 from domain.provisioning import ApplicationProfile, CallbackUrl, JsSdkDomain
+from domain.validation import LINKEDIN_VERSION
 
 RETIRED_SETTINGS = {
     "LINKEDIN_ATS_LINKEDIN_BATCH_WINDOW_SECONDS": (
@@ -44,7 +45,7 @@ class Settings(BaseSettings):
     linkedin_oauth_url: str = "http://127.0.0.1:8090"
     """LinkedIn's OAuth host; https://www.linkedin.com in production."""
     linkedin_timeout_seconds: float = 30.0
-    linkedin_api_version: str = Field(default="202504", pattern=r"^\d{4}(0[1-9]|1[0-2])$")
+    linkedin_api_version: str = Field(default="202504", pattern=LINKEDIN_VERSION.pattern)
     """LinkedIn-Version (YYYYMM) sent on every versioned (/rest/) call: the one place to
     move LinkedIn's API version. 202504 is what LinkedIn's own SDK sends."""
     linkedin_versioned_endpoints: bool = True
