@@ -347,13 +347,21 @@ def projected_posting(state: JobState, now: datetime) -> JobPosting | None:
     return posting
 
 
+CLOSE_LEAVES_OUT = ("budget", "expireAt")
+"""What a CLOSE does not send again (docs/jobs.md, "What a CLOSE carries"): LinkedIn's
+close-jobs page and PJP Postman collection close a premium job with its contract and
+neither; a budget is spent by CREATE, upgrade and RENEW only (seed 002), and a stale
+expireAt is "Invalid Expiration Date" (LinkedIn's SDK: at least 24 hours ahead)."""
+
+
 def build_posting(
     base: JobPosting | None, kind: OperationKind, params: OperationParams, now: datetime
 ) -> JobPosting:
     """The whole element LinkedIn needs for an operation on `base`, checked by its rules.
 
     Every element carries the whole job, CLOSE included: LinkedIn closes a job when it is
-    posted again with jobPostingOperationType CLOSE.
+    posted again with jobPostingOperationType CLOSE. A CLOSE leaves out what only opens or
+    prolongs a listing (CLOSE_LEAVES_OUT); it keeps listingType and contract.
     """
     if kind == OperationKind.CREATE:
         if params.job is None:
@@ -400,7 +408,8 @@ def build_posting(
             fields["budget"] = params.budget.to_wire()
         return _validated(fields, now)
     if kind == OperationKind.CLOSE:
-        return _validated({**fields, "jobPostingOperationType": "CLOSE"}, now)
+        kept = {name: value for name, value in fields.items() if name not in CLOSE_LEAVES_OUT}
+        return _validated({**kept, "jobPostingOperationType": "CLOSE"}, now)
     raise OperationRefused(f"{kind}: nothing is sent to LinkedIn for it")
 
 

@@ -1,14 +1,19 @@
-"""One readable line for a validation error: the field, then the rule."""
+"""One readable line for a validation error (the field, then the rule), and the shared
+rules for what we send LinkedIn: printable ids, a LinkedIn-Version."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["ValidationError", "first_problem", "printable_id", "rule"]
+__all__ = ["LINKEDIN_VERSION", "ValidationError", "first_problem", "printable_id", "rule"]
+
+LINKEDIN_VERSION = re.compile(r"^\d{4}(0[1-9]|1[0-2])$")
+"""LinkedIn-Version is a month, YYYYMM (LinkedIn's SDK sends 202504)."""
 
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 

@@ -15,7 +15,6 @@ import time
 from collections.abc import (
     AsyncGenerator,
     Callable,
-    Collection,
     Iterable,
     Iterator,
     Mapping,
@@ -38,6 +37,7 @@ from domain.provisioning import (
     ProvisionedApplication,
     VerifiedIntegration,
 )
+from domain.validation import LINKEDIN_VERSION
 from linkedin.errors import (
     LinkedInAuthError,
     LinkedInError,
@@ -67,9 +67,16 @@ DEFAULT_API_VERSION = "202504"
 VERSIONED_ONLY = frozenset({"provisionedHiringContracts"})
 """Endpoints LinkedIn serves under /rest/ only."""
 
-MOVABLE_TO_VERSIONED = frozenset({"simpleJobPostings", "simpleJobPostingTasks", "jobPostingStatus"})
-"""Endpoints still called on /v2/ that may move to /rest/ (LinkedIn's SDK already posts
-jobs and reads tasks there); the seeds document /v2/ for them, so that is the default."""
+VERSIONED_JOBS = frozenset({"simpleJobPostings", "simpleJobPostingTasks"})
+"""Under /rest/ by default, where LinkedIn's SDK calls them (LinkedIn announces the /v2
+sunset); under /v2/, the seeds' paths, with `versioned_endpoints=False`. Everything else
+(jobPostingStatus, provisionedApplications, atsIntegrations) stays on /v2/, where LinkedIn's
+SDK and seeds call it."""
+
+RESTLI_2 = frozenset({"provisionedHiringContracts"})
+"""Called with X-Restli-Protocol-Version 2.0.0, as LinkedIn's SDK calls it (its P4P
+client). Its job client sends no protocol header: the task read's `ids=a&ids=b` is
+Rest.li 1.0 syntax, as is atsIntegrations' `ids[0].integrationContext=` (seeds 000, 001)."""
 
 
 @dataclass
@@ -142,18 +149,12 @@ class LinkedInClient:
         observer: CallObserver | None = None,
         token_store: TokenStore | None = None,
         api_version: str = DEFAULT_API_VERSION,
-        versioned_endpoints: Collection[str] = (),
+        versioned_endpoints: bool = True,
     ) -> None:
-        if not (len(api_version) == 6 and api_version.isdigit()):
+        if not LINKEDIN_VERSION.match(api_version):
             raise ValueError(f"api_version: must be YYYYMM like 202504, got {api_version!r}")
-        unknown = set(versioned_endpoints) - MOVABLE_TO_VERSIONED
-        if unknown:
-            raise ValueError(
-                f"versioned_endpoints: {sorted(unknown)} cannot move to /rest/; "
-                f"these can: {sorted(MOVABLE_TO_VERSIONED)}"
-            )
         self._api_version = api_version
-        self._versioned = VERSIONED_ONLY | frozenset(versioned_endpoints)
+        self._versioned = VERSIONED_ONLY | (VERSIONED_JOBS if versioned_endpoints else set())
         self._api_url = api_url.rstrip("/")
         self._oauth_url = oauth_url.rstrip("/")
         self._partner = partner
@@ -314,7 +315,8 @@ class LinkedInClient:
     ) -> Any:
         """An authorised API call (a refused token is renewed once); raises on non-2xx.
 
-        Calls under /rest/ carry LinkedIn-Version and the Rest.li 2.0.0 protocol header.
+        Calls under /rest/ carry LinkedIn-Version; those LinkedIn's SDK makes in Rest.li
+        2.0.0 (RESTLI_2) carry its protocol header too.
         A 2xx answer that is not a JSON object (when one is expected) is an
         UnexpectedAnswerError: permanent, with LinkedIn's body kept.
         """
@@ -323,6 +325,7 @@ class LinkedInClient:
         all_headers = dict(headers or {})
         if path.startswith("/rest/"):
             all_headers["LinkedIn-Version"] = self._api_version
+        if endpoint in RESTLI_2:
             all_headers["X-Restli-Protocol-Version"] = "2.0.0"
         response = await self._send(
             method,

@@ -34,7 +34,6 @@ ENDPOINTS = {
     "/v2/jobPostingStatus": "jobPostingStatus",
     "/rest/simpleJobPostings": "simpleJobPostings",
     "/rest/simpleJobPostingTasks": "simpleJobPostingTasks",
-    "/rest/jobPostingStatus": "jobPostingStatus",
 }
 SECRET_FIELDS = {"client_secret", "access_token"}
 

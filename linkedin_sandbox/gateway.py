@@ -15,12 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 
 from linkedin_sandbox import jobs
-from linkedin_sandbox.errors import LinkedInRefusal, error_response
+from linkedin_sandbox.errors import LinkedInRefusal, error_response, not_found
 from linkedin_sandbox.faults import ASGIApp, Receive, Scope, Send
 from linkedin_sandbox.sandbox import Sandbox
 from linkedin_sandbox.widget import SAVE_PATH
 
-_VERSION = re.compile(r"^\d{6}$")
+_VERSION = re.compile(r"^\d{4}(0[1-9]|1[0-2])$")
+"""LinkedIn-Version is a month, YYYYMM (LinkedIn's SDK sends 202504)."""
+API_ROOTS = ("/v2/", "/rest/")
+"""Where LinkedIn's resources live: the unversioned and the versioned API."""
 MISSING_VERSION = (
     "A required header LinkedIn-Version is missing or invalid: versioned APIs under "
     "/rest/ need LinkedIn-Version: YYYYMM"
@@ -52,6 +55,15 @@ class LinkedInPaths:
         await self.app(scope, receive, send)
 
 
+def resource_named(path: str) -> str:
+    """What LinkedIn's 404 names: the resource after the API root (`simpleJobPostingTaskss`
+    for `/v2/simpleJobPostingTaskss`), or the path when it lies outside both roots."""
+    for root in API_ROOTS:
+        if path.startswith(root) and len(path) > len(root):
+            return path[len(root) :].split("/", 1)[0]
+    return path
+
+
 def install(api: FastAPI, sandbox: Sandbox) -> None:
     """LinkedIn's error handlers and the middleware that serialises access to the world."""
 
@@ -65,7 +77,8 @@ def install(api: FastAPI, sandbox: Sandbox) -> None:
         if request.url.path.startswith("/sandbox/"):
             return await http_exception_handler(request, exc)
         if exc.status_code == 404:
-            return error_response(404, f"Resource {request.url.path} does not exist", 0)
+            missing = not_found(resource_named(request.url.path))
+            return error_response(missing.status, missing.message, missing.code)
         return error_response(exc.status_code, str(exc.detail), 0)
 
     @api.middleware("http")

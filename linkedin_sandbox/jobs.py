@@ -1,5 +1,8 @@
 """simpleJobPostings, its asynchronous tasks, and jobPostingStatus.
 
+Jobs and tasks are served under /v2/ (the seeds) and /rest/ (LinkedIn's SDK, with
+LinkedIn-Version); job statuses under /v2/ only, where LinkedIn's SDK reads them.
+
 Each accepted element becomes a task that stays IN_PROGRESS for the configured delay;
 due tasks are processed in submission order before every API request, so effects
 (duplicate CREATEs, updates of jobs not yet created) resolve as they would at LinkedIn.
@@ -80,8 +83,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
             results[urn] = _task_view(task)
         return JSONResponse({"results": results, "statuses": {}, "errors": errors})
 
-    @api.get("/rest/jobPostingStatus")
-    @api.get("/v2/jobPostingStatus")
+    @api.get("/v2/jobPostingStatus")  # only there: LinkedIn's SDK reads it on /v2/ alone
     async def statuses(request: Request) -> JSONResponse:
         app = sandbox.customer(request, "GET /jobPostingStatus")
         results: dict[str, Any] = {}

@@ -11,13 +11,13 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from client.codec import PayloadKeys, load_payload_keys
 from domain.provisioning import ApplicationProfile, CallbackUrl, JsSdkDomain
+from domain.validation import LINKEDIN_VERSION
 
 RETIRED_SETTINGS = {
     "LINKEDIN_ATS_LINKEDIN_BATCH_WINDOW_SECONDS": (
@@ -45,13 +45,25 @@ class Settings(BaseSettings):
     linkedin_oauth_url: str = "http://127.0.0.1:8090"
     """LinkedIn's OAuth host; https://www.linkedin.com in production."""
     linkedin_timeout_seconds: float = 30.0
-    linkedin_api_version: str = Field(default="202504", pattern=r"^\d{6}$")
+    linkedin_api_version: str = Field(default="202504", pattern=LINKEDIN_VERSION.pattern)
     """LinkedIn-Version (YYYYMM) sent on every versioned (/rest/) call: the one place to
     move LinkedIn's API version. 202504 is what LinkedIn's own SDK sends."""
-    linkedin_versioned_endpoints: list[
-        Literal["simpleJobPostings", "simpleJobPostingTasks", "jobPostingStatus"]
-    ] = Field(default_factory=list)
-    """Job endpoints to call on /rest/ (versioned) instead of /v2/; see docs/operations.md."""
+    linkedin_versioned_endpoints: bool = True
+    """simpleJobPostings and simpleJobPostingTasks on /rest/ with LinkedIn-Version, where
+    LinkedIn's SDK calls them; false sends them to /v2/, the seeds' paths, until LinkedIn's
+    /v2 sunset. See docs/operations.md."""
+
+    @field_validator("linkedin_versioned_endpoints", mode="before")
+    @classmethod
+    def _not_a_list(cls, value: object) -> object:
+        if isinstance(value, list) or (isinstance(value, str) and value.lstrip().startswith("[")):
+            raise ValueError(
+                "true or false, no longer a list: true (the default) calls simpleJobPostings "
+                "and simpleJobPostingTasks on /rest/, false on /v2/; jobPostingStatus is "
+                "always on /v2/"
+            )
+        return value
+
     partner_client_id: str = "sandbox-partner"
     """The partner's (parent) developer application, used for provisioning."""
     partner_client_secret: SecretStr = SecretStr("sandbox-partner-secret")

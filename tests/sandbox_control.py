@@ -12,6 +12,14 @@ import uvicorn
 
 from linkedin_sandbox import SandboxSettings, create_app
 
+JOB_POSTINGS = "/rest/simpleJobPostings"
+"""Where linkedin-ats posts jobs by default (versioned, as LinkedIn's SDK does): the path
+to read the sandbox's journal by. LINKEDIN_ATS_LINKEDIN_VERSIONED_ENDPOINTS=false: /v2/."""
+JOB_TASKS = "/rest/simpleJobPostingTasks"
+"""Where it reads job tasks by default, likewise."""
+JOB_STATUSES = "/v2/jobPostingStatus"
+"""Where it reads job statuses: /v2/ only, as LinkedIn's SDK does."""
+
 
 def free_port() -> int:
     with socket.socket() as sock:

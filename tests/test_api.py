@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.sandbox_control import SandboxControl
+from tests.sandbox_control import JOB_POSTINGS, SandboxControl
 from tests.temporal_support import eventually
 
 CONTRACT = "urn:li:contract:555"
@@ -284,7 +284,7 @@ async def test_idempotency_keys_closed_jobs_and_unknown_customers(
     assert first.json()["id"] == again.json()["id"] == "upgrade-req-7"
     premium = [
         e
-        for r in await sandbox.requests("/v2/simpleJobPostings")
+        for r in await sandbox.requests(JOB_POSTINGS)
         for e in r["body"]["elements"]
         if e.get("listingType") == "PREMIUM"
     ]

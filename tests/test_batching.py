@@ -15,7 +15,7 @@ from linkedin import LinkedInClient, LinkedInValidationError, TransientLinkedInE
 from linkedin.client import MAX_QUERY_BYTES
 from tests.conftest import Customer
 from tests.jobs_support import raw_job, valid_job
-from tests.sandbox_control import SandboxControl
+from tests.sandbox_control import JOB_POSTINGS, JOB_STATUSES, JOB_TASKS, SandboxControl
 
 HOUR = 3600.0
 
@@ -47,9 +47,9 @@ async def test_concurrent_callers_share_one_call_per_endpoint(
     for external_id, answer in zip(ids, statuses, strict=True):
         assert list(answer.results) == [external_id]
         assert answer.results[external_id].external_job_posting_id == external_id
-    assert len(await calls(sandbox, "/v2/simpleJobPostings")) == 1
-    assert len(await calls(sandbox, "/v2/simpleJobPostingTasks")) == 1
-    assert len(await calls(sandbox, "/v2/jobPostingStatus")) == 1
+    assert len(await calls(sandbox, JOB_POSTINGS)) == 1
+    assert len(await calls(sandbox, JOB_TASKS)) == 1
+    assert len(await calls(sandbox, JOB_STATUSES)) == 1
 
 
 async def test_a_refused_element_fails_only_its_own_caller(
@@ -61,7 +61,7 @@ async def test_a_refused_element_fails_only_its_own_caller(
     assert first.task_id and last.task_id and first.error is None and last.error is None
     assert isinstance(refused.error, LinkedInValidationError)
     assert refused.error.status == 422 and "/title" in refused.error.message
-    assert len(await calls(sandbox, "/v2/simpleJobPostings")) == 1
+    assert len(await calls(sandbox, JOB_POSTINGS)) == 1
 
 
 async def test_an_id_linkedin_does_not_know_is_an_error_for_its_caller_alone(
@@ -87,7 +87,7 @@ async def test_two_operations_on_one_job_never_share_a_call(
         *(batcher.submit_jobs(customer.creds, [j]) for j in [create, *others, update])
     )
     assert all(s.task_id and s.error is None for (s,) in answers)
-    bodies = [r["body"] for r in await calls(sandbox, "/v2/simpleJobPostings")]
+    bodies = [r["body"] for r in await calls(sandbox, JOB_POSTINGS)]
     assert len(bodies) == 2
     sent = [[e["externalJobPostingId"] for e in b["elements"]] for b in bodies]  # type: ignore[index]
     assert sent[0] == ["same", *(j.external_job_posting_id for j in others)]
@@ -101,7 +101,7 @@ async def test_more_than_a_hundred_jobs_go_in_calls_of_a_hundred(
     jobs = [valid_job(f"bulk-{n}") for n in range(230)]
     answers = await asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))
     assert all(s.task_id for (s,) in answers)
-    sizes = [len(r["body"]["elements"]) for r in await calls(sandbox, "/v2/simpleJobPostings")]  # type: ignore[index]
+    sizes = [len(r["body"]["elements"]) for r in await calls(sandbox, JOB_POSTINGS)]  # type: ignore[index]
     assert sorted(sizes, reverse=True) == [100, 100, 30]
 
 
@@ -112,7 +112,7 @@ async def test_reads_stay_under_linkedins_query_limit(
     answers = await asyncio.gather(*(batcher.get_job_statuses(customer.creds, [i]) for i in ids))
     for external_id, answer in zip(ids, answers, strict=True):
         assert list(answer.errors) == [external_id]  # each caller its own 404, no other's
-    queries = [r["query"] for r in await calls(sandbox, "/v2/jobPostingStatus")]
+    queries = [r["query"] for r in await calls(sandbox, JOB_STATUSES)]
     assert len(queries) >= 3
     assert all(len(q) <= MAX_QUERY_BYTES for q in queries)  # type: ignore[arg-type]
     asked = [i for q in queries for i in parse_qs(str(q))["ids"]]
@@ -125,7 +125,7 @@ async def test_one_caller_asking_many_ids_is_split_into_calls(
     ids = [f"{'y' * 150}-{n}" for n in range(60)]
     answer = await batcher.get_job_statuses(customer.creds, ids)
     assert sorted(answer.errors) == sorted(ids)
-    queries = [str(r["query"]) for r in await calls(sandbox, "/v2/jobPostingStatus")]
+    queries = [str(r["query"]) for r in await calls(sandbox, JOB_STATUSES)]
     assert len(queries) >= 3 and all(len(q) <= MAX_QUERY_BYTES for q in queries)
 
 
@@ -139,7 +139,7 @@ async def test_a_whole_call_failure_reaches_every_caller_as_its_own_error(
     )
     assert all(isinstance(a, TransientLinkedInError) and a.status == 503 for a in answers)
     assert len({id(a) for a in answers}) == 3  # not one shared exception object
-    assert len(await calls(sandbox, "/v2/simpleJobPostings")) == 1
+    assert len(await calls(sandbox, JOB_POSTINGS)) == 1
     again = await asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))
     assert all(s.task_id for (s,) in again)
 
@@ -155,7 +155,7 @@ async def test_a_429s_retry_after_holds_the_endpoint_for_every_caller(
     with pytest.raises(CallHeldBack) as held:
         await batcher.get_job_statuses(customer.creds, ["b"])
     assert held.value.status == 429 and 100 < (held.value.retry_after or 0) <= 120
-    assert len(await calls(sandbox, "/v2/jobPostingStatus")) == 1  # the second never left
+    assert len(await calls(sandbox, JOB_STATUSES)) == 1  # the second never left
     (submitted,) = await batcher.submit_jobs(customer.creds, [valid_job("c")])
     assert submitted.task_id  # another endpoint of the application is not held
 
@@ -173,7 +173,7 @@ async def test_the_daily_budget_counts_calls_not_callers(
         await batcher.get_job_statuses(creds, ["over"])
     assert "renews at midnight UTC" in str(held.value)
     assert 0 < (held.value.retry_after or 0) <= 24 * HOUR
-    assert len(await calls(sandbox, "/v2/jobPostingStatus")) == 2
+    assert len(await calls(sandbox, JOB_STATUSES)) == 2
 
 
 async def test_a_lone_caller_is_not_held_for_the_batch_window(
@@ -206,7 +206,7 @@ async def make_busy(batcher: LinkedInBatcher, customer: Customer) -> None:
 
 
 async def submitted_sizes(sandbox: SandboxControl) -> list[int]:
-    return [len(r["body"]["elements"]) for r in await calls(sandbox, "/v2/simpleJobPostings")]  # type: ignore[index]
+    return [len(r["body"]["elements"]) for r in await calls(sandbox, JOB_POSTINGS)]  # type: ignore[index]
 
 
 async def test_a_burst_on_a_busy_lane_goes_once_asks_stop_not_at_the_longest_wait(
@@ -285,5 +285,5 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_answers(
     gone.cancel()
     ((submitted,),) = await asyncio.gather(stays)
     assert submitted.task_id and gone.cancelled()
-    (body,) = [r["body"] for r in await calls(sandbox, "/v2/simpleJobPostings")]
+    (body,) = [r["body"] for r in await calls(sandbox, JOB_POSTINGS)]
     assert [e["externalJobPostingId"] for e in body["elements"]] == ["stays"]  # type: ignore[index]

@@ -38,7 +38,7 @@ from settings import Settings
 from tests.cli_support import run_cli
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.postgres_support import PostgresCluster
-from tests.sandbox_control import SandboxControl, free_port
+from tests.sandbox_control import JOB_POSTINGS, SandboxControl, free_port
 from tests.temporal_support import TEST_KEYS, eventually
 from workers.worker import credential_store, running_worker
 
@@ -337,7 +337,7 @@ async def test_a_job_under_a_wrong_key_fails_at_once_saying_what_to_fix(
     assert done.outcome == "NEEDS_ATTENTION"  # parked at once, not retried for hours
     assert done.error and "LINKEDIN_ATS_CREDENTIAL_KEY" in done.error and cid in done.error
     assert customer.creds.client_secret.get_secret_value() not in done.error
-    assert await sandbox.requests("/v2/simpleJobPostings") == []
+    assert await sandbox.requests(JOB_POSTINGS) == []
     both = settings.model_copy(update={"credential_key": SecretStr(f"{KEY_A},{KEY_B}")})
     async with running_worker(temporal_env.client, both):  # the operator puts the key back
         await jobs.retry(cid, "job-1")

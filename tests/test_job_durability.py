@@ -19,7 +19,7 @@ from domain.job_workflow import AutoRenew, JobSignal, JobStatus, job_workflow_id
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
-from tests.sandbox_control import SandboxControl
+from tests.sandbox_control import JOB_POSTINGS, SandboxControl
 from tests.temporal_support import (
     CONVERTER,
     HISTORIES,
@@ -143,13 +143,13 @@ async def test_worker_restart_while_waiting_for_the_task(
     job = JobPosting.model_validate(job_fields("job-1")).to_wire()
     async with running_worker(temporal_env.client, settings):
         accepted = await jobs.create(cid, job)
-        await eventually(lambda: sandbox.requests("/v2/simpleJobPostings"), lambda r: len(r) == 1)
+        await eventually(lambda: sandbox.requests(JOB_POSTINGS), lambda r: len(r) == 1)
         await asyncio.sleep(0.5)  # the worker stops while LinkedIn works on the task
     async with running_worker(temporal_env.client, settings):
         finished = await jobs.await_operation(cid, "job-1", accepted.id)
     (task,) = (await sandbox.state())["tasks"]
     assert finished.outcome == "SUCCEEDED" and finished.task_id == task["urn"]
-    assert len(await sandbox.requests("/v2/simpleJobPostings")) == 1
+    assert len(await sandbox.requests(JOB_POSTINGS)) == 1
     handle = temporal_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
     await record_history(handle, "job_created_across_a_worker_restart")
 

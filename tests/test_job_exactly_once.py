@@ -38,7 +38,7 @@ from domain.job_workflow import (
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs, onboard_with_contract
-from tests.sandbox_control import SandboxControl
+from tests.sandbox_control import JOB_POSTINGS, SandboxControl
 from tests.temporal_support import eventually
 from workflows.job import JobPostingWorkflow
 
@@ -72,7 +72,7 @@ def wire(external_id: str = "job-1", **overrides: Any) -> dict[str, Any]:
 async def sent(sandbox: SandboxControl, operation: str, listing: str | None = None) -> int:
     """How many simpleJobPostings elements of this operation reached the sandbox."""
     count = 0
-    for entry in await sandbox.requests("/v2/simpleJobPostings"):
+    for entry in await sandbox.requests(JOB_POSTINGS):
         for element in (entry.get("body") or {}).get("elements", []):
             if element.get("jobPostingOperationType") == operation and (
                 listing is None or element.get("listingType") == listing

@@ -28,7 +28,7 @@ from domain.job_workflow import (
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, now_ms, onboard_for_jobs, onboard_with_contract
-from tests.sandbox_control import SandboxControl
+from tests.sandbox_control import JOB_POSTINGS, SandboxControl
 from tests.temporal_support import eventually, record_history
 from workers.setup import (
     ensure_job_status_checks,
@@ -115,7 +115,7 @@ async def test_create_is_idempotent(
     first = await jobs.create(cid, job, wait=True)
     again = await jobs.create(cid, job, wait=True)  # a retry sends the same body
     assert again.id == first.id
-    posts = await sandbox.requests("/v2/simpleJobPostings")
+    posts = await sandbox.requests(JOB_POSTINGS)
     assert len(posts) == 1
     with pytest.raises(Refused) as info:
         await jobs.create(cid, wire(title="Another title"))
@@ -306,7 +306,7 @@ async def test_p4p_upgrade_and_renew_with_a_new_budget(
     assert renewed.expire_at - upgraded.expire_at == pytest.approx(
         10 * DAY, abs=timedelta(seconds=5)
     )
-    sent = (await sandbox.requests("/v2/simpleJobPostings"))[-1]["body"]["elements"][0]
+    sent = (await sandbox.requests(JOB_POSTINGS))[-1]["body"]["elements"][0]
     assert (sent["jobPostingOperationType"], sent["budget"]) == ("RENEW", new_budget)
 
 
@@ -383,7 +383,7 @@ async def test_workflow_validators_refuse_what_does_not_fit_the_job(
 ) -> None:
     await onboarded(cid)
     await jobs.create(cid, wire(), wait=True)
-    posts_before = len(await sandbox.requests("/v2/simpleJobPostings"))
+    posts_before = len(await sandbox.requests(JOB_POSTINGS))
     cases = [
         (jobs.downgrade(cid, "job-1"), "downgrade: the job is BASIC already"),
         (
@@ -397,7 +397,7 @@ async def test_workflow_validators_refuse_what_does_not_fit_the_job(
         with pytest.raises(Refused) as info:
             await call
         assert fragment in info.value.message, info.value.message
-    assert len(await sandbox.requests("/v2/simpleJobPostings")) == posts_before
+    assert len(await sandbox.requests(JOB_POSTINGS)) == posts_before
     state = await jobs.state(cid, "job-1")
     assert len(state.operations) == 1  # nothing entered history
 
@@ -414,7 +414,7 @@ async def test_duplicate_create_after_a_dropped_answer_is_reconciled(
     assert state.status == "LISTED" and state.job_id
     tasks = (await sandbox.state())["tasks"]
     assert [t["status"] for t in tasks] == ["SUCCEEDED"]  # read back, never sent twice
-    assert len(await sandbox.requests("/v2/simpleJobPostings")) == 1
+    assert len(await sandbox.requests(JOB_POSTINGS)) == 1
     assert len([j for j in (await sandbox.state())["jobs"]]) == 1
 
 
@@ -511,7 +511,7 @@ async def test_an_raa_job_is_created_through_its_campaign(
     assert created.outcome == "SUCCEEDED", created.error
     state = await jobs.state(cid, "job-1")
     assert (state.status, state.listing_type, state.contract) == ("LISTED", "PREMIUM", None)
-    sent = (await sandbox.requests("/v2/simpleJobPostings"))[-1]["body"]["elements"][0]
+    sent = (await sandbox.requests(JOB_POSTINGS))[-1]["body"]["elements"][0]
     assert "contract" not in sent and "budget" not in sent
     with pytest.raises(Refused) as info:
         await jobs.renew(cid, "job-1")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from domain.integrations import IntegrationKey, IntegrationType
 from domain.provisioning import AppCredentials, NewApplication
@@ -17,8 +17,8 @@ from linkedin import LinkedInAuthError, LinkedInClient, TransientLinkedInError
 from settings import Settings
 from tests.conftest import PARTNER, Customer
 from tests.jobs_support import valid_job
-from tests.sandbox_control import SandboxControl, free_port
-from workers.worker import credential_store
+from tests.sandbox_control import JOB_POSTINGS, JOB_TASKS, SandboxControl, free_port
+from workers.worker import credential_store, linkedin_client
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
 
@@ -124,6 +124,56 @@ async def test_secret_with_reserved_characters_is_url_encoded(sandbox: SandboxCo
     assert "client_secret=***" in body and "a/b" not in body
 
 
+async def test_jobs_and_tasks_go_to_rest_with_linkedin_version_by_default(
+    linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
+) -> None:
+    """LinkedIn's SDK posts jobs and reads tasks under /rest/ (LinkedInApiConstants.java
+    JOB_POSTING_BASE_URL, JOB_TASK_STATUS_BASE_URL) and LinkedIn announces the /v2 sunset;
+    it reads jobPostingStatus under /v2/ (JOB_STATUS_BASE_URL)."""
+    (submitted,) = await linkedin.submit_jobs(customer.creds, [valid_job("d")])
+    assert submitted.task_id is not None
+    await linkedin.get_tasks(customer.creds, [submitted.task_id])
+    await linkedin.get_job_statuses(customer.creds, ["d"])
+    (posted,) = await sandbox.requests("/rest/simpleJobPostings")
+    (read,) = await sandbox.requests("/rest/simpleJobPostingTasks")
+    for entry in (posted, read):
+        assert entry["status"] == 200 and entry["headers"]["linkedin-version"] == "202504"
+    (status,) = await sandbox.requests("/v2/jobPostingStatus")
+    assert status["status"] == 200
+    assert await sandbox.requests("/v2/simpleJobPosting") == []
+
+
+def test_versioned_endpoints_is_one_setting_on_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = "LINKEDIN_ATS_LINKEDIN_VERSIONED_ENDPOINTS"
+    monkeypatch.delenv(name, raising=False)
+    assert Settings().linkedin_versioned_endpoints is True
+    monkeypatch.setenv(name, "false")
+    assert Settings().linkedin_versioned_endpoints is False
+    monkeypatch.setenv(name, '["simpleJobPostings","jobPostingStatus"]')
+    with pytest.raises(ValidationError, match="true or false"):
+        Settings()
+
+
+async def test_the_workers_client_follows_the_setting_to_v2(
+    sandbox: SandboxControl, customer: Customer
+) -> None:
+    settings = Settings(
+        linkedin_api_url=sandbox.url,
+        linkedin_oauth_url=sandbox.url,
+        linkedin_versioned_endpoints=False,
+    )
+    async with linkedin_client(settings) as client:
+        (submitted,) = await client.submit_jobs(customer.creds, [valid_job("w")])
+        assert submitted.task_id is not None
+        await client.get_tasks(customer.creds, [submitted.task_id])
+    for path in ("/v2/simpleJobPostings", "/v2/simpleJobPostingTasks"):
+        (entry,) = await sandbox.requests(path)
+        assert entry["status"] == 200 and "linkedin-version" not in entry["headers"]
+    assert await sandbox.requests("/rest/") == []
+
+
 async def test_more_than_100_jobs_go_in_several_calls_in_order(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
 ) -> None:
@@ -133,7 +183,7 @@ async def test_more_than_100_jobs_go_in_several_calls_in_order(
         j.external_job_posting_id for j in jobs
     ]
     assert all(s.task_id and s.error is None for s in submissions)
-    sizes = [len(r["body"]["elements"]) for r in await sandbox.requests("/v2/simpleJobPostings")]
+    sizes = [len(r["body"]["elements"]) for r in await sandbox.requests(JOB_POSTINGS)]
     assert sizes == [100, 100, 50]
 
 
@@ -149,7 +199,7 @@ async def test_two_operations_on_one_job_never_share_a_call(
     assert all(s.error is None for s in submissions)
     calls = [
         [e["externalJobPostingId"] for e in r["body"]["elements"]]
-        for r in await sandbox.requests("/v2/simpleJobPostings")
+        for r in await sandbox.requests(JOB_POSTINGS)
     ]
     assert calls == [["a", "b"], ["a"]]
 
@@ -162,7 +212,7 @@ async def test_task_lookups_stay_under_the_query_limit(
     )
     tasks = await linkedin.get_tasks(customer.creds, [s.task_id for s in submissions if s.task_id])
     assert len(tasks.results) == 120 and not tasks.errors
-    queries = [r["query"] for r in await sandbox.requests("/v2/simpleJobPostingTasks")]
+    queries = [r["query"] for r in await sandbox.requests(JOB_TASKS)]
     assert len(queries) > 1 and all(len(q) <= 4096 for q in queries)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,7 +17,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from domain.integrations import IntegrationKey, IntegrationType
-from domain.job_postings import ApplyStatus, ListingStatus, PromotionStatus, TaskState
+from domain.job_lifecycle import build_posting
+from domain.job_postings import (
+    ApplyStatus,
+    Budget,
+    ListingStatus,
+    PromotionStatus,
+    TaskState,
+)
+from domain.job_workflow import OperationKind, OperationParams
 from domain.provisioning import ApplicationProfile, NewApplication
 from linkedin import (
     LinkedInClient,
@@ -92,23 +101,73 @@ async def test_the_whole_job_with_close_closes_it(
     assert status.listing_status == ListingStatus.NOT_LISTED
 
 
+def test_a_close_leaves_out_the_budget_and_the_expiry_and_keeps_the_contract() -> None:
+    """LinkedIn's close-jobs page and its PJP Postman collection close a premium job with
+    listingType and contract and no budget or expireAt; seed 002 spends a P4P budget only
+    on CREATE, upgrade and RENEW and refuses budget and expireAt where they do not belong."""
+    now = datetime.now(UTC)
+    budget = Budget.model_validate(
+        {"payForPerformanceTotalBudget": {"currencyCode": "USD", "amount": "275.00"}}
+    )
+    for listed in (
+        valid_job("p4p", listing_type="PREMIUM", contract="urn:li:contract:7", budget=budget),
+        valid_job(
+            "slot",
+            listing_type="PREMIUM",
+            contract="urn:li:contract:7",
+            expire_at=int(now.timestamp() * 1000) + 20 * 24 * 3600 * 1000,
+        ),
+    ):
+        sent = build_posting(listed, OperationKind.CLOSE, OperationParams(), now).to_wire()
+        assert "budget" not in sent and "expireAt" not in sent
+        assert sent == {
+            **{k: v for k, v in listed.to_wire().items() if k not in ("budget", "expireAt")},
+            "jobPostingOperationType": "CLOSE",
+        }
+        assert (sent["listingType"], sent["contract"]) == ("PREMIUM", "urn:li:contract:7")
+
+
 # -- 2. versioned calls carry their version ------------------------------------------------
 
 
-async def test_rest_calls_carry_linkedin_version_and_the_restli_protocol(
+async def test_each_call_goes_where_linkedins_sdk_sends_it_with_its_headers(
     sandbox: SandboxControl, customer: Customer
 ) -> None:
+    """LinkedIn's Java SDK (LinkedInApiConstants.java): jobs and tasks under /rest/,
+    jobPostingStatus and provisionedApplications under /v2/, provisionedHiringContracts
+    under /rest/; seeds 000/001: atsIntegrations under /v2/ with Rest.li 1.0 keys
+    (`ids[0].integrationContext=`). Its job client sends LinkedIn-Version without the
+    Rest.li 2.0.0 header (tasks are read as `ids=a&ids=b`, 1.0 syntax); its P4P client sends
+    both on provisionedHiringContracts."""
+    key = IntegrationKey.for_type("urn:li:contract:1", IntegrationType.PREMIUM_JOB_POSTING)
     async with LinkedInClient(
         api_url=sandbox.url, oauth_url=sandbox.url, partner=PARTNER, api_version="202601"
     ) as linkedin:
         await linkedin.setup_hiring_contract(customer.creds, 67890)
-        await linkedin.submit_jobs(customer.creds, [valid_job("v2-job")])
-    (setup,) = await sandbox.requests("/rest/provisionedHiringContracts")
-    assert setup["status"] == 200
-    assert setup["headers"]["linkedin-version"] == "202601"
-    assert setup["headers"]["x-restli-protocol-version"] == "2.0.0"
-    (unversioned,) = await sandbox.requests("/v2/simpleJobPostings")
-    assert "linkedin-version" not in unversioned["headers"]
+        (submitted,) = await linkedin.submit_jobs(customer.creds, [valid_job("h")])
+        assert submitted.task_id is not None
+        await linkedin.get_tasks(customer.creds, [submitted.task_id])
+        await linkedin.get_job_statuses(customer.creds, ["h"])
+        await linkedin.verify_integrations(customer.creds, [key])
+        await linkedin.find_application("cust-1")
+    seen = {
+        (e["method"], e["path"]): (
+            e["status"],
+            e["headers"].get("linkedin-version"),
+            e["headers"].get("x-restli-protocol-version"),
+        )
+        for e in await sandbox.requests()
+        if not e["path"].startswith("/oauth/")
+    }
+    assert seen == {
+        ("POST", "/v2/provisionedApplications"): (201, None, None),
+        ("POST", "/rest/provisionedHiringContracts"): (200, "202601", "2.0.0"),
+        ("POST", "/rest/simpleJobPostings"): (200, "202601", None),
+        ("GET", "/rest/simpleJobPostingTasks"): (200, "202601", None),
+        ("GET", "/v2/jobPostingStatus"): (200, None, None),
+        ("GET", "/v2/atsIntegrations"): (200, None, None),
+        ("GET", "/v2/provisionedApplications"): (200, None, None),
+    }
 
 
 async def test_the_default_version_is_the_one_linkedins_sdk_sends(
@@ -119,7 +178,7 @@ async def test_the_default_version_is_the_one_linkedins_sdk_sends(
     assert setup["headers"]["linkedin-version"] == "202504"
 
 
-@pytest.mark.parametrize("version", [None, "2025-04", "latest"])
+@pytest.mark.parametrize("version", [None, "2025-04", "latest", "202513", "202500"])
 async def test_the_sandbox_refuses_a_rest_call_without_a_version(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer, version: str | None
 ) -> None:
@@ -138,12 +197,11 @@ async def test_the_sandbox_refuses_a_rest_call_without_a_version(
     assert body["status"] == 400 and "LinkedIn-Version" in body["message"]
 
 
-async def test_jobs_move_to_versioned_paths_with_one_setting(
+async def test_jobs_and_tasks_go_back_to_v2_with_one_setting(
     sandbox: SandboxControl, customer: Customer
 ) -> None:
-    moved = {"simpleJobPostings", "simpleJobPostingTasks", "jobPostingStatus"}
     async with LinkedInClient(
-        api_url=sandbox.url, oauth_url=sandbox.url, partner=PARTNER, versioned_endpoints=moved
+        api_url=sandbox.url, oauth_url=sandbox.url, partner=PARTNER, versioned_endpoints=False
     ) as linkedin:
         (submitted,) = await linkedin.submit_jobs(customer.creds, [valid_job("r")])
         assert submitted.task_id is not None
@@ -151,19 +209,20 @@ async def test_jobs_move_to_versioned_paths_with_one_setting(
         assert tasks.results[submitted.task_id].status == TaskState.SUCCEEDED
         status = await linkedin.get_job_statuses(customer.creds, ["r"])
         assert status.results["r"].listing_status == ListingStatus.LISTED
-    journal = await sandbox.requests("/rest/")
-    assert sorted({e["path"] for e in journal}) == [f"/rest/{name}" for name in sorted(moved)]
-    assert all(e["headers"]["linkedin-version"] == "202504" for e in journal)
-    assert await sandbox.requests("/v2/simpleJobPostings") == []
+    journal = [e for e in await sandbox.requests() if not e["path"].startswith("/oauth/")]
+    assert [e["path"] for e in journal] == [
+        "/v2/provisionedApplications",
+        "/v2/simpleJobPostings",
+        "/v2/simpleJobPostingTasks",
+        "/v2/jobPostingStatus",
+    ]
+    assert not any("linkedin-version" in e["headers"] for e in journal)
 
 
-def test_a_bad_version_or_an_unmovable_endpoint_is_refused_up_front() -> None:
+@pytest.mark.parametrize("version", ["2025-04", "20254", "202513", "202500", "latest"])
+def test_a_version_not_in_linkedins_yyyymm_form_is_refused_up_front(version: str) -> None:
     with pytest.raises(ValueError, match="api_version: must be YYYYMM"):
-        LinkedInClient(api_url="x", oauth_url="x", partner=PARTNER, api_version="2025-04")
-    with pytest.raises(ValueError, match="cannot move to /rest/"):
-        LinkedInClient(
-            api_url="x", oauth_url="x", partner=PARTNER, versioned_endpoints={"atsIntegrations"}
-        )
+        LinkedInClient(api_url="x", oauth_url="x", partner=PARTNER, api_version=version)
 
 
 # -- 3. integration types as LinkedIn keys them --------------------------------------------
@@ -349,7 +408,7 @@ async def test_enum_values_we_do_not_know_read_as_unknown_and_the_batch_stands(
         ApplyStatus.UNKNOWN,
         PromotionStatus.UNKNOWN,
     )
-    server.answers["/v2/simpleJobPostingTasks"] = (
+    server.answers["/rest/simpleJobPostingTasks"] = (
         200,
         {"results": {"urn:li:simpleJobPostingTask:1": {"id": "t", "status": "QUEUED"}}},
     )
@@ -376,13 +435,13 @@ async def test_an_unreadable_entry_is_that_ids_error_not_the_batchs(
     "path, status, body, call",
     [
         (
-            "/v2/simpleJobPostings",
+            "/rest/simpleJobPostings",
             200,
             {"elements": []},
             lambda c: c.submit_jobs(PARTNER, [valid_job("x")]),
         ),
         (
-            "/v2/simpleJobPostings",
+            "/rest/simpleJobPostings",
             200,
             {"elements": [{"status": 202}]},
             lambda c: c.submit_jobs(PARTNER, [valid_job("x")]),
@@ -463,26 +522,35 @@ async def test_provisioning_paths_with_a_trailing_slash_are_the_same_resource(
 
 
 @pytest.mark.parametrize(
-    "method, path",
+    "method, path, named",
     [
-        ("GET", "/v2/noSuchThing"),
-        ("POST", "/v2/provisionedApplications/urn%3Ali%3AdeveloperApplication%3A999"),
-        ("GET", "/v3/jobPostingStatus"),
+        ("GET", "/v2/simpleJobPostingTaskss", "simpleJobPostingTaskss"),
+        ("GET", "/rest/simpleJobPostingTaskss", "simpleJobPostingTaskss"),
+        ("GET", "/rest/jobPostingStatus", "jobPostingStatus"),
+        ("POST", "/v2/noSuchThing/urn%3Ali%3Athing%3A1", "noSuchThing"),
+        (
+            "POST",
+            "/v2/provisionedApplications/urn%3Ali%3AdeveloperApplication%3A999",
+            "provisionedApplications/urn:li:developerApplication:999",
+        ),
+        ("GET", "/v3/jobPostingStatus", "/v3/jobPostingStatus"),
     ],
 )
 async def test_unknown_paths_and_resources_answer_linkedins_404(
-    linkedin: LinkedInClient, sandbox: SandboxControl, method: str, path: str
+    linkedin: LinkedInClient, sandbox: SandboxControl, method: str, path: str, named: str
 ) -> None:
+    """LinkedIn names the resource it does not have, not the path it was asked for; a path
+    outside its API roots (/v2/, /rest/) has no resource to name."""
     token = (await linkedin.access_token(PARTNER)).get_secret_value()
+    headers = {"Authorization": f"Bearer {token}", "LinkedIn-Version": "202504"}
     async with httpx.AsyncClient(base_url=sandbox.url) as http:
-        response = await http.request(
-            method, path, json={"patch": {"$set": {}}}, headers={"Authorization": f"Bearer {token}"}
-        )
+        response = await http.request(method, path, json={"patch": {"$set": {}}}, headers=headers)
     assert response.status_code == 404
-    body = response.json()
-    assert set(body) == {"serviceErrorCode", "message", "status"}
-    assert body["serviceErrorCode"] == 0 and body["status"] == 404
-    assert body["message"].startswith("Resource ") and body["message"].endswith(" does not exist")
+    assert response.json() == {
+        "serviceErrorCode": 0,
+        "message": f"Resource {named} does not exist",
+        "status": 404,
+    }
 
 
 @pytest.mark.parametrize("ahead_seconds, accepted", [(3, True), (300, False)])

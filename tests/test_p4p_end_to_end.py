@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.jobs_support import DESCRIPTION, now_ms
-from tests.sandbox_control import SandboxControl
+from tests.sandbox_control import JOB_POSTINGS, SandboxControl
 from tests.temporal_support import eventually
 
 AUTH = {"Authorization": "Bearer dev-token"}
@@ -108,20 +108,21 @@ async def test_a_p4p_customer_from_onboarding_to_a_closed_job_over_http(
     assert final["status"] == "CLOSED" and final["listingStatus"] == "NOT_LISTED"
     assert final["jobPostingUrl"] == listed["jobPostingUrl"]
 
-    # what LinkedIn was sent: a versioned setup call and a CLOSE carrying the whole job
+    # what LinkedIn was sent: a versioned setup call, versioned job calls, and a CLOSE
+    # carrying the whole job but its budget (docs/jobs.md, "What a CLOSE carries")
     (setup_call,) = await sandbox.requests("/rest/provisionedHiringContracts")
     assert setup_call["headers"]["linkedin-version"] == "202504"
     assert setup_call["headers"]["x-restli-protocol-version"] == "2.0.0"
-    posted_elements = [
-        element
-        for entry in await sandbox.requests("/v2/simpleJobPostings")
-        for element in entry["body"]["elements"]
-    ]
+    job_calls = await sandbox.requests(JOB_POSTINGS)
+    assert all(entry["headers"]["linkedin-version"] == "202504" for entry in job_calls)
+    posted_elements = [element for entry in job_calls for element in entry["body"]["elements"]]
     assert [e["jobPostingOperationType"] for e in posted_elements] == ["CREATE", "RENEW", "CLOSE"]
     close = posted_elements[-1]
     for field in ("title", "description", "companyApplyUrl", "listedAt", "location"):
         assert close[field] == posted_elements[0][field]
     assert close["companyJobCode"] == "REQ-42" and close["contract"] == contract
+    assert close["listingType"] == "PREMIUM"
+    assert "budget" not in close and "expireAt" not in close
 
 
 async def test_refusals_and_app_sync_over_http(

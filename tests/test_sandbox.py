@@ -162,6 +162,68 @@ def test_fixtures_parse_with_the_client_models() -> None:
             assert status.external_job_posting_id.isdigit() and status.job_id
 
 
+# -- the two API roots ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "root, headers", [("/v2", {}), ("/rest", {"LinkedIn-Version": "202504"})], ids=["v2", "rest"]
+)
+async def test_jobs_and_tasks_are_served_on_both_roots(
+    linkedin: LinkedInClient, customer: Customer, root: str, headers: dict[str, str]
+) -> None:
+    """LinkedIn's seeds post jobs on /v2/, its SDK on /rest/ with LinkedIn-Version."""
+    token = (await linkedin.access_token(customer.creds)).get_secret_value()
+    auth = {"Authorization": f"Bearer {token}", **headers}
+    async with httpx.AsyncClient(base_url=linkedin._api_url, headers=auth) as http:
+        posted = await http.post(
+            f"{root}/simpleJobPostings",
+            json={"elements": [valid_job("both").to_wire()]},
+            headers={"x-restli-method": "batch_create"},
+        )
+        assert posted.status_code == 200
+        (element,) = posted.json()["elements"]
+        assert element["status"] == 202
+        tasks = await http.get(f"{root}/simpleJobPostingTasks", params={"ids": element["id"]})
+    assert tasks.status_code == 200
+    assert tasks.json()["results"][element["id"]]["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("path", ["/rest/simpleJobPostings", "/rest/simpleJobPostingTasks"])
+@pytest.mark.parametrize("version", [None, "", "2025-04", "202513", "202500", "2025041"])
+async def test_versioned_job_paths_need_linkedin_version_as_yyyymm(
+    linkedin: LinkedInClient, customer: Customer, path: str, version: str | None
+) -> None:
+    token = (await linkedin.access_token(customer.creds)).get_secret_value()
+    headers = {"Authorization": f"Bearer {token}", "x-restli-method": "batch_create"}
+    if version is not None:
+        headers["LinkedIn-Version"] = version
+    async with httpx.AsyncClient(base_url=linkedin._api_url) as http:
+        response = await http.request(
+            "POST" if path.endswith("Postings") else "GET",
+            path,
+            headers=headers,
+            json={"elements": [valid_job("v").to_wire()]} if path.endswith("Postings") else None,
+        )
+    assert response.status_code == 400
+    assert response.json()["status"] == 400 and "LinkedIn-Version" in response.json()["message"]
+
+
+async def test_job_statuses_are_read_on_v2_only(
+    linkedin: LinkedInClient, customer: Customer
+) -> None:
+    """LinkedIn's SDK reads jobPostingStatus on /v2/ (LinkedInApiConstants.JOB_STATUS_BASE_URL)
+    and no source of ours shows it under /rest/."""
+    await linkedin.submit_jobs(customer.creds, [valid_job("s")])
+    token = (await linkedin.access_token(customer.creds)).get_secret_value()
+    auth = {"Authorization": f"Bearer {token}", "LinkedIn-Version": "202504"}
+    async with httpx.AsyncClient(base_url=linkedin._api_url, headers=auth) as http:
+        unversioned = await http.get("/v2/jobPostingStatus", params={"ids": "s"})
+        versioned = await http.get("/rest/jobPostingStatus", params={"ids": "s"})
+    assert unversioned.status_code == 200 and "s" in unversioned.json()["results"]
+    assert versioned.status_code == 404
+    assert versioned.json()["message"] == "Resource jobPostingStatus does not exist"
+
+
 # -- provisioning -------------------------------------------------------------------------
 
 
@@ -418,7 +480,7 @@ async def test_journal_records_requests_without_secrets(
         ("POST", "/oauth/v2/accessToken", 200),
         ("POST", "/v2/provisionedApplications", 201),
         ("POST", "/oauth/v2/accessToken", 200),
-        ("POST", "/v2/simpleJobPostings", 200),
+        ("POST", "/rest/simpleJobPostings", 200),
     ]
     text = json.dumps(journal)
     assert customer.creds.client_secret.get_secret_value() not in text
