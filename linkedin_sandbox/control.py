@@ -1,19 +1,20 @@
 """The control API under /sandbox/, which LinkedIn does not have: health, reset, faults,
-the request journal, LinkedIn's clock, failing tasks, contracts, campaigns, settings, state.
+the request journal, LinkedIn's clock, failing or PROCESSED tasks, contracts, campaigns,
+settings, state.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Self
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from linkedin_sandbox.faults import ENDPOINTS, Fault
 from linkedin_sandbox.provisioning import application_view
 from linkedin_sandbox.sandbox import Sandbox
-from linkedin_sandbox.state import Campaign, Contract
+from linkedin_sandbox.state import Campaign, Contract, TaskEnding
 from linkedin_sandbox.widget import WIDGET
 
 
@@ -26,8 +27,15 @@ class ContractSetup(BaseModel):
 
 
 class TaskFailure(BaseModel):
-    error_message: str = Field(alias="errorMessage")
+    status: Literal["FAILED", "PROCESSED"] = "FAILED"
+    error_message: str | None = Field(default=None, alias="errorMessage")
     count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _failed_needs_a_message(self) -> Self:
+        if self.status == "FAILED" and not self.error_message:
+            raise ValueError("a FAILED task needs LinkedIn's errorMessage")
+        return self
 
 
 class CampaignSetup(BaseModel):
@@ -84,7 +92,8 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
 
     @api.post("/sandbox/tasks/fail-next")
     async def fail_next_tasks(failure: TaskFailure) -> dict[str, int]:
-        sandbox.world.failing_tasks.extend([failure.error_message] * failure.count)
+        ending = TaskEnding(status=failure.status, error_message=failure.error_message)
+        sandbox.world.failing_tasks.extend([ending.model_copy() for _ in range(failure.count)])
         sandbox.world.changed()
         return {"failing": len(sandbox.world.failing_tasks)}
 

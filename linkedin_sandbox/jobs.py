@@ -142,7 +142,8 @@ def process_due(world: World, settings: SandboxSettings) -> None:
     for task in due:
         world.changed()
         if world.failing_tasks:
-            task.status, task.error_message = "FAILED", world.failing_tasks.pop(0)
+            ending = world.failing_tasks.pop(0)
+            task.status, task.error_message = ending.status, ending.error_message
             continue
         try:
             job = _apply(world, task, settings)

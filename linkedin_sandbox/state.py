@@ -11,7 +11,7 @@ import sqlite3
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -80,8 +80,17 @@ class Task(BaseModel):
     payload: dict[str, Any]
     created_at_ms: int
     ready_at_ms: int
-    status: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED"] = "IN_PROGRESS"
+    status: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED", "PROCESSED"] = "IN_PROGRESS"
     job_posting: str | None = None
+    error_message: str | None = None
+
+
+class TaskEnding(BaseModel):
+    """How one of the next tasks ends instead of being applied."""
+
+    status: Literal["FAILED", "PROCESSED"] = "FAILED"
+    """PROCESSED: LinkedIn's fourth status, for jobs it still takes from an XML feed or the
+    career site (linkedin-inbound.md §8); the post changes no job."""
     error_message: str | None = None
 
 
@@ -98,9 +107,17 @@ class World(BaseModel):
     next_app: int = 1000
     next_job: int = 4217555213
     clock_offset_ms: int = 0
-    failing_tasks: list[str] = Field(default_factory=list)
-    """errorMessages for the next tasks to process: LinkedIn failing accepted work."""
+    failing_tasks: list[TaskEnding] = Field(default_factory=list)
+    """How the next tasks to process end: LinkedIn failing accepted work, or PROCESSED."""
     _unsaved: bool = PrivateAttr(default=False)
+
+    @field_validator("failing_tasks", mode="before")
+    @classmethod
+    def _messages_are_failures(cls, value: Any) -> Any:
+        """A world saved when this list held only errorMessages."""
+        if isinstance(value, list):
+            return [{"error_message": v} if isinstance(v, str) else v for v in value]
+        return value
 
     def changed(self) -> None:
         """Mark the world changed: the store writes it once the request is answered."""
