@@ -1,6 +1,6 @@
 """The control API under /sandbox/, which LinkedIn does not have: health, reset, faults,
 the request journal, LinkedIn's clock, failing or PROCESSED tasks, contracts, campaigns,
-settings, state.
+settings, state. (Webhooks and their events: webhooks.py and events.py.)
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from linkedin_sandbox.faults import ENDPOINTS, Fault
+from linkedin_sandbox.outbox import Outbox
 from linkedin_sandbox.provisioning import application_view
 from linkedin_sandbox.sandbox import Sandbox
 from linkedin_sandbox.state import Campaign, Contract, TaskEnding
@@ -48,9 +49,18 @@ class SettingsPatch(BaseModel):
     token_ttl_seconds: int | None = Field(default=None, alias="tokenTtlSeconds")
     token_expires_in_as_string: bool | None = Field(default=None, alias="tokenExpiresInAsString")
     encode_response_keys: bool | None = Field(default=None, alias="encodeResponseKeys")
+    webhook_signature_form: Literal["a", "b"] | None = Field(
+        default=None, alias="webhookSignatureForm"
+    )
+    webhook_retries: int | None = Field(default=None, ge=0, alias="webhookRetries")
+    webhook_retry_seconds: float | None = Field(default=None, ge=0, alias="webhookRetrySeconds")
+    webhook_timeout_seconds: float | None = Field(default=None, gt=0, alias="webhookTimeoutSeconds")
+    webhook_challenge_timeout_seconds: float | None = Field(
+        default=None, gt=0, alias="webhookChallengeTimeoutSeconds"
+    )
 
 
-def routes(api: FastAPI, sandbox: Sandbox) -> None:
+def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
     @api.get("/sandbox/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -58,6 +68,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
     @api.post("/sandbox/reset", status_code=204)
     async def reset() -> Response:
         sandbox.reset()
+        outbox.reset()
         return Response(status_code=204)
 
     @api.put("/sandbox/faults/{endpoint}")
@@ -73,6 +84,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
     @api.delete("/sandbox/faults", status_code=204)
     async def clear_faults() -> Response:
         sandbox.faults.clear()
+        outbox.clear_faults()
         return Response(status_code=204)
 
     @api.get("/sandbox/requests")
@@ -88,6 +100,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
     async def advance_clock(seconds: float) -> dict[str, int]:
         sandbox.world.clock_offset_ms += int(seconds * 1000)
         sandbox.world.changed()
+        outbox.wake()
         return {"nowMs": sandbox.world.now_ms()}
 
     @api.post("/sandbox/tasks/fail-next")

@@ -1,4 +1,5 @@
-"""The sandbox's world: applications, tokens, integrations, contracts, jobs and tasks.
+"""The sandbox's world: applications, tokens, integrations, contracts, jobs and tasks, and
+the parent application's webhook with the resyncs LinkedIn asked it for.
 
 Every change to the world calls `World.changed()`; the store writes the world after a
 request only then, so reads cost no serialisation and no write.
@@ -70,6 +71,9 @@ class Job(BaseModel):
     closed: bool = False
     payload: dict[str, Any]
     previous_job_ids: list[int] = Field(default_factory=list)
+    linkedin_changes: dict[str, Any] = Field(default_factory=dict)
+    """What LinkedIn changed on its own side (/sandbox/jobs/{id}/change), as the
+    jobPostingStatus fields it now answers: listingStatus, linkedInApplyStatus, ... ."""
 
 
 class Task(BaseModel):
@@ -94,6 +98,42 @@ class TaskEnding(BaseModel):
     error_message: str | None = None
 
 
+class Validation(BaseModel):
+    at_ms: int
+    kind: Literal["REGISTRATION", "REVALIDATION"]
+    ok: bool
+    reason: str | None = None
+    """Why the challenge failed."""
+
+
+class Webhook(BaseModel):
+    """The parent application's webhook, one per parent app, as the portal shows it."""
+
+    url: str
+    status: Literal["ACTIVE", "BLOCKED"] = "ACTIVE"
+    misses: int = 0
+    """Failed re-validations in a row; three block the webhook."""
+    registered_at_ms: int
+    next_validation_ms: int
+    validations: int = 1
+    last_validation: Validation
+
+
+class Resync(BaseModel):
+    """A RESYNC_JOBS request and the UPDATEs that answered it."""
+
+    id: str
+    client_id: str
+    customer_id: str
+    app_urn: str
+    requested_at_ms: int
+    deadline_ms: int
+    sync_all_open_jobs: bool
+    requested: list[str]
+    arrived: dict[str, int] = Field(default_factory=dict)
+    """externalJobPostingId -> when its first UPDATE after the request was accepted."""
+
+
 class World(BaseModel):
     apps: dict[str, App] = Field(default_factory=dict)
     """By client id."""
@@ -109,6 +149,9 @@ class World(BaseModel):
     clock_offset_ms: int = 0
     failing_tasks: list[TaskEnding] = Field(default_factory=list)
     """How the next tasks to process end: LinkedIn failing accepted work, or PROCESSED."""
+    webhook: Webhook | None = None
+    resyncs: list[Resync] = Field(default_factory=list)
+    next_resync: int = 0
     _unsaved: bool = PrivateAttr(default=False)
 
     @field_validator("failing_tasks", mode="before")
@@ -151,6 +194,18 @@ class World(BaseModel):
 
     def job(self, client_id: str, external_id: str) -> Job | None:
         return self.jobs.get(f"{client_id}|{external_id}")
+
+    def update_arrived(self, client_id: str, external_id: str) -> None:
+        """An UPDATE of that job was accepted: it answers every resync still waiting for it."""
+        now = self.now_ms()
+        for resync in self.resyncs:
+            if (
+                resync.client_id == client_id
+                and external_id in resync.requested
+                and external_id not in resync.arrived
+            ):
+                resync.arrived[external_id] = now
+                self.changed()
 
 
 class Store:

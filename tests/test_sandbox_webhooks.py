@@ -230,16 +230,14 @@ class Harness:
         return await self.http.post("/sandbox/resync", json={"customerId": "cust-1", **body})
 
     async def accepted(self, count: int) -> list[Post]:
-        """Wait for `count` genuine posts the receiver accepted."""
-        await eventually(lambda: _value(self.receiver.accepted), lambda a: len(a) >= count, 5)
+        """Wait for `count` genuine posts the receiver accepted, and the sandbox journaled.
+
+        The receiver sees a post before the sandbox has its answer, hence the journal."""
+        await eventually(self.deliveries, lambda d: sum(e["status"] == 200 for e in d) >= count, 5)
         return self.receiver.accepted
 
     async def validations(self, count: int) -> dict[str, Any]:
         return await eventually(self.webhook, lambda h: h["validations"] >= count, 5)
-
-
-async def _value(value: Any) -> Any:
-    return value
 
 
 def settings(**overrides: Any) -> SandboxSettings:
@@ -690,7 +688,7 @@ async def test_over_loopback_a_registered_receiver_gets_a_signed_event() -> None
     server = SandboxServer(settings()).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-            h = Harness(create_app(), http, receiver)
+            h = Harness(FastAPI(), http, receiver)
             await h.ok(await h.register(f"{listener.url}/linkedin/webhook"))
             customer = await h.customer()
             await h.create(customer, "job-1")
