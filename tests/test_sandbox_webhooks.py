@@ -306,6 +306,8 @@ async def test_registering_again_replaces_the_webhook_and_a_refused_url_changes_
     h.receiver.challenge = "wrong"
     assert (await h.register()).status_code == 400
     assert [w["url"] for w in await h.webhooks()] == ["http://receiver.test/other/webhook"]
+    assert (await h.http.delete("/sandbox/webhooks")).status_code == 204
+    assert await h.webhooks() == []
 
 
 async def test_the_webhook_is_validated_again_every_two_hours_of_sandbox_time(
