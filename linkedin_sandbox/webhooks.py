@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -70,8 +70,10 @@ def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
         return Response(status_code=204)
 
     @api.get("/sandbox/deliveries")
-    async def deliveries(type: str | None = None) -> list[dict[str, Any]]:
-        return [d for d in outbox.deliveries if type is None or d["type"] == type]
+    async def deliveries(
+        event_type: str | None = Query(default=None, alias="type"),
+    ) -> list[dict[str, Any]]:
+        return [d for d in outbox.deliveries if event_type in (None, d["type"])]
 
     @api.delete("/sandbox/deliveries", status_code=204)
     async def clear_deliveries() -> Response:

@@ -489,6 +489,8 @@ async def test_a_resync_reports_jobs_back_in_time_late_and_never(h: Harness) -> 
     assert report["deadlineMs"] == report["requestedAtMs"] + 30 * 60 * 1000
     assert report["developerApplicationUrn"] == customer.urn
     assert [r["id"] for r in await h.ok(await h.http.get("/sandbox/resync"))] == [resync["id"]]
+    resyncs = await h.ok(await h.http.get("/sandbox/deliveries", params={"type": "RESYNC_JOBS"}))
+    assert [d["event"]["type"] for d in resyncs] == ["RESYNC_JOBS"]
 
 
 async def test_a_resync_of_all_open_jobs_names_the_open_ones(h: Harness) -> None:
