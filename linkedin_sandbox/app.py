@@ -1,5 +1,6 @@
-"""The sandbox assembled: one module per LinkedIn resource, the control API, and the
-middleware around them (faults and journal outermost, then LinkedIn's path rules).
+"""The sandbox assembled: one module per LinkedIn resource, the control API, the webhook
+LinkedIn delivers events to, and the middleware around them (faults and journal
+outermost, then LinkedIn's path rules).
 """
 
 from __future__ import annotations
@@ -7,20 +8,40 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
-from linkedin_sandbox import control, gateway, integrations, jobs, oauth, provisioning, widget
+from linkedin_sandbox import (
+    control,
+    events,
+    gateway,
+    integrations,
+    jobs,
+    oauth,
+    provisioning,
+    webhooks,
+    widget,
+)
 from linkedin_sandbox.faults import FaultMiddleware
+from linkedin_sandbox.outbox import Outbox
 from linkedin_sandbox.sandbox import Sandbox
 from linkedin_sandbox.settings import SandboxSettings
 
 
-def create_app(settings: SandboxSettings | None = None) -> FastAPI:
+def create_app(
+    settings: SandboxSettings | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The sandbox app; `webhook_transport` carries what it sends the partner's webhook
+    (tests pass an in-process one), the network when unset."""
     sandbox = Sandbox(settings or SandboxSettings())
+    outbox = Outbox(sandbox, webhook_transport)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        outbox.start()  # a webhook kept in the state file is validated on time
         yield
+        await outbox.aclose()
         sandbox.save()
 
     api = FastAPI(
@@ -29,13 +50,16 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     api.state.sandbox = sandbox
+    api.state.outbox = outbox
     gateway.install(api, sandbox)
     oauth.routes(api, sandbox)
     provisioning.routes(api, sandbox)
     integrations.routes(api, sandbox)
     jobs.routes(api, sandbox)
     widget.routes(api, sandbox)
-    control.routes(api, sandbox)
+    webhooks.routes(api, sandbox, outbox)  # before control: /sandbox/faults/webhooks first
+    events.routes(api, sandbox, outbox)
+    control.routes(api, sandbox, outbox)
     # The middleware stack is built lazily: wrap it once, outermost, for faults + journal.
     api.add_middleware(gateway.LinkedInPaths)
     api.add_middleware(FaultMiddleware, faults=sandbox.faults, journal=sandbox.journal)

@@ -1,19 +1,21 @@
 """The control API under /sandbox/, which LinkedIn does not have: health, reset, faults,
-the request journal, LinkedIn's clock, failing tasks, contracts, campaigns, settings, state.
+the request journal, LinkedIn's clock, failing or PROCESSED tasks, contracts, campaigns,
+settings, state. (Webhooks and their events: webhooks.py and events.py.)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Self
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from linkedin_sandbox.faults import ENDPOINTS, Fault
+from linkedin_sandbox.outbox import Outbox
 from linkedin_sandbox.provisioning import application_view
 from linkedin_sandbox.sandbox import Sandbox
-from linkedin_sandbox.state import Campaign, Contract
+from linkedin_sandbox.state import Campaign, Contract, TaskEnding
 from linkedin_sandbox.widget import WIDGET
 
 
@@ -26,8 +28,15 @@ class ContractSetup(BaseModel):
 
 
 class TaskFailure(BaseModel):
-    error_message: str = Field(alias="errorMessage")
+    status: Literal["FAILED", "PROCESSED"] = "FAILED"
+    error_message: str | None = Field(default=None, alias="errorMessage")
     count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _failed_needs_a_message(self) -> Self:
+        if self.status == "FAILED" and not self.error_message:
+            raise ValueError("a FAILED task needs LinkedIn's errorMessage")
+        return self
 
 
 class CampaignSetup(BaseModel):
@@ -40,9 +49,18 @@ class SettingsPatch(BaseModel):
     token_ttl_seconds: int | None = Field(default=None, alias="tokenTtlSeconds")
     token_expires_in_as_string: bool | None = Field(default=None, alias="tokenExpiresInAsString")
     encode_response_keys: bool | None = Field(default=None, alias="encodeResponseKeys")
+    webhook_signature_form: Literal["a", "b"] | None = Field(
+        default=None, alias="webhookSignatureForm"
+    )
+    webhook_retries: int | None = Field(default=None, ge=0, alias="webhookRetries")
+    webhook_retry_seconds: float | None = Field(default=None, ge=0, alias="webhookRetrySeconds")
+    webhook_timeout_seconds: float | None = Field(default=None, gt=0, alias="webhookTimeoutSeconds")
+    webhook_challenge_timeout_seconds: float | None = Field(
+        default=None, gt=0, alias="webhookChallengeTimeoutSeconds"
+    )
 
 
-def routes(api: FastAPI, sandbox: Sandbox) -> None:
+def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
     @api.get("/sandbox/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -50,6 +68,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
     @api.post("/sandbox/reset", status_code=204)
     async def reset() -> Response:
         sandbox.reset()
+        outbox.reset()
         return Response(status_code=204)
 
     @api.put("/sandbox/faults/{endpoint}")
@@ -65,6 +84,7 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
     @api.delete("/sandbox/faults", status_code=204)
     async def clear_faults() -> Response:
         sandbox.faults.clear()
+        outbox.clear_faults()
         return Response(status_code=204)
 
     @api.get("/sandbox/requests")
@@ -80,11 +100,13 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
     async def advance_clock(seconds: float) -> dict[str, int]:
         sandbox.world.clock_offset_ms += int(seconds * 1000)
         sandbox.world.changed()
+        outbox.wake()
         return {"nowMs": sandbox.world.now_ms()}
 
     @api.post("/sandbox/tasks/fail-next")
     async def fail_next_tasks(failure: TaskFailure) -> dict[str, int]:
-        sandbox.world.failing_tasks.extend([failure.error_message] * failure.count)
+        ending = TaskEnding(status=failure.status, error_message=failure.error_message)
+        sandbox.world.failing_tasks.extend([ending.model_copy() for _ in range(failure.count)])
         sandbox.world.changed()
         return {"failing": len(sandbox.world.failing_tasks)}
 

@@ -69,6 +69,24 @@ class Fault(BaseModel):
         return self._rng.random() < self.error_rate
 
 
+WEBHOOKS = "webhooks"
+"""The fault name for what LinkedIn POSTs to the partner's webhook (DeliveryFault)."""
+
+
+class DeliveryFault(BaseModel):
+    """What to do to the next events LinkedIn delivers to the partner's webhook."""
+
+    duplicate_next: int = Field(default=0, ge=0, alias="duplicateNext")
+    """Deliver each of the next N events twice: the same bytes and signature again."""
+    reorder_next: int = Field(default=0, ge=0, alias="reorderNext")
+    """Hold the next N events until all N are queued, then send them newest first."""
+    forge_next: int = Field(default=0, ge=0, alias="forgeNext")
+    """Before each of the next N events, a third party POSTs it signed with a wrong secret;
+    the receiver must refuse it (401)."""
+
+    model_config = {"populate_by_name": True}
+
+
 class Journal:
     """The last requests the sandbox answered, secrets masked."""
 

@@ -18,6 +18,7 @@ from linkedin_sandbox import jobs
 from linkedin_sandbox.errors import LinkedInRefusal, error_response, not_found
 from linkedin_sandbox.faults import ASGIApp, Receive, Scope, Send
 from linkedin_sandbox.sandbox import Sandbox
+from linkedin_sandbox.webhooks import WEBHOOKS_PATH
 from linkedin_sandbox.widget import SAVE_PATH
 
 _VERSION = re.compile(r"^\d{4}(0[1-9]|1[0-2])$")
@@ -84,9 +85,10 @@ def install(api: FastAPI, sandbox: Sandbox) -> None:
     @api.middleware("http")
     async def serialise(request: Request, call_next: RequestResponseEndpoint) -> Response:
         """One request at a time sees and changes the world, which is then saved if changed."""
-        if request.url.path == SAVE_PATH:
-            # Its changes happen before its only await (the ATS callback), and that
-            # callback may reach code that calls the sandbox again: no lock here.
+        if request.url.path in (SAVE_PATH, WEBHOOKS_PATH):
+            # The widget's changes happen before its only await (the ATS callback), and
+            # that callback may reach code that calls the sandbox again; a webhook's
+            # registration waits on its challenge, then takes the lock itself: no lock here.
             saved = await call_next(request)
             sandbox.save()
             return saved

@@ -131,6 +131,8 @@ def _accept(sandbox: Sandbox, app: App, element: Any) -> dict[str, Any]:
         ready_at_ms=now + int(sandbox.settings.task_delay_seconds * 1000),
     )
     world.changed()
+    if element["jobPostingOperationType"] == "UPDATE":
+        world.update_arrived(app.client_id, str(element["externalJobPostingId"]))
     return {"id": urn, "status": 202, "location": f"/simpleJobPostings/{quote(urn, safe='')}"}
 
 
@@ -144,7 +146,8 @@ def process_due(world: World, settings: SandboxSettings) -> None:
     for task in due:
         world.changed()
         if world.failing_tasks:
-            task.status, task.error_message = "FAILED", world.failing_tasks.pop(0)
+            ending = world.failing_tasks.pop(0)
+            task.status, task.error_message = ending.status, ending.error_message
             continue
         try:
             job = _apply(world, task, settings)
@@ -325,4 +328,15 @@ def _status_view(
         "rawLocation": job.payload.get("location"),
     }
     view["jobPostingUrl"] = f"{settings.job_url_base}{job.job_id}"  # kept once NOT_LISTED
+    changes = job.linkedin_changes
+    if not listed:  # the partner's CLOSE, or expiry, wins over what LinkedIn changed
+        changes = {k: v for k, v in changes.items() if not k.startswith("listingStatus")}
+    view.update(changes)
+    if "promotionStatus" not in changes and view["listingStatus"] != "LISTED":
+        view["promotionStatus"] = "NOT_PROMOTED"
     return view
+
+
+def status_view(sandbox: Sandbox, app: App, external_id: str) -> dict[str, Any] | None:
+    """What jobPostingStatus answers for one of the app's jobs, None if LinkedIn has none."""
+    return _status_view(sandbox.world, app, external_id, sandbox.settings)

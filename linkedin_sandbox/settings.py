@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,3 +27,15 @@ class SandboxSettings(BaseSettings):
     job_url_base: str = "https://www.linkedin.com/jobs/view/"
     listed_at_skew_seconds: float = 10.0
     """How far in the future listedAt may lie: client clocks run seconds ahead, not minutes."""
+    webhook_signature_form: Literal["a", "b"] = "a"
+    """How X-LI-Signature is written (linkedin-inbound.md §2): "a" = hex(HMAC(secret,
+    "hmacsha256=" + body)), "b" = "hmacsha256=" + hex(HMAC(secret, body))."""
+    webhook_retries: int = 6
+    """Resends after a non-2xx answer or a connection error; LinkedIn documents 6 for
+    applications and nothing for job events."""
+    webhook_retry_seconds: float = 1.0
+    """The wait before the first resend, doubled before each next one (real seconds)."""
+    webhook_timeout_seconds: float = 10.0
+    """How long a delivery waits for the receiver's answer; LinkedIn does not document it."""
+    webhook_challenge_timeout_seconds: float = 3.0
+    """How long the validation GET waits for the challenge answer: LinkedIn's 3 s."""

@@ -1,4 +1,5 @@
-"""The sandbox's world: applications, tokens, integrations, contracts, jobs and tasks.
+"""The sandbox's world: applications, tokens, integrations, contracts, jobs and tasks, and
+the parent application's webhook with the resyncs LinkedIn asked it for.
 
 Every change to the world calls `World.changed()`; the store writes the world after a
 request only then, so reads cost no serialisation and no write.
@@ -11,7 +12,7 @@ import sqlite3
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -70,6 +71,9 @@ class Job(BaseModel):
     closed: bool = False
     payload: dict[str, Any]
     previous_job_ids: list[int] = Field(default_factory=list)
+    linkedin_changes: dict[str, Any] = Field(default_factory=dict)
+    """What LinkedIn changed on its own side (/sandbox/jobs/{id}/change), as the
+    jobPostingStatus fields it now answers: listingStatus, linkedInApplyStatus, ... ."""
 
 
 class Task(BaseModel):
@@ -80,9 +84,54 @@ class Task(BaseModel):
     payload: dict[str, Any]
     created_at_ms: int
     ready_at_ms: int
-    status: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED"] = "IN_PROGRESS"
+    status: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED", "PROCESSED"] = "IN_PROGRESS"
     job_posting: str | None = None
     error_message: str | None = None
+
+
+class TaskEnding(BaseModel):
+    """How one of the next tasks ends instead of being applied."""
+
+    status: Literal["FAILED", "PROCESSED"] = "FAILED"
+    """PROCESSED: LinkedIn's fourth status, for jobs it still takes from an XML feed or the
+    career site (linkedin-inbound.md §8); the post changes no job."""
+    error_message: str | None = None
+
+
+class Validation(BaseModel):
+    at_ms: int
+    kind: Literal["REGISTRATION", "REVALIDATION"]
+    ok: bool
+    reason: str | None = None
+    """Why the challenge failed."""
+
+
+class Webhook(BaseModel):
+    """The parent application's webhook, one per parent app, as the portal shows it."""
+
+    url: str
+    status: Literal["ACTIVE", "BLOCKED"] = "ACTIVE"
+    misses: int = 0
+    """Failed re-validations in a row; three block the webhook."""
+    registered_at_ms: int
+    next_validation_ms: int
+    validations: int = 1
+    last_validation: Validation
+
+
+class Resync(BaseModel):
+    """A RESYNC_JOBS request and the UPDATEs that answered it."""
+
+    id: str
+    client_id: str
+    customer_id: str
+    app_urn: str
+    requested_at_ms: int
+    deadline_ms: int
+    sync_all_open_jobs: bool
+    requested: list[str]
+    arrived: dict[str, int] = Field(default_factory=dict)
+    """externalJobPostingId -> when its first UPDATE after the request was accepted."""
 
 
 class World(BaseModel):
@@ -98,9 +147,20 @@ class World(BaseModel):
     next_app: int = 1000
     next_job: int = 4217555213
     clock_offset_ms: int = 0
-    failing_tasks: list[str] = Field(default_factory=list)
-    """errorMessages for the next tasks to process: LinkedIn failing accepted work."""
+    failing_tasks: list[TaskEnding] = Field(default_factory=list)
+    """How the next tasks to process end: LinkedIn failing accepted work, or PROCESSED."""
+    webhook: Webhook | None = None
+    resyncs: list[Resync] = Field(default_factory=list)
+    next_resync: int = 0
     _unsaved: bool = PrivateAttr(default=False)
+
+    @field_validator("failing_tasks", mode="before")
+    @classmethod
+    def _messages_are_failures(cls, value: Any) -> Any:
+        """A world saved when this list held only errorMessages."""
+        if isinstance(value, list):
+            return [{"error_message": v} if isinstance(v, str) else v for v in value]
+        return value
 
     def changed(self) -> None:
         """Mark the world changed: the store writes it once the request is answered."""
@@ -134,6 +194,18 @@ class World(BaseModel):
 
     def job(self, client_id: str, external_id: str) -> Job | None:
         return self.jobs.get(f"{client_id}|{external_id}")
+
+    def update_arrived(self, client_id: str, external_id: str) -> None:
+        """An UPDATE of that job was accepted: it answers every resync still waiting for it."""
+        now = self.now_ms()
+        for resync in self.resyncs:
+            if (
+                resync.client_id == client_id
+                and external_id in resync.requested
+                and external_id not in resync.arrived
+            ):
+                resync.arrived[external_id] = now
+                self.changed()
 
 
 class Store:
