@@ -82,9 +82,9 @@ async def test_the_status_check_finds_what_linkedin_changed_and_tells_the_ats(
     for job in ("job-a", "job-b", "job-c"):
         await jobs.create(cid, posting(job), wait=True)
     await jobs.close(cid, "job-c", wait=True)
-    # LinkedIn takes job-a down and turns job-b's on-site apply off, telling nobody.
+    # LinkedIn takes job-a down and changes job-b's apply status, telling nobody.
     await sandbox.change_at_linkedin(cid, "job-a", listingStatus="NOT_LISTED", reason="Spam")
-    await sandbox.change_at_linkedin(cid, "job-b", linkedInApplyStatus="NOT_ENABLED")
+    await sandbox.change_at_linkedin(cid, "job-b", linkedInApplyStatus="ENABLED")
     await sandbox.clear_requests()
 
     told = await temporal_env.client.execute_workflow(
@@ -101,7 +101,7 @@ async def test_the_status_check_finds_what_linkedin_changed_and_tells_the_ats(
     )
     assert a.linked_in_status_message and "Spam" in a.linked_in_status_message
     b = await eventually(
-        lambda: jobs.state(cid, "job-b"), lambda s: s.linked_in_apply_status == "NOT_ENABLED"
+        lambda: jobs.state(cid, "job-b"), lambda s: s.linked_in_apply_status == "ENABLED"
     )
     assert b.status == JobStatus.LISTED
     assert await status_reads(sandbox) <= 2  # the reads share jobPostingStatus calls
@@ -114,7 +114,8 @@ async def test_the_status_check_finds_what_linkedin_changed_and_tells_the_ats(
     by_job = {e["data"]["externalJobPostingId"]: e["data"]["linkedIn"] for e in changes}
     assert by_job["job-a"]["old"]["listingStatus"] == "LISTED"
     assert by_job["job-a"]["new"]["listingStatus"] == "NOT_LISTED"
-    assert by_job["job-b"]["new"]["linkedInApplyStatus"] == "NOT_ENABLED"
+    assert by_job["job-b"]["old"]["linkedInApplyStatus"] == "NOT_ENABLED"
+    assert by_job["job-b"]["new"]["linkedInApplyStatus"] == "ENABLED"
 
     shown = await asyncio.to_thread(run_cli, "job", "show", cid, "job-a", env=cli_env(temporal_env))
     assert shown.returncode == 0, shown.stderr

@@ -228,3 +228,43 @@ async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
     handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{every.json()['eventId']}")
     result = await handle.result()
     assert sorted(job["external_job_posting_id"] for job in result["jobs"]) == ["open-1", "open-2"]
+
+
+async def test_the_sandbox_as_linkedin_validates_our_door_and_its_events_reach_the_jobs(
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    cid: str,
+) -> None:
+    """LinkedIn's side played by the sandbox: registration by challenge, a signed change
+    (with a forged post and a duplicate around it), and a resync it times."""
+    registered = await sandbox.register_webhook(f"{api_url}/linkedin/webhook")
+    assert registered.status_code == 201, registered.text
+    await enabled_customer(api, api_url, sandbox, cid)
+    for job in ("j-1", "j-2"):
+        await api.put(f"/v1/customers/{cid}/jobs/{job}", params={"wait": "true"}, json=job_body())
+    await sandbox.http.put("/sandbox/faults/webhooks", json={"forgeNext": 1, "duplicateNext": 1})
+
+    await sandbox.change_at_linkedin(cid, "j-1", listingStatus="NOT_LISTED", reason="Reported")
+    await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/jobs/j-1"),
+        lambda r: r.json()["status"] == "UNLISTED_BY_LINKEDIN",
+    )
+    deliveries = await eventually(
+        lambda: sandbox.http.get("/sandbox/deliveries"),
+        lambda r: {d["kind"] for d in r.json()} >= {"DELIVERY", "FORGED", "DUPLICATE"},
+    )
+    statuses = {d["kind"]: d["status"] for d in deliveries.json()}
+    assert statuses == {"FORGED": 401, "DELIVERY": 200, "DUPLICATE": 200}
+
+    resync = (
+        await sandbox.http.post(
+            "/sandbox/resync", json={"customerId": cid, "syncAllOpenJobs": True}
+        )
+    ).json()
+    report = await eventually(
+        lambda: sandbox.http.get(f"/sandbox/resync/{resync['resync']['id']}"),
+        lambda r: not r.json()["pending"],
+    )
+    assert sorted(report.json()["inTime"]) == ["j-1", "j-2"]
+    assert report.json()["never"] == [] and report.json()["late"] == []
