@@ -213,6 +213,8 @@ Command = StartOperation | ReadStatus | Wait | Complete
 
 KEEP_RESYNCS = 10
 """Resync requests remembered, so LinkedIn's redelivery of one resends nothing."""
+RESYNC_PREFIX = "resync-"
+"""The operation id of a resend LinkedIn asked for: `resync-<request>`."""
 
 
 # -- requests -------------------------------------------------------------------------------
@@ -661,7 +663,7 @@ def _resync(state: JobState, request_id: str, at: datetime) -> None:
     _requested(
         state,
         OperationRequested(
-            operation_id=f"resync-{request_id}",
+            operation_id=RESYNC_PREFIX + request_id,
             kind=OperationKind.UPDATE,
             params=OperationParams(job=state.posting),
             at=at,
@@ -784,6 +786,9 @@ def decide(state: JobState, now: datetime) -> Command:
         return Complete()
     if unfinished and unfinished[0].outcome in (_QUEUED, _RUNNING):
         return StartOperation(unfinished[0].id)
+    for op in unfinished:  # LinkedIn wants the job within 30 minutes: no operator waits
+        if op.outcome == _QUEUED and op.id.startswith(RESYNC_PREFIX):
+            return StartOperation(op.id)
     if state.status_read_wanted:
         return ReadStatus()
     return Wait(until=next_timer(state))

@@ -253,3 +253,14 @@ def test_resync_requests_remembered_are_bounded() -> None:
     for n in range(50):
         rules.evolve(j.state, rules.ResyncAsked(f"req-{n}", j.now))
     assert len(j.state.resyncs) == rules.KEEP_RESYNCS
+
+
+def test_a_resync_goes_out_ahead_of_an_operation_parked_for_an_operator() -> None:
+    j = listed()
+    parked = j.request(OperationKind.RENEW)
+    j.start()
+    rules.evolve(j.state, rules.OperationUnanswered(parked, "503", j.now))
+    rules.evolve(j.state, rules.ResyncAsked("req-a", j.now))
+    assert rules.decide(j.state, j.now) == rules.StartOperation(rules.RESYNC_PREFIX + "req-a")
+    j.answer(JobOperationResult(succeeded=True, status=status()))
+    assert j.op(parked).outcome == OperationOutcome.NEEDS_ATTENTION  # still the operator's
