@@ -51,6 +51,10 @@ class Findings:
     """Elements sent again for one operation, whatever LinkedIn did with the first."""
     calls: Counter[str] = field(default_factory=Counter)
     minimum: Counter[str] = field(default_factory=Counter)
+    linkedin_changes: int = 0
+    """Jobs LinkedIn changed on its own side whose final state was compared with ours."""
+    resyncs: list[str] = field(default_factory=list)
+    """Each resync LinkedIn requested: how many jobs came back in time."""
 
     @property
     def failed(self) -> bool:
@@ -167,6 +171,54 @@ def _compare(
     for name, (mine, linkedin) in mismatches.items():
         if mine != linkedin:
             found.wrong.append(f"{job}: {name} is {mine} here, {linkedin} at LinkedIn")
+
+
+CHANGED_FIELDS = {
+    "listingStatus": "listing_status",
+    "linkedInApplyStatus": "linked_in_apply_status",
+    "promotionStatus": "promotion_status",
+}
+
+
+def audit_linkedin_changes(
+    ours: dict[str, dict[str, Any] | None], world: dict[str, Any], now_ms: float, found: Findings
+) -> None:
+    """What LinkedIn changed on its side is what we show, once the run has settled (after
+    its webhooks, and one status check for any it could not deliver)."""
+    for theirs in world["jobs"]:
+        changes = theirs.get("linkedin_changes") or {}
+        state = ours.get(theirs["external_id"])
+        if not changes or state is None or theirs["closed"] or theirs["expire_at"] <= now_ms:
+            continue
+        found.linkedin_changes += 1
+        job = theirs["external_id"]
+        for name, ours_name in CHANGED_FIELDS.items():
+            if name in changes and str(state[ours_name]) != str(changes[name]):
+                found.wrong.append(
+                    f"{job}: LinkedIn set {name} {changes[name]}; we show {state[ours_name]}"
+                )
+        if changes.get("listingStatus") == "NOT_LISTED" and state["status"] not in (
+            "UNLISTED_BY_LINKEDIN",
+            "CLOSED",
+        ):
+            found.wrong.append(f"{job}: LinkedIn took it down; we say {state['status']}")
+
+
+def audit_resyncs(
+    reports: list[dict[str, Any]], ours: dict[str, dict[str, Any] | None], found: Findings
+) -> None:
+    """Every open job LinkedIn asked for again came back within its 30 minutes."""
+    for report in reports:
+        ended = {
+            job
+            for job in report["requested"]
+            if (ours.get(job) or {}).get("status") in ("CLOSED", "DISCARDED", "FAILED")
+        }
+        missing = [j for j in report["never"] + report["pending"] if j not in ended]
+        for job in missing + report["late"]:
+            when = "late" if job in report["late"] else "never"
+            found.wrong.append(f"{job}: resync {report['id']} asked for it; it came back {when}")
+        found.resyncs.append(f"{len(report['inTime'])}/{len(report['requested'])}")
 
 
 def _expectations(job: str, ledger: Ledger, state: dict[str, Any], found: Findings) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import structlog
 
-from chaos.ats import TASK_FAILURE
+from chaos.ats import TASK_FAILURE, Ledger
 from chaos.stack import ChaosStack
 
 log = structlog.get_logger("chaos")
@@ -57,14 +57,22 @@ class Havoc:
     """Injects faults and kills processes until told to stop; counts what it did."""
 
     def __init__(
-        self, stack: ChaosStack, journal: Journal, rng: random.Random, kill_every: float
+        self,
+        stack: ChaosStack,
+        journal: Journal,
+        rng: random.Random,
+        kill_every: float,
+        ledger: Ledger,
     ) -> None:
         self.stack = stack
+        self.ledger = ledger
         self.journal = journal
         self.rng = rng
         self.kill_every = kill_every
         self.sandbox = httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10)
         self.faults: Counter[str] = Counter()
+        self.linkedin: Counter[str] = Counter()
+        """What LinkedIn did on its own side: jobs changed, resyncs requested."""
         self.lock = asyncio.Lock()
         """Held while a process is down, so faults and the journal wait for the sandbox."""
 
@@ -75,6 +83,9 @@ class Havoc:
                 await self._inject()
 
     async def _inject(self) -> None:
+        if self.ledger.jobs and self.rng.random() < 0.2:
+            await self._linkedin_acts()
+            return
         endpoint = self.rng.choice(ENDPOINTS)
         kind = self.rng.choice(("5xx", "429", "drop", "error rate", "task", "token", "latency"))
         fault: dict[str, Any] | None = None
@@ -104,6 +115,45 @@ class Havoc:
             return
         self.faults[kind.split(" on ")[0]] += 1
         log.info("chaos.fault", fault=kind)
+
+    async def _linkedin_acts(self) -> None:
+        """LinkedIn changes a job on its side, or asks for a customer's jobs again."""
+        job, customer = self.rng.choice(sorted(self.ledger.jobs.items()))
+        if self.rng.random() < 0.25:
+            body: dict[str, Any] = {"customerId": customer}
+            if self.rng.random() < 0.5:
+                body["syncAllOpenJobs"] = True
+            else:
+                body["externalJobPostingIds"] = [job]
+            path, kind = "/sandbox/resync", "resync"
+        else:
+            field, values = self.rng.choice(
+                (
+                    ("listingStatus", ("NOT_LISTED", "LISTED")),
+                    ("linkedInApplyStatus", ("NOT_ENABLED", "ENABLED")),
+                    ("promotionStatus", ("NOT_PROMOTED", "PROMOTED")),
+                )
+            )
+            body = {"customerId": customer, field: self.rng.choice(values), "reason": "chaos"}
+            path, kind = f"/sandbox/jobs/{job}/change", "job changed"
+        try:
+            answer = await self.sandbox.post(path, json=body)
+        except httpx.HTTPError:
+            return
+        if answer.status_code == 202:
+            self.linkedin[kind] += 1
+            log.info("chaos.linkedin", action=kind, job=job, body=body)
+
+    async def register_webhook(self, url: str) -> None:
+        """LinkedIn's webhook for the parent app points at our API (validated by challenge)."""
+        for _ in range(60):
+            try:
+                if (await self.sandbox.post("/sandbox/webhooks", json={"url": url})).is_success:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(1)
+        raise RuntimeError(f"the sandbox could not register {url} as LinkedIn's webhook")
 
     async def calm(self) -> None:
         """No fault any more: what LinkedIn does on a good day."""

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,13 +19,21 @@ import typer
 from rich.table import Table
 
 from chaos.ats import Api, Ats, Customer, Ledger
-from chaos.audit import Findings, audit_customers, audit_histories, audit_jobs, count_calls
+from chaos.audit import (
+    Findings,
+    audit_customers,
+    audit_histories,
+    audit_jobs,
+    audit_linkedin_changes,
+    audit_resyncs,
+    count_calls,
+)
 from chaos.havoc import Havoc, Journal
 from chaos.stack import ChaosStack
 from cli.common import console, finish
 from cli.logs import configure_logging
 from domain.integration_workflow import IntegrationState
-from domain.job_workflow import JobState
+from domain.job_workflow import JOB_STATUS_CHECKS_WORKFLOW_TYPE, JobState
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,8 @@ async def _drive(plan: Plan, stack: ChaosStack) -> Run:
         random.Random(rng.random()),
     )
     journal = Journal(stack.sandbox_url)
-    havoc = Havoc(stack, journal, random.Random(rng.random()), plan.kill_every)
+    havoc = Havoc(stack, journal, random.Random(rng.random()), plan.kill_every, ledger)
+    await havoc.register_webhook(f"{stack.api_url}/linkedin/webhook")
     started = time.monotonic()
     ats.chaos_until = started + plan.seconds
     ats.settle_until = ats.chaos_until + plan.settle
@@ -120,6 +130,7 @@ async def _jobs(
 async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Findings:
     found = Findings()
     token = stack.settings.api_token.get_secret_value()
+    await _check_statuses(stack)
     async with (
         httpx.AsyncClient(base_url=stack.sandbox_url, timeout=60) as sandbox,
         httpx.AsyncClient(
@@ -127,6 +138,7 @@ async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Finding
         ) as api,
     ):
         world = (await sandbox.get("/sandbox/state")).raise_for_status().json()
+        resyncs = (await sandbox.get("/sandbox/resync")).raise_for_status().json()
         jobs: dict[str, dict[str, Any] | None] = {}
         for job, customer in ledger.jobs.items():
             answer = await api.get(f"/v1/customers/{customer}/jobs/{job}")
@@ -143,10 +155,33 @@ async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Finding
                 IntegrationState.model_validate(state).model_dump(mode="json") for state in states
             ]
     audit_jobs(ledger, jobs, world, found)
+    audit_linkedin_changes(jobs, world, time.time() * 1000, found)
+    audit_resyncs(resyncs, jobs, found)
     audit_customers(ledger, integrations, world, found)
     count_calls(journal.entries, found)
     await audit_histories(await stack.temporal(), found)
     return found
+
+
+async def _check_statuses(stack: ChaosStack) -> None:
+    """One status check, as the schedule runs it: what a webhook could not deliver (the
+    sandbox killed with events queued) is read instead. Waits until LinkedIn is quiet."""
+    temporal = await stack.temporal()
+    await temporal.execute_workflow(
+        JOB_STATUS_CHECKS_WORKFLOW_TYPE,
+        timedelta(minutes=5),
+        id=f"chaos-status-check-{time.time_ns()}",
+        task_queue=stack.settings.task_queue,
+        result_type=int,
+    )
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=60) as sandbox:
+        seen = -1
+        for _ in range(60):
+            count = len((await sandbox.get("/sandbox/requests")).json())
+            if count == seen:
+                return
+            seen = count
+            await asyncio.sleep(3)
 
 
 def report(run: Run) -> None:
@@ -187,6 +222,12 @@ def report(run: Run) -> None:
         ),
         ("LinkedIn calls over the minimum", calls - minimum, f"{calls} made: {by_endpoint}"),
         ("runs that do not replay", len(found.replay_failures), found.replay.line()),
+        (
+            "LinkedIn's own changes",
+            sum(havoc.linkedin.values()),
+            f"{dict(havoc.linkedin) or 0}; {found.linkedin_changes} changed jobs compared; "
+            f"resyncs back in time: {', '.join(found.resyncs) or 'none'}",
+        ),
     ):
         table.add_row(name, str(count), detail)
     console.print(table)

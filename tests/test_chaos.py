@@ -21,7 +21,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from chaos.ats import PARKED_PATIENCE, Ledger, Patience, Requested
-from chaos.audit import Findings, audit_jobs, note_task_failure
+from chaos.audit import (
+    Findings,
+    audit_jobs,
+    audit_linkedin_changes,
+    audit_resyncs,
+    note_task_failure,
+)
 from domain.job_workflow import OperationKind
 
 ROOT = Path(__file__).parents[1]
@@ -200,3 +206,61 @@ def test_the_operator_retries_what_stays_parked_past_its_patience(
     clock[0] += PARKED_PATIENCE + 1
     assert patience.runs_out(parked=True)
     assert not patience.runs_out(parked=True)  # a retry starts the count again too
+
+
+def world_job(external_id: str, closed: bool = False, **changes: str) -> dict[str, Any]:
+    return {
+        "external_id": external_id,
+        "closed": closed,
+        "expire_at": ms(10**6),
+        "linkedin_changes": changes,
+    }
+
+
+def our_job(status: str, listing: str = "LISTED", apply: str = "NOT_ENABLED") -> dict[str, Any]:
+    return {
+        "status": status,
+        "listing_status": listing,
+        "linked_in_apply_status": apply,
+        "promotion_status": "NOT_PROMOTED",
+    }
+
+
+def test_the_auditor_finds_a_change_linkedin_made_that_we_do_not_show() -> None:
+    world = {
+        "jobs": [
+            world_job("seen", listingStatus="NOT_LISTED"),
+            world_job("missed", linkedInApplyStatus="ENABLED"),
+            world_job("closed-since", closed=True, listingStatus="NOT_LISTED"),
+            world_job("untouched"),
+        ]
+    }
+    ours = {
+        "seen": our_job("UNLISTED_BY_LINKEDIN", listing="NOT_LISTED"),
+        "missed": our_job("LISTED"),
+        "closed-since": our_job("CLOSED", listing="NOT_LISTED"),
+        "untouched": our_job("LISTED"),
+    }
+    found = Findings()
+    audit_linkedin_changes(ours, world, ms(0), found)
+    assert found.linkedin_changes == 2
+    assert found.wrong == ["missed: LinkedIn set linkedInApplyStatus ENABLED; we show NOT_ENABLED"]
+
+
+def test_the_auditor_finds_a_resync_that_missed_linkedins_half_hour() -> None:
+    report = {
+        "id": "rs-1",
+        "requested": ["back", "late", "never", "closed-by-ats"],
+        "inTime": ["back"],
+        "late": ["late"],
+        "never": ["never", "closed-by-ats"],
+        "pending": [],
+    }
+    ours = {"closed-by-ats": our_job("CLOSED")}
+    found = Findings()
+    audit_resyncs([report], ours, found)
+    assert found.wrong == [
+        "never: resync rs-1 asked for it; it came back never",
+        "late: resync rs-1 asked for it; it came back late",
+    ]
+    assert found.resyncs == ["1/4"]
