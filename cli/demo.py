@@ -18,7 +18,7 @@ from client.jobs import JobsClient
 from client.webhooks import WebhooksClient
 from domain.integration_workflow import ContextStatus, IntegrationState, integration_workflow_id
 from domain.integrations import IntegrationType
-from domain.job_workflow import Operation, job_workflow_id
+from domain.job_workflow import JobState, Operation, job_workflow_id
 from settings import Settings
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
@@ -111,16 +111,7 @@ class Tour:
         external_id = f"demo-{int(time.time())}"
         link = self.link(job_workflow_id(customer, external_id))
         self.say(f"[bold]A job[/bold] {external_id} — {link}")
-        job: dict[str, Any] = {
-            "externalJobPostingId": external_id,
-            "jobPostingOperationType": "CREATE",
-            "title": "Backend Engineer",
-            "description": DESCRIPTION,
-            "companyApplyUrl": f"https://careers.{customer}.example.com/{external_id}",
-            "listedAt": int(time.time() * 1000) - 60_000,
-            "location": "Springfield",
-            "integrationContext": "urn:li:organization:42",
-        }
+        job = demo_job(customer, external_id)
         steps: list[tuple[str, Callable[[], Awaitable[Operation]]]] = [
             ("create (BASIC)", lambda: self.jobs.create(customer, job, wait=True)),
             (
@@ -150,6 +141,49 @@ class Tour:
                 self.say(
                     f"    new listing; the old one was jobId {old.job_id} {old.job_posting_url}",
                 )
+
+    async def linkedin_talks_back(self, customer: str) -> None:
+        """LinkedIn, played by the sandbox, validates our webhook, takes a job down, and
+        asks for the customer's jobs again; the job hears of both."""
+        sandbox = f"http://127.0.0.1:{self.settings.sandbox_port}"
+        door = f"http://{self.settings.api_host}:{self.settings.api_port}/linkedin/webhook"
+        external_id = f"talks-back-{int(time.time())}"
+        link = self.link(job_workflow_id(customer, external_id))
+        self.say(f"[bold]LinkedIn talks back[/bold] — {link}")
+        async with httpx.AsyncClient(base_url=sandbox, timeout=30) as linkedin:
+            (await linkedin.post("/sandbox/webhooks", json={"url": door})).raise_for_status()
+            self.say(f"  LinkedIn validated {door} with a challenge, and will sign what it sends")
+            await self.jobs.create(customer, demo_job(customer, external_id), wait=True)
+            change = {"customerId": customer, "listingStatus": "NOT_LISTED"}
+            change["reason"] = "Closed after member reports"
+            (
+                await linkedin.post(f"/sandbox/jobs/{external_id}/change", json=change)
+            ).raise_for_status()
+            state = await self._job_until(customer, external_id, "UNLISTED_BY_LINKEDIN")
+            self.say(
+                f"  LinkedIn took the job down; it reads {state.status} "
+                f"(LinkedIn says: {state.linked_in_status_message})"
+            )
+            resync = {"customerId": customer, "externalJobPostingIds": [external_id]}
+            (await linkedin.post("/sandbox/resync", json=resync)).raise_for_status()
+            await self._job_until(customer, external_id, resent=True)
+            self.say("  LinkedIn asked for the job again: it was resent as one UPDATE")
+        await self.jobs.close(customer, external_id, wait=True)
+
+    async def _job_until(
+        self, customer: str, external_id: str, status: str | None = None, resent: bool = False
+    ) -> JobState:
+        deadline = time.monotonic() + 60
+        while True:
+            state = await self.jobs.state(customer, external_id)
+            done = any(
+                op.id.startswith("resync-") and op.outcome == "SUCCEEDED" for op in state.operations
+            )
+            if (status is None or state.status == status) and (done or not resent):
+                return state
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{external_id}: still {state.status}: {state.waiting_for}")
+            await asyncio.sleep(0.3)
 
     @asynccontextmanager
     async def webhook_listener(self, customer: str, expected: int) -> AsyncIterator[None]:
@@ -203,10 +237,24 @@ class Tour:
         )
         async with self.webhook_listener(globex, expected=5):
             await self.job_life(globex, globex_contract)
+        await self.linkedin_talks_back(initech)
         self.say(
             "[green]Demo complete.[/green] Filter the UI by IntegrationStatus or JobStatus, "
             f"e.g. {self.ui}?query=" + quote('IntegrationStatus="ENABLED"'),
         )
+
+
+def demo_job(customer: str, external_id: str) -> dict[str, Any]:
+    return {
+        "externalJobPostingId": external_id,
+        "jobPostingOperationType": "CREATE",
+        "title": "Backend Engineer",
+        "description": DESCRIPTION,
+        "companyApplyUrl": f"https://careers.{customer}.example.com/{external_id}",
+        "listedAt": int(time.time() * 1000) - 60_000,
+        "location": "Springfield",
+        "integrationContext": "urn:li:organization:42",
+    }
 
 
 def _free_port() -> int:

@@ -101,6 +101,9 @@ def test_up_prints_the_urls_and_the_demo_completes(stack: Stack) -> None:
     assert "Demo complete" in text, text
     assert "LinkedIn kept the jobId and URL" in text
     assert "new listing; the old one was jobId" in text
+    assert "LinkedIn took the job down; it reads UNLISTED_BY_LINKEDIN" in text
+    assert "(LinkedIn says: Closed after member reports)" in text
+    assert "LinkedIn asked for the job again: it was resent as one UPDATE" in text
     for event in ("job.listed", "job.upgraded", "job.renewed", "job.downgraded", "job.closed"):
         assert re.search(rf"webhook {re.escape(event)} +evt_\w+  signature ok", text), event
 

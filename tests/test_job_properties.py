@@ -66,6 +66,7 @@ from domain import job_lifecycle as rules
 from domain.job_postings import JobPosting, JobPostingStatus
 from domain.job_workflow import (
     JobOperationResult,
+    JobSignal,
     JobState,
     JobStatus,
     ListingSnapshot,
@@ -73,6 +74,7 @@ from domain.job_workflow import (
     OperationKind,
     OperationOutcome,
     OperationParams,
+    ResyncJob,
     job_workflow_id,
 )
 from linkedin import LinkedInClient
@@ -208,6 +210,21 @@ MAX_OPEN_JOBS = 3
 PLANS = st.sampled_from(["basic", "slots", "p4p"])
 FAULT_LISTS = st.lists(st.sampled_from(FAULT_NAMES), max_size=2, unique=True)
 CRASHES = st.sampled_from([None] * 8 + ["before", 0.0, 0.05, 0.3])
+LINKEDIN_CHANGES = st.sampled_from(
+    [
+        {"listingStatus": "NOT_LISTED", "reason": "Closed after member reports"},
+        {"listingStatus": "LISTED"},
+        {"linkedInApplyStatus": "NOT_ENABLED"},
+        {"linkedInApplyStatus": "ENABLED"},
+        {"promotionStatus": "PROMOTED"},
+    ]
+)
+"""What LinkedIn changes on its own side (linkedin-inbound.md §3)."""
+CHANGED = {
+    "listingStatus": "listing_status",
+    "linkedInApplyStatus": "linked_in_apply_status",
+    "promotionStatus": "promotion_status",
+}
 """Mostly none; else restart the worker before sending, or this many seconds after."""
 
 
@@ -224,6 +241,10 @@ def has_unposted_job(machine: JobLifecycleMachine) -> bool:
 
 def has_ended_job(machine: JobLifecycleMachine) -> bool:
     return bool(machine._ended())
+
+
+def has_posted_job(machine: JobLifecycleMachine) -> bool:
+    return bool(machine._posted())
 
 
 def has_parked_operation(machine: JobLifecycleMachine) -> bool:
@@ -316,6 +337,10 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             for j in self._open()
             if any(op.outcome == outcome for op in self.views[j].operations)  # type: ignore[union-attr]
         ]
+
+    def _posted(self) -> list[str]:
+        """Open jobs LinkedIn has."""
+        return [j for j in self._open() if self.views[j].posting is not None]  # type: ignore[union-attr]
 
     def _unposted(self) -> list[str]:
         """Open jobs LinkedIn never took: their CREATE failed or is parked."""
@@ -436,7 +461,9 @@ class JobLifecycleMachine(RuleBasedStateMachine):
     async def _settled(self, job: str, state: JobState) -> bool:
         if any(op.outcome == OperationOutcome.RUNNING for op in state.operations):
             return False
-        if isinstance(rules.decide(state, datetime.now(UTC)), rules.StartOperation):
+        if isinstance(
+            rules.decide(state, datetime.now(UTC)), rules.StartOperation | rules.ReadStatus
+        ):
             return False
         if state.status in FINAL:
             return await self._workflow_status(job) != WorkflowExecutionStatus.RUNNING
@@ -649,6 +676,65 @@ class JobLifecycleMachine(RuleBasedStateMachine):
 
         self.harness.run(signal())
 
+    @precondition(has_posted_job)
+    @rule(data=st.data(), change=LINKEDIN_CHANGES, faults=FAULT_LISTS, crash=CRASHES)
+    def linkedin_changes_the_job(
+        self, data: st.DataObject, change: dict[str, str], faults: list[str], crash: Any
+    ) -> None:
+        """LinkedIn changes the job on its side and says so (its webhook's routing is a
+        `check_status` signal): the job reads LinkedIn and shows what it now says."""
+        job = self._pick(data, self._posted())
+        self.harness.stats[f"linkedin: {next(iter(change))}"] += 1
+
+        async def linkedin() -> None:
+            await self.control.change_at_linkedin(self.customer_id, job, **change)
+            await self._arm(faults)
+            if crash == "before":
+                await self._restart_worker()
+            await self._handle(job).signal(JobSignal.CHECK_STATUS)
+            if isinstance(crash, float):
+                await asyncio.sleep(crash)
+                await self._restart_worker()
+            await self._settle(job)
+            await self._disarm()
+
+        self.harness.run(linkedin())
+
+    @precondition(has_posted_job)
+    @rule(data=st.data(), again=st.booleans(), faults=FAULT_LISTS, crash=CRASHES)
+    def linkedin_asks_for_a_resync(
+        self, data: st.DataObject, again: bool, faults: list[str], crash: Any
+    ) -> None:
+        """LinkedIn asks for the job again (maybe twice, as a redelivery): it is resent as
+        one UPDATE per request."""
+        job = self._pick(data, self._posted())
+        request = ResyncJob(request_id=f"rs-{self._next()}")
+        self.harness.stats["linkedin: resync"] += 1
+
+        async def resync() -> None:
+            await self._arm(faults)
+            if crash == "before":
+                await self._restart_worker()
+            for _ in range(2 if again else 1):
+                await self._handle(job).signal(JobSignal.RESYNC, request)
+            if isinstance(crash, float):
+                await asyncio.sleep(crash)
+                await self._restart_worker()
+            state = await self._settle(job)
+            await self._disarm()
+            assert state is not None
+            resent = [
+                op for op in state.operations if op.id == rules.RESYNC_PREFIX + request.request_id
+            ]
+            assert len(resent) <= 1 and (
+                state.status in FINAL or resent or state.has(OperationKind.CLOSE)
+            )
+
+        self.harness.run(resync())
+
+    def _handle(self, job: str) -> Any:
+        return self.harness.temporal.get_workflow_handle(job_workflow_id(self.customer_id, job))
+
     @precondition(has_sent_a_request)
     @rule()
     def send_again(self) -> None:
@@ -701,6 +787,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             _check_failures(job, ledger)
             if not any(op.outcome in LIVE for op in state.operations):
                 _check_same_view(job, state, linkedin_jobs.get(job))
+                _check_linkedin_changes(job, state, linkedin_jobs.get(job))
             _check_exactly_once(job, ledger, job_tasks)
 
     async def _check_workflow(self, job: str, state: JobState) -> None:
@@ -741,6 +828,21 @@ def _check_same_view(job: str, state: JobState, linkedin: dict[str, Any] | None)
         f"{job}: LinkedIn has {theirs}, the workflow says {ours} "
         f"(status {state.status}, operations {_summary(state.operations)})"
     )
+
+
+def _check_linkedin_changes(job: str, state: JobState, linkedin: dict[str, Any] | None) -> None:
+    """What LinkedIn changed on its side, the job shows once it has read it; a job LinkedIn
+    took down is told apart from one we closed."""
+    if linkedin is None or linkedin["closed"] or not state.status_read_at:
+        return
+    changes = linkedin.get("linkedin_changes") or {}
+    for name, ours in CHANGED.items():
+        if name in changes:
+            assert str(getattr(state, ours)) == changes[name], (
+                f"{job}: LinkedIn set {name} {changes[name]}; the job shows {getattr(state, ours)}"
+            )
+    if changes.get("listingStatus") == "NOT_LISTED" and not state.expired:
+        assert state.status == JobStatus.UNLISTED_BY_LINKEDIN, f"{job}: {state.status}"
 
 
 def _check_failures(job: str, ledger: Ledger) -> None:
