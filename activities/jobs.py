@@ -173,8 +173,9 @@ class JobActivities:
                     self._linkedin.submit_jobs(creds, [request.posting])
                 )
             except TransientLinkedInError as error:
-                # A 429 was refused before processing; anything else may have been applied.
-                progress.uncertain = error.status != 429
+                # A 429 was refused before processing, a request with no connection never
+                # left; anything else may have been applied.
+                progress.uncertain = not (error.status == 429 or error.never_sent)
                 failures += 1
                 log.warning("job.submit_unanswered", error=str(error), failures=failures)
                 await self._pause(progress, failures, error)

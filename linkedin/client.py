@@ -268,12 +268,16 @@ class LinkedInClient:
         except httpx.TimeoutException as exc:
             log.warning("linkedin.timeout", endpoint=endpoint, error=type(exc).__name__)
             raise TransientLinkedInError(
-                f"timed out ({type(exc).__name__})", endpoint=endpoint
+                f"timed out ({type(exc).__name__})",
+                endpoint=endpoint,
+                never_sent=isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout),
             ) from None
         except httpx.TransportError as exc:
             log.warning("linkedin.transport_error", endpoint=endpoint, error=type(exc).__name__)
             raise TransientLinkedInError(
-                f"connection failed ({type(exc).__name__}: {exc})", endpoint=endpoint
+                f"connection failed ({type(exc).__name__}: {exc})",
+                endpoint=endpoint,
+                never_sent=isinstance(exc, httpx.ConnectError),
             ) from None
         finally:
             elapsed = time.perf_counter() - started

@@ -67,9 +67,18 @@ class TransientLinkedInError(LinkedInError):
 
     failure_type: ClassVar[FailureType] = FailureType.TRANSIENT
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        never_sent: bool = False,
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
+        self.never_sent = never_sent
+        """No connection was made: the request provably never reached LinkedIn."""
 
 
 class PermanentLinkedInError(LinkedInError):
