@@ -129,3 +129,22 @@ async def test_integration_changes_reach_the_ats(
 
 async def _items(page: Awaitable[DeliveryPage]) -> list[Delivery]:
     return (await page).items
+
+
+@pytest.mark.usefixtures("worker")
+async def test_no_delivery_workflow_starts_when_no_endpoint_wants_the_event(
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    webhooks: WebhooksClient,
+    cid: str,
+) -> None:
+    """Issue 22: 1,045 delivery workflows ran for nobody in one chaos run."""
+    other = await webhooks.register("https://elsewhere.example.com/hooks", f"{cid}-other")
+    await onboard_for_jobs(linkedin, settings, temporal_env.client, cid)
+    jobs = JobsClient(temporal_env.client, task_queue=settings.task_queue, webhooks=True)
+    await jobs.create(cid, JobPosting.model_validate(job_fields("job-1")).to_wire(), wait=True)
+    await jobs.close(cid, "job-1", wait=True)
+    query = f'WorkflowType = "WebhookDeliveryWorkflow" AND CustomerId = "{cid}"'
+    assert (await temporal_env.client.count_workflows(query)).count == 0
+    assert await webhooks.remove(other.id)
