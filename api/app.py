@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import deps, errors, routes
+from api import deps, errors, openapi, routes
 from api.limits import EdgeGuard, bearer
 from api.paths import EncodedSlashes
 from api.request_log import RequestLog
@@ -26,12 +26,14 @@ def create_app(
         lifespan=deps.lifespan(settings, connect_temporal),
         openapi_tags=routes.TAGS,
         responses=errors.problems(500, 503),
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     for router in routes.BEHIND_TOKEN:
         app.include_router(router, dependencies=[deps.BEARER_TOKEN], responses=errors.problems(401))
     for router in routes.OPEN:
         app.include_router(router)
+    openapi.install(app)
 
     app.add_middleware(
         EdgeGuard,
