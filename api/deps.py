@@ -3,7 +3,7 @@
 The token is compared in one place, the edge (api.limits.EdgeGuard), before a body is
 read. A router behind it is included with `BEARER_TOKEN`, which names the scheme in the
 OpenAPI document and refuses any request the edge did not check, so a router mounted
-without the edge fails closed. `open_to_anyone` tells the edge which requests need no
+without the edge fails closed. `no_token_needed` tells the edge which requests need no
 token: the API's own description, and the routes of api.routes.OPEN.
 """
 
