@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload, Payloads
 
-from api.limits import EdgeGuard, bearer
+from api.limits import EdgeGuard, anyone_may_get, bearer
 from api.request_log import RequestLog
 from client.codec import EncryptionCodec, PayloadKeyError, PayloadKeys
 
@@ -64,7 +64,7 @@ def create_codec_app(keys: PayloadKeys, token: str, ui_origins: Sequence[str]) -
         authorised=lambda scope: bool(scope.get(PATH_TOKEN)) or with_header(scope),
         max_bytes=MAX_REQUEST_BYTES,
         setting="the codec server's limit",
-        public=frozenset({"/healthz"}),
+        public=anyone_may_get(frozenset({"/healthz"})),
     )
     return CORSMiddleware(
         TokenInPath(RequestLog(guarded), token),  # logged after the token left the path

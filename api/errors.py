@@ -15,7 +15,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +34,44 @@ REFUSAL_STATUS = {"InvalidOperation": 422, "OperationConflict": 409, "NotFound":
 
 RETRY_AFTER = {"Retry-After": "5"}
 """On a 503: a worker retries a failing task, and learns a replay's order, within seconds."""
+
+
+class FieldError(BaseModel):
+    path: str = Field(description="Where, e.g. body.budget.payForPerformanceTotalBudget.amount.")
+    message: str = Field(description="The rule the value broke.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error answer, as `problem_body` makes it."""
+
+    type: str = Field(description="A URL naming the problem, e.g. …/problems/NotFound.")
+    title: str = Field(description="The status's phrase.")
+    status: int
+    detail: str = Field(description="One readable line.")
+    errors: list[FieldError] | None = Field(
+        default=None, description="Each invalid field, when the request had any."
+    )
+
+
+ANSWERS = {
+    400: "A required query parameter is missing (LinkedIn's `challengeCode`).",
+    401: "No bearer token, or a wrong one.",
+    404: "No such customer, integration, job, operation or endpoint.",
+    409: "Its state does not allow it: a closed job, too many unfinished operations, "
+    "as many webhook endpoints as allowed.",
+    413: "The body is larger than LINKEDIN_ATS_MAX_REQUEST_BYTES.",
+    422: "Invalid input: every invalid field is named in `errors`.",
+    500: "Our own code failed; the API's log has the trace.",
+    503: "Temporal is unreachable or did not answer in time, or a workflow cannot be read; "
+    "try again after Retry-After.",
+}
+"""What each error status means, as the OpenAPI document and docs/api.md say it."""
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each a Problem (api.openapi files it
+    under application/problem+json)."""
+    return {status: {"model": Problem, "description": ANSWERS[status]} for status in statuses}
 
 
 def problem_body(status: int, detail: str, kind: str | None = None) -> dict[str, Any]:

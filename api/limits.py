@@ -1,8 +1,10 @@
 """The HTTP edge: who may send a body, and how large, decided before a byte of it is read.
 
-FastAPI reads and parses a request body before its dependencies check the token, so an
-anonymous client could make us buffer any amount. This ASGI middleware answers 401 from the
-headers alone and 413 from Content-Length, and stops a body without one at the limit.
+FastAPI reads and parses a request body before its dependencies run, so an anonymous
+client could make us buffer any amount. This ASGI middleware is where the bearer token is
+compared, the one place: it answers 401 from the headers alone and 413 from Content-Length,
+stops a body without one at the limit, and marks the request it let through with the token
+(`token_checked`) for the routes behind it (api.deps.bearer_token) to require.
 """
 
 from __future__ import annotations
@@ -18,12 +20,26 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import PROBLEM, problem_body
 
 DEFAULT_TOKEN = "dev-token"
-PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
-"""What anyone may GET: health and the API's description."""
-SIGNED_PREFIX = "/linkedin/"
-"""LinkedIn's door: it cannot send our token and signs each event instead (api/linkedin.py)."""
+TOKEN_CHECKED = "linkedin_ats.token_checked"
+"""The scope key the edge sets on a request that carried the token."""
 
 Authorised = Callable[[Scope], bool]
+Public = Callable[[Scope], bool]
+"""Whether a request needs no token (health, the API's description, LinkedIn's webhooks)."""
+
+
+def anyone_may_get(paths: frozenset[str]) -> Public:
+    """GET and HEAD of these paths need no token."""
+
+    def check(scope: Scope) -> bool:
+        return scope["method"] in ("GET", "HEAD") and scope["path"] in paths
+
+    return check
+
+
+def token_checked(scope: Scope) -> bool:
+    """Whether the edge let this request through with the token."""
+    return scope.get(TOKEN_CHECKED) is True
 
 
 class BodyTooLarge(HTTPException):
@@ -45,16 +61,17 @@ def bearer(token: str) -> Authorised:
 
 
 class EdgeGuard:
-    """401 without the token and 413 over `max_bytes`, before the app reads the body."""
+    """401 without the token (unless `public`) and 413 over `max_bytes`, before the app
+    reads the body."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         authorised: Authorised,
+        public: Public,
         max_bytes: int,
         setting: str = "LINKEDIN_ATS_MAX_REQUEST_BYTES",
-        public: frozenset[str] = PUBLIC_PATHS,
     ) -> None:
         self.app = app
         self.authorised = authorised
@@ -66,12 +83,11 @@ class EdgeGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        open_to_all = (
-            scope["method"] in ("GET", "HEAD") and scope["path"] in self.public
-        ) or scope["path"].startswith(SIGNED_PREFIX)
-        if not open_to_all and not self.authorised(scope):
-            await _answer(send, 401, "a valid bearer token is required", bearer_challenge=True)
-            return
+        if not self.public(scope):
+            if not self.authorised(scope):
+                await _answer(send, 401, "a valid bearer token is required", bearer_challenge=True)
+                return
+            scope = {**scope, TOKEN_CHECKED: True}
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
             await _answer(send, 413, BodyTooLarge(self.max_bytes, self.setting).detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,24 +78,26 @@ def test_workflows_import_only_domain_temporalio_and_the_standard_library() -> N
             ), f"{path.relative_to(ROOT)} imports {name}"
 
 
-def sandbox_imports(path: Path) -> set[str]:
-    """The linkedin_sandbox modules one of its modules imports, `from package import x` too."""
-    package = ROOT / "linkedin_sandbox"
+def package_imports(path: Path, package: str) -> set[str]:
+    """The modules of `package` that one module imports, `from package import x` too."""
+    folder = ROOT / package.replace(".", "/")
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names if a.name.startswith("linkedin_sandbox."))
-        elif isinstance(node, ast.ImportFrom) and node.module == "linkedin_sandbox":
+            names.update(a.name for a in node.names if a.name.startswith(f"{package}."))
+        elif isinstance(node, ast.ImportFrom) and node.module == package:
             names.update(
-                f"linkedin_sandbox.{a.name}"
+                f"{package}.{a.name}"
                 for a in node.names
-                if (package / f"{a.name}.py").exists()
+                if (folder / f"{a.name}.py").exists() or (folder / a.name).is_dir()
             )
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-            "linkedin_sandbox."
-        ):
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(f"{package}."):
             names.add(str(node.module))
     return names
+
+
+def sandbox_imports(path: Path) -> set[str]:
+    return package_imports(path, "linkedin_sandbox")
 
 
 def test_sandbox_modules_import_each_other_without_a_cycle() -> None:
@@ -118,3 +121,96 @@ def test_sandbox_modules_import_each_other_without_a_cycle() -> None:
 
     for module in sorted(graph):
         visit(module, ())
+
+
+# -- the HTTP API: routers per resource, typed dependencies, an app that only assembles ----
+
+API = ROOT / "api"
+ROUTES = API / "routes"
+ROUTE_MODULES = sorted(p for p in ROUTES.glob("*.py") if p.stem != "__init__")
+ROUTE_MAY_IMPORT = {"api.deps", "api.errors", "api.paths"}
+"""What a resource's routes may use of the API package: never the app, the edge, or
+another resource's routes."""
+DECORATORS = {"get", "post", "put", "delete", "patch", "head", "options", "api_route", "route"}
+
+
+def test_each_resource_has_a_module_of_routes() -> None:
+    assert {p.stem for p in ROUTE_MODULES} >= {"integrations", "applications", "jobs", "webhooks"}
+
+
+@pytest.mark.parametrize("path", ROUTE_MODULES, ids=lambda p: p.stem)
+def test_route_modules_import_deps_and_errors_never_the_app_nor_each_other(path: Path) -> None:
+    for name in package_imports(path, "api"):
+        assert name in ROUTE_MAY_IMPORT, f"{path.relative_to(ROOT)} imports {name}"
+
+
+@pytest.mark.parametrize("path", ROUTE_MODULES, ids=lambda p: p.stem)
+def test_route_modules_define_one_module_level_router(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    routers = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["router"]
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", None) == "APIRouter"
+    ]
+    assert len(routers) == 1, f"{path.relative_to(ROOT)} has no module-level router"
+    nested = [
+        node.name
+        for top in tree.body
+        if isinstance(top, ast.FunctionDef | ast.AsyncFunctionDef)
+        for node in ast.walk(top)
+        if node is not top and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    assert nested == [], f"{path.relative_to(ROOT)} defines routes in a closure: {nested}"
+
+
+def test_deps_import_neither_routes_nor_the_app() -> None:
+    for name in package_imports(API / "deps.py", "api"):
+        assert not name.startswith(("api.routes", "api.app")), f"api/deps.py imports {name}"
+
+
+def test_only_the_app_imports_the_routes() -> None:
+    for path in API.rglob("*.py"):
+        if path == API / "app.py" or path.parent == ROUTES:
+            continue
+        for name in package_imports(path, "api"):
+            assert not name.startswith("api.routes"), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_create_app_only_assembles() -> None:
+    """No route is defined in api/app.py: each lives in its resource's module."""
+    for node in ast.walk(ast.parse((API / "app.py").read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                call = decorator.func if isinstance(decorator, ast.Call) else decorator
+                assert not (isinstance(call, ast.Attribute) and call.attr in DECORATORS), (
+                    f"api/app.py defines a route: {node.name}"
+                )
+
+
+def test_every_route_takes_the_token_unless_its_router_is_open() -> None:
+    from fastapi.routing import APIRoute
+
+    from api import routes
+    from api.app import create_app
+    from settings import Settings
+
+    def operations(routers: tuple[Any, ...]) -> set[tuple[str, str]]:
+        return {
+            (method.lower(), route.path)
+            for router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute) and route.include_in_schema
+            for method in route.methods
+        }
+
+    spec = create_app(Settings()).openapi()
+    documented = {
+        (method, path): "security" in operation
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+    }
+    behind, open_ = operations(routes.BEHIND_TOKEN), operations(routes.OPEN)
+    assert documented == {op: True for op in behind} | {op: False for op in open_}

@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -122,3 +123,53 @@ def test_a_loose_payload_key_file_stops_the_api_in_one_line(tmp_path: Path) -> N
         result.stderr.replace("\n", "")
     )
     assert "Traceback" not in result.stderr
+
+
+def in_process(app: Any) -> httpx.AsyncClient:
+    """The app without a server or its lifespan (so without Temporal)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api")
+
+
+async def test_a_router_in_routes_open_takes_no_token_and_the_rest_still_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where LinkedIn's inbound webhooks go (api/routes/linkedin.py): a router listed in
+    api.routes.OPEN is reached without our token, its body read; no other route is."""
+    from fastapi import APIRouter
+
+    from api import routes
+
+    inbound = APIRouter(tags=["linkedin"])
+
+    @inbound.post("/linkedin/events")
+    async def receive_event(event: dict[str, str]) -> dict[str, str]:
+        return event
+
+    monkeypatch.setattr(routes, "OPEN", (*routes.OPEN, inbound))
+    async with in_process(create_app(Settings(max_request_bytes=LIMIT))) as http:
+        assert (await http.post("/linkedin/events", json={"a": "b"})).json() == {"a": "b"}
+        too_large = await http.post("/linkedin/events", content=b"x" * (LIMIT + 1))
+        assert too_large.status_code == 413
+        assert (await http.get("/linkedin/events")).status_code == 401  # its methods only
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.head("/healthz")).status_code == 405  # past the edge, as before
+        assert (await http.post("/healthz")).status_code == 401
+        assert (await http.put(JOB_PATH, json={})).status_code == 401
+        assert (await http.get("/v1/nowhere")).status_code == 401
+        spec = (await http.get("/openapi.json")).json()
+    inbound_spec = spec["paths"]["/linkedin/events"]["post"]
+    assert "security" not in inbound_spec and "401" not in inbound_spec["responses"]
+
+
+async def test_a_route_behind_the_token_refuses_a_request_the_edge_did_not_check() -> None:
+    """The token is compared once, at the edge; a route behind it still fails closed when
+    mounted without the edge."""
+    from fastapi import FastAPI
+
+    from api import deps, routes
+
+    bare = FastAPI()
+    bare.include_router(routes.BEHIND_TOKEN[0], dependencies=[deps.BEARER_TOKEN])
+    async with in_process(bare) as http:
+        answer = await http.get("/v1/integrations", headers=AUTH)
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"

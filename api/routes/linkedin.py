@@ -10,25 +10,18 @@ checked on its raw bytes before anything parses it; unsigned or forged is 401, t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Annotated, Protocol
+from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.params import Depends as DependsParam
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.paths import segment
-from client.linkedin_events import (
-    MAX_LISTED,
-    AcceptedEvent,
-    LinkedInEventsClient,
-    LinkedInEventSummary,
-)
+from api import errors
+from api.deps import AppSecrets, CustomerId, LinkedInEvents, Secrets
+from client.linkedin_events import AcceptedEvent, LinkedInEventsClient
 from domain.linkedin_events import (
     MAX_EVENT_BYTES,
     SIGNATURE_HEADER,
-    EventOutcome,
     SignatureForm,
     challenge_response,
     signature_form,
@@ -36,36 +29,16 @@ from domain.linkedin_events import (
 
 log = structlog.get_logger("linkedin_inbound")
 
-
-class AppSecrets(Protocol):
-    """The client secrets LinkedIn signs with: ours (the parent app) and each customer's."""
-
-    @property
-    def partner_secret(self) -> str: ...
-
-    async def of_application(self, application: str) -> tuple[str, str] | None:
-        """(customer id, client secret) of a customer's app, by URN, id or client id."""
-        ...
-
-    async def of_customer(self, customer_id: str) -> str | None: ...
-
-
-class PartnerSecretOnly:
-    """No credential store: only events the parent app signs are accepted."""
-
-    def __init__(self, partner_secret: str) -> None:
-        self._partner_secret = partner_secret
-
-    @property
-    def partner_secret(self) -> str:
-        return self._partner_secret
-
-    async def of_application(self, application: str) -> tuple[str, str] | None:
-        return None
-
-    async def of_customer(self, customer_id: str) -> str | None:
-        return None
-
+SIGNED = errors.problems(413) | {
+    401: {"model": errors.Problem, "description": "No X-LI-Signature, or one no secret explains."}
+}
+EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "LinkedIn's event, verified on these raw bytes before it is parsed.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
 
 router = APIRouter(prefix="/linkedin", tags=["linkedin"])
 
@@ -73,70 +46,50 @@ ChallengeCode = Annotated[str | None, Query(alias="challengeCode", min_length=1,
 ApplicationId = Annotated[str | None, Query(alias="applicationId", min_length=1, max_length=200)]
 
 
-def _secrets(request: Request) -> AppSecrets:
-    secrets: AppSecrets = request.app.state.app_secrets
-    return secrets
-
-
-def _events(request: Request) -> LinkedInEventsClient:
-    client: LinkedInEventsClient = request.app.state.linkedin_events
-    return client
-
-
-@router.get("/webhook", summary="LinkedIn validates our webhook URL")
-async def parent_challenge(
-    request: Request,
+@router.get("/webhook", responses=errors.problems(400, 404))
+async def linkedin_challenge(
+    secrets: Secrets,
     challenge_code: ChallengeCode = None,
     application_id: ApplicationId = None,
 ) -> JSONResponse:
-    return await _challenge(request, challenge_code, application_id, None)
+    """LinkedIn validates the parent app's webhook URL (every 2 hours)."""
+    return await _challenge(secrets, challenge_code, application_id, None)
 
 
-@router.post("/webhook", summary="An event of the parent application (job status, resync)")
-async def parent_event(request: Request) -> AcceptedEvent:
-    return await _event(request, None)
+@router.post("/webhook", responses=SIGNED, openapi_extra=EVENT_BODY)
+async def linkedin_event(
+    request: Request, secrets: Secrets, events: LinkedInEvents
+) -> AcceptedEvent:
+    """An event of the parent app (job status change, resync request), signed by LinkedIn."""
+    return await _event(request, secrets, events, None)
 
 
-@router.get("/customers/{customer_id}/events", summary="LinkedIn validates a customer's URL")
-async def customer_challenge(
-    request: Request,
-    customer_id: str,
+@router.get("/customers/{customer_id}/events", responses=errors.problems(400, 404))
+async def linkedin_customer_challenge(
+    secrets: Secrets,
+    customer_id: CustomerId,
     challenge_code: ChallengeCode = None,
     application_id: ApplicationId = None,
 ) -> JSONResponse:
-    return await _challenge(request, challenge_code, application_id, segment(customer_id))
+    """LinkedIn validates a customer's own callback URL."""
+    return await _challenge(secrets, challenge_code, application_id, customer_id)
 
 
-@router.post("/customers/{customer_id}/events", summary="A push event of a customer's app")
-async def customer_event(request: Request, customer_id: str) -> AcceptedEvent:
-    return await _event(request, segment(customer_id))
-
-
-def event_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
-    """For the ATS, behind its token: what LinkedIn sent, and what became of it."""
-    listing = APIRouter(dependencies=list(dependencies), tags=["linkedin"])
-
-    @listing.get("/v1/linkedin-events")
-    async def linkedin_events(
-        client: Annotated[LinkedInEventsClient, Depends(_events)],
-        outcome: EventOutcome | None = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 100,
-    ) -> list[LinkedInEventSummary]:
-        """The latest events LinkedIn sent, newest first; `outcome=UNMATCHED` lists those
-        naming a customer or job we do not hold."""
-        return await client.list_events(outcome, limit)
-
-    return listing
+@router.post("/customers/{customer_id}/events", responses=SIGNED, openapi_extra=EVENT_BODY)
+async def linkedin_customer_event(
+    request: Request, secrets: Secrets, events: LinkedInEvents, customer_id: CustomerId
+) -> AcceptedEvent:
+    """A push event of a customer's app, signed by LinkedIn."""
+    return await _event(request, secrets, events, customer_id)
 
 
 async def _challenge(
-    request: Request, code: str | None, application: str | None, customer_id: str | None
+    secrets: AppSecrets, code: str | None, application: str | None, customer_id: str | None
 ) -> JSONResponse:
     """`{"challengeCode", "challengeResponse"}` under the secret of `applicationId` when
     given (a customer's child app), else the parent app's (§1)."""
     if code is None:
         raise HTTPException(400, "challengeCode: required (LinkedIn's webhook validation)")
-    secrets = _secrets(request)
     secret = secrets.partner_secret
     if application is not None:
         found = await secrets.of_application(application)
@@ -147,16 +100,21 @@ async def _challenge(
     return JSONResponse(body)
 
 
-async def _event(request: Request, customer_id: str | None) -> AcceptedEvent:
+async def _event(
+    request: Request,
+    secrets: AppSecrets,
+    events: LinkedInEventsClient,
+    customer_id: str | None,
+) -> AcceptedEvent:
     body = await _bounded_body(request)
     header = request.headers.get(SIGNATURE_HEADER)
     if not header:
         raise HTTPException(401, f"{SIGNATURE_HEADER}: required; LinkedIn signs every event")
-    form = await _verified(request, header, body, customer_id)
+    form = await _verified(secrets, header, body, customer_id)
     if form is None:
         log.warning("linkedin.forged", path=request.url.path, bytes=len(body))
         raise HTTPException(401, f"{SIGNATURE_HEADER}: does not match this body")
-    accepted = await _events(request).accept(body, form, customer_id)
+    accepted = await events.accept(body, form, customer_id)
     log.info(
         "linkedin.event",
         event_id=accepted.event_id,
@@ -177,11 +135,10 @@ async def _bounded_body(request: Request) -> bytes:
 
 
 async def _verified(
-    request: Request, header: str, body: bytes, customer_id: str | None
+    secrets: AppSecrets, header: str, body: bytes, customer_id: str | None
 ) -> SignatureForm | None:
     """Which secret signed it, tolerantly (§2 leaves parent or child open): the parent's,
     the customer's of the path, or the app the body names."""
-    secrets = _secrets(request)
     keys = [secrets.partner_secret]
     if customer_id is not None:
         own = await secrets.of_customer(customer_id)

@@ -1,0 +1,40 @@
+"""The API's routes, one module per resource, each with a module-level `router`.
+
+api.app includes each router of BEHIND_TOKEN behind the bearer token (api.deps), and each
+of OPEN without it: a route there is reached by anyone, so it checks its caller its own
+way. LinkedIn's inbound webhooks (api/routes/linkedin.py, signed by LinkedIn) go in OPEN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.routes import (
+    applications,
+    health,
+    integrations,
+    jobs,
+    linkedin,
+    linkedin_events,
+    webhooks,
+)
+
+BEHIND_TOKEN: tuple[APIRouter, ...] = (
+    integrations.router,
+    applications.router,
+    jobs.router,
+    webhooks.router,
+    linkedin_events.router,
+)
+OPEN: tuple[APIRouter, ...] = (health.router, linkedin.router)
+
+TAGS: list[dict[str, Any]] = [
+    {
+        "name": str(module.router.tags[0]),
+        "description": " ".join((module.__doc__ or "").split("\n\n")[0].split()),
+    }
+    for module in (integrations, applications, jobs, webhooks, linkedin_events)
+]
+"""One OpenAPI tag per resource, described by its module's first paragraph."""
