@@ -61,7 +61,7 @@ def _sent(event: Event, delivery: str, **more: Any) -> JSONResponse:
 
 
 def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
-    @api.post("/sandbox/jobs/{external_id}/change")
+    @api.post("/sandbox/jobs/{external_id:path}/change")
     async def change(external_id: str, change: JobChange) -> JSONResponse:
         world = sandbox.world
         jobs.process_due(world, sandbox.settings)
