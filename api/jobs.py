@@ -131,6 +131,13 @@ def job_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
         """The whole job: created at LinkedIn, or updated when it exists; the same job
         again changes nothing."""
         customer_id, external_id = segment(customer_id), segment(external_job_posting_id)
+        onsite = job.onsite_apply_configuration
+        if onsite is not None and onsite.job_application_webhook_url is not None:
+            raise HTTPException(
+                422,
+                "onsiteApplyConfiguration.jobApplicationWebhookUrl: set by linkedin-ats to its "
+                "intake URL for this customer; leave it out",
+            )
         body = {**job.to_wire(), "jobPostingOperationType": "CREATE"}
         body.setdefault("externalJobPostingId", external_id)
         if body["externalJobPostingId"] != external_id:
