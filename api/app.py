@@ -14,6 +14,7 @@ from pydantic import Field
 from temporalio.client import Client
 
 from api import errors
+from api.applications import application_routes
 from api.jobs import job_routes
 from api.limits import EdgeGuard, bearer
 from api.linkedin import AppSecrets, PartnerSecretOnly, event_routes
@@ -21,6 +22,9 @@ from api.linkedin import router as linkedin_router
 from api.paths import EncodedSlashes, segment
 from api.request_log import RequestLog
 from api.webhooks import webhook_routes
+from client.applications import ApplicationsClient
+from client.codec import PayloadKeyError, PayloadKeys
+from client.documents import DirectoryDocumentStore
 from client.integrations import IntegrationPage, IntegrationsClient
 from client.jobs import JobsClient
 from client.linkedin_events import LinkedInEventsClient
@@ -92,6 +96,7 @@ def create_app(
     settings: Settings,
     connect_temporal: Callable[[], Awaitable[Client]] | None = None,
     app_secrets: AppSecrets | None = None,
+    document_keys: PayloadKeys | None = None,
 ) -> FastAPI:
     """The API; at start-up it connects to Temporal (TEMPORAL_* unless told otherwise).
 
@@ -107,6 +112,19 @@ def create_app(
         app.state.jobs = JobsClient.from_settings(client, settings)
         app.state.webhooks = WebhooksClient.from_settings(client, settings)
         app.state.linkedin_events = LinkedInEventsClient(client, settings.task_queue)
+        app.state.applications = ApplicationsClient(
+            client,
+            task_queue=settings.task_queue,
+            webhooks=settings.webhooks,
+            retention_days=settings.application_retention_days,
+        )
+        app.state.documents, app.state.documents_problem = None, None
+        try:
+            app.state.documents = DirectoryDocumentStore(
+                settings.documents_path, document_keys or settings.load_payload_keys()
+            )
+        except PayloadKeyError as error:
+            app.state.documents_problem = str(error)
         app.state.app_secrets = app_secrets or PartnerSecretOnly(
             settings.partner_client_secret.get_secret_value()
         )
@@ -224,6 +242,7 @@ def create_app(
         return await client.sync_applications()
 
     app.include_router(job_routes(auth))
+    app.include_router(application_routes(auth))
     app.include_router(webhook_routes(auth))
     app.include_router(linkedin_router)  # LinkedIn signs instead of sending our token
     app.include_router(event_routes(auth))

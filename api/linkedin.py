@@ -19,12 +19,14 @@ from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse
 
 from api.paths import segment
+from client.applications import AcceptedApplication, ApplicationsClient
 from client.linkedin_events import (
     MAX_LISTED,
     AcceptedEvent,
     LinkedInEventsClient,
     LinkedInEventSummary,
 )
+from domain.applications import MAX_APPLICATION_BYTES
 from domain.linkedin_events import (
     MAX_EVENT_BYTES,
     SIGNATURE_HEADER,
@@ -112,6 +114,45 @@ async def customer_event(request: Request, customer_id: str) -> AcceptedEvent:
     return await _event(request, segment(customer_id))
 
 
+@router.get(
+    "/customers/{customer_id}/applications",
+    summary="LinkedIn validates a job's jobApplicationWebhookUrl (Apply Connect)",
+)
+async def applications_challenge(
+    request: Request,
+    customer_id: str,
+    challenge_code: ChallengeCode = None,
+    application_id: ApplicationId = None,
+) -> JSONResponse:
+    return await _challenge(request, challenge_code, application_id, segment(customer_id))
+
+
+@router.post(
+    "/customers/{customer_id}/applications",
+    summary="An Apply Connect application: durable before the 200; a retry is a no-op",
+)
+async def application_received(request: Request, customer_id: str) -> AcceptedApplication:
+    customer = segment(customer_id)
+    body = await _bounded_body(request, MAX_APPLICATION_BYTES)
+    header = request.headers.get(SIGNATURE_HEADER)
+    if not header:
+        raise HTTPException(401, f"{SIGNATURE_HEADER}: required; LinkedIn signs every application")
+    form = await _verified(request, header, body, customer)
+    if form is None:
+        log.warning("linkedin.forged", path=request.url.path, bytes=len(body))
+        raise HTTPException(401, f"{SIGNATURE_HEADER}: does not match this body")
+    applications: ApplicationsClient = request.app.state.applications
+    accepted = await applications.accept(customer, body, form)
+    log.info(
+        "linkedin.application",
+        application=accepted.application_id,
+        duplicate=accepted.duplicate,
+        form=form.name,
+        customer_id=customer,
+    )
+    return accepted
+
+
 def event_routes(dependencies: Sequence[DependsParam]) -> APIRouter:
     """For the ATS, behind its token: what LinkedIn sent, and what became of it."""
     listing = APIRouter(dependencies=list(dependencies), tags=["linkedin"])
@@ -167,12 +208,12 @@ async def _event(request: Request, customer_id: str | None) -> AcceptedEvent:
     return accepted
 
 
-async def _bounded_body(request: Request) -> bytes:
+async def _bounded_body(request: Request, limit: int = MAX_EVENT_BYTES) -> bytes:
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_EVENT_BYTES:
-            raise HTTPException(413, f"body: over {MAX_EVENT_BYTES} bytes; not a LinkedIn event")
+        if len(body) > limit:
+            raise HTTPException(413, f"body: over {limit} bytes; not a LinkedIn event")
     return body
 
 

@@ -54,6 +54,11 @@ class WebhookEventType(StrEnum):
     JOB_OPERATION_CANCELLED = "job.operation_cancelled"
     JOB_LINKEDIN_CHANGED = "job.linkedin_changed"
     """LinkedIn's view of the job changed on its side (a read after its webhook or a check)."""
+    APPLICATION_RECEIVED = "application.received"
+    """A candidate applied on LinkedIn (Apply Connect): answers, contact, document links."""
+    APPLICATION_ACTION_SENT = "application.action_sent"
+    APPLICATION_ACTION_FAILED = "application.action_failed"
+    """A lifecycle action LinkedIn took, or refused for good."""
 
 
 _SUCCEEDED = {
