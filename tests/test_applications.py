@@ -6,6 +6,7 @@ lifecycle actions (one LinkedIn call per occurrence, 5xx retried) and erases it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
@@ -23,11 +24,13 @@ from client.connection import connect
 from domain.applications import APPLICATION_WORKFLOW_TYPE
 from domain.linkedin_events import SignatureForm, challenge_response, sign
 from settings import Settings
+from tests.cli_support import run_cli
 from tests.sandbox_control import SandboxControl, ServerThread, free_port
 from tests.temporal_support import TEST_KEYS, TEST_KEYS_TEXT, eventually
 from tests.test_api import enabled_customer, job_body
 from tests.test_apply_connect_sandbox import apply_body
 from tests.test_apply_questions import full_configuration
+from tests.test_job_status_checks import cli_env
 from tests.test_linkedin_inbound import PARTNER_SECRET, app_of
 from tests.test_webhooks import Inbox
 from workers.worker import StoredAppSecrets
@@ -264,3 +267,50 @@ async def test_a_candidate_applies_the_ats_hears_reads_downloads_acts_and_erases
 
 async def _noop() -> None:
     return None
+
+
+async def test_the_cli_lists_shows_and_sends_an_action(
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    settings: Settings,
+    temporal_env: WorkflowEnvironment,
+    cid: str,
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    path = f"/v1/customers/{cid}/jobs/req-3"
+    assert (await api.put(path, params={"wait": "true"}, json=apply_job())).status_code == 200
+    applied = await sandbox.http.post("/sandbox/jobs/req-3/apply", json=apply_body(customerId=cid))
+    key = applied.json()["jobApplicationId"].rsplit(":", 1)[-1]
+    one = f"/v1/customers/{cid}/applications/{key}"
+    await eventually(
+        lambda: api.get(one), lambda r: r.status_code == 200 and r.json()["status"] == "READY"
+    )
+    env = {**cli_env(temporal_env), "LINKEDIN_ATS_TASK_QUEUE": settings.task_queue}
+
+    listed = await asyncio.to_thread(run_cli, "applications", "list", cid, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert key in listed.stdout and "req-3" in listed.stdout and "grace" not in listed.stdout
+    shown = await asyncio.to_thread(run_cli, "applications", "show", cid, key, env=env)
+    assert shown.returncode == 0 and "grace@example.com" in shown.stdout
+    for _ in range(2):  # the same key twice: one LinkedIn call
+        sent = await asyncio.to_thread(
+            run_cli,
+            "applications",
+            "action",
+            cid,
+            key,
+            "RESUME_DOWNLOADED",
+            "--key",
+            "dl-1",
+            env=env,
+        )
+        assert sent.returncode == 0 and "RESUME_DOWNLOADED" in sent.stdout, sent.stderr
+    journal = await eventually(
+        lambda: sandbox.http.get("/sandbox/lifecycle-actions"),
+        lambda r: any(a["jobApplicationId"].endswith(f":{key}") for a in r.json()),
+    )
+    assert [a["action"] for a in journal.json() if a["jobApplicationId"].endswith(f":{key}")] == [
+        "RESUME_DOWNLOADED"
+    ]
+    assert len((await api.get(one)).json()["actions"]) == 1

@@ -34,6 +34,7 @@ ALLOWED = {
         "workflows",
         "client.connection",
         "client.codec",
+        "client.documents",
         "settings",
     },
     "client": {"domain", "workflows.search_attributes"},
@@ -118,3 +119,39 @@ def test_sandbox_modules_import_each_other_without_a_cycle() -> None:
 
     for module in sorted(graph):
         visit(module, ())
+
+
+APPLY_CONNECT = {
+    "domain/apply_questions.py": "domain",
+    "domain/applications.py": "domain",
+    "activities/applications.py": "activities",
+    "workflows/application.py": "workflows",
+    "client/applications.py": "client",
+    "client/documents.py": "client",
+    "api/applications.py": "api",
+    "cli/applications.py": "cli",
+    "linkedin_sandbox/apply.py": "linkedin_sandbox",
+    "linkedin_sandbox/questions.py": "linkedin_sandbox",
+}
+
+
+def test_apply_connect_modules_keep_to_their_layer() -> None:
+    """Apply Connect's modules exist where their layer's rules reach them: the document
+    store is the one client module a worker may take besides the connection and codec, and
+    neither the API nor the workflows reach activities or the LinkedIn client."""
+    for relative, package in APPLY_CONNECT.items():
+        path = ROOT / relative
+        assert path.exists(), relative
+        for name in imports(path):
+            if name.split(".")[0] in OURS:
+                assert allowed(package, name), f"{relative} imports {name}"
+    worker_imports = imports(ROOT / "workers" / "worker.py")
+    assert {n for n in worker_imports if n.startswith("client.")} <= {
+        "client.connection",
+        "client.codec",
+        "client.documents",
+    }
+    for relative in ("api/applications.py", "workflows/application.py"):
+        assert not {
+            n for n in imports(ROOT / relative) if n.split(".")[0] in {"activities", "linkedin"}
+        }
