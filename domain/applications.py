@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from domain.documents import Document
 from domain.webhooks import WebhookEvent, WebhookEventType
@@ -278,11 +278,24 @@ class EraseDocuments(BaseModel):
     key: str
 
 
+EARLIEST_ACTION = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_ACTION = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 class ActionRequest(Document):
     """An ATS's signal: one occurrence of an action, when it happened."""
 
     action: LifecycleAction
     performed_at: datetime
+
+    @field_validator("performed_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        """A time without a zone is UTC (never the worker's local zone); years 2000-2099."""
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if not EARLIEST_ACTION <= value < LATEST_ACTION:
+            raise ValueError("must lie between 2000 and 2099")
+        return value
 
 
 class ActionStatus(StrEnum):

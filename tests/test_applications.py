@@ -280,12 +280,19 @@ async def test_the_cli_lists_shows_and_sends_an_action(
     await enabled_customer(api, api_url, sandbox, cid)
     path = f"/v1/customers/{cid}/jobs/req-3"
     assert (await api.put(path, params={"wait": "true"}, json=apply_job())).status_code == 200
+    # LinkedIn's media store fails twice: the download is retried, the resume arrives
+    await sandbox.http.put("/sandbox/faults/ambry", json={"failNext": 2, "status": 503})
     applied = await sandbox.http.post("/sandbox/jobs/req-3/apply", json=apply_body(customerId=cid))
     key = applied.json()["jobApplicationId"].rsplit(":", 1)[-1]
     one = f"/v1/customers/{cid}/applications/{key}"
-    await eventually(
+    ready = await eventually(
         lambda: api.get(one), lambda r: r.status_code == 200 and r.json()["status"] == "READY"
     )
+    assert [d["kind"] for d in ready.json()["documents"]] == ["resume"]
+    assert ready.json()["documentErrors"] == []
+    downloads = (await sandbox.http.get("/sandbox/requests", params={"path": "/ambry"})).json()
+    assert [d["status"] for d in downloads][-3:] == [503, 503, 200]
+    await sandbox.http.delete("/sandbox/faults")
     env = {**cli_env(temporal_env), "LINKEDIN_ATS_TASK_QUEUE": settings.task_queue}
 
     listed = await asyncio.to_thread(run_cli, "applications", "list", cid, env=env)
