@@ -21,18 +21,30 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from cli.webhooks import receiver
 from client.connection import connect
-from domain.applications import APPLICATION_WORKFLOW_TYPE
+from domain.applications import (
+    APPLICATION_WORKFLOW_TYPE,
+    ERASE,
+    ApplicationView,
+    application_workflow_id,
+)
 from domain.linkedin_events import SignatureForm, challenge_response, sign
 from settings import Settings
 from tests.cli_support import run_cli
 from tests.sandbox_control import SandboxControl, ServerThread, free_port
-from tests.temporal_support import TEST_KEYS, TEST_KEYS_TEXT, eventually
+from tests.temporal_support import (
+    CONVERTER,
+    TEST_KEYS,
+    TEST_KEYS_TEXT,
+    eventually,
+    record_history,
+)
 from tests.test_api import enabled_customer, job_body
 from tests.test_apply_connect_sandbox import apply_body
 from tests.test_apply_questions import full_configuration
 from tests.test_job_status_checks import cli_env
 from tests.test_linkedin_inbound import PARTNER_SECRET, app_of
 from tests.test_webhooks import Inbox
+from workers.replay import replay
 from workers.worker import StoredAppSecrets
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -181,6 +193,7 @@ async def test_a_candidate_applies_the_ats_hears_reads_downloads_acts_and_erases
     sandbox: SandboxControl,
     settings: Settings,
     inbox: tuple[Inbox, str],
+    temporal_env: WorkflowEnvironment,
     cid: str,
 ) -> None:
     received, url = inbox
@@ -255,6 +268,9 @@ async def test_a_candidate_applies_the_ats_hears_reads_downloads_acts_and_erases
     )
     await sandbox.http.delete("/sandbox/faults")
 
+    # the run so far replays with today's code, and is kept for later code to replay
+    await replays(temporal_env, cid, key, "application_documents_and_two_actions")
+
     # erasure: documents and personal data gone, the application no longer known
     erased = await api.delete(f"/v1/customers/{cid}/applications/{key}")
     assert erased.status_code == 204
@@ -321,3 +337,17 @@ async def test_the_cli_lists_shows_and_sends_an_action(
         "RESUME_DOWNLOADED"
     ]
     assert len((await api.get(one)).json()["actions"]) == 1
+
+    # the whole life, to erasure, replays with today's code
+    handle = temporal_env.client.get_workflow_handle(application_workflow_id(cid, key))
+    await handle.execute_update(ERASE, result_type=ApplicationView)
+    await handle.result()
+    await replays(temporal_env, cid, key, "application_erased")
+
+
+async def replays(temporal_env: WorkflowEnvironment, cid: str, key: str, name: str) -> None:
+    handle = temporal_env.client.get_workflow_handle(application_workflow_id(cid, key))
+    history = await handle.fetch_history()
+    tally = await replay([history], CONVERTER)
+    assert tally.failed == {} and tally.total == 1
+    await record_history(handle, name)
