@@ -126,10 +126,14 @@ class Applications:
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._tasks: set[asyncio.Task[None]] = set()
         self._generation = 0
+        self.wrong_secret_next = 0
+        """The next N delivery attempts are signed with a wrong secret: the partner must
+        refuse them, and LinkedIn counts each as a failed delivery."""
 
     def reset(self) -> None:
         self._generation += 1
         self.deliveries.clear()
+        self.wrong_secret_next = 0
 
     def deliver(self, application: JobApplication, url: str, app: App) -> None:
         task = asyncio.create_task(self._deliver(application, url, app, self._generation))
@@ -149,6 +153,10 @@ class Applications:
             status: int | None = None
             if reason is None:
                 form = settings.webhook_signature_form
+                secret = app.client_secret
+                if self.wrong_secret_next > 0:
+                    self.wrong_secret_next -= 1
+                    secret = secrets.token_urlsafe(12)
                 try:
                     async with asyncio.timeout(settings.webhook_timeout_seconds):
                         answer = await self.outbox.http.post(
@@ -156,7 +164,7 @@ class Applications:
                             content=raw,
                             headers={
                                 "content-type": "application/json",
-                                "x-li-signature": signature(app.client_secret, raw, form),
+                                "x-li-signature": signature(secret, raw, form),
                             },
                         )
                     status = answer.status_code
@@ -187,7 +195,8 @@ class Applications:
             stored.attempts = attempt
             stored.delivery = "DELIVERED" if delivered else "FAILED"
             job = world.job(stored.client_id, stored.external_id)
-            if not delivered and stored.first_of_job and job is not None:
+            switched = not delivered and stored.first_of_job and job is not None
+            if switched and job is not None:
                 job.linkedin_changes["linkedInApplyStatus"] = "NOT_ENABLED"
                 job.linkedin_changes["linkedInApplyStatusDetail"] = {
                     "errorCode": None,
@@ -196,6 +205,17 @@ class Applications:
                 }
             world.changed()
             self.sandbox.save()
+            if switched and job is not None:  # LinkedIn tells the parent's webhook (§3)
+                view = jobs.status_view(self.sandbox, app, job.external_id) or {}
+                self.outbox.send(
+                    "JOB_POSTING_STATUS",
+                    {
+                        "type": "JOB_POSTING_STATUS",
+                        "externalJobPostingId": job.external_id,
+                        "developerApplicationUrn": app.key,
+                        **{k: v for k, v in view.items() if k != "externalJobPostingId"},
+                    },
+                )
 
     async def _challenge(self, url: str, app: App) -> str | None:
         """§1 for a child app's URL: ?challengeCode=&applicationId=, the child's secret."""
@@ -214,6 +234,10 @@ class Applications:
         if body.get("challengeResponse") != challenge_response(app.client_secret, code):
             return "challenge: challengeResponse is not signed with the child app's secret"
         return None
+
+
+class ApplicationFault(BaseModel):
+    wrong_secret_next: int = Field(default=0, ge=0, le=1000, alias="wrongSecretNext")
 
 
 def _job_of(world: World, customer_id: str, external_id: str) -> tuple[App, Job]:
@@ -338,6 +362,11 @@ def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> Applications:
             if customer_id in (None, a.customer_id)
         ]
         return found
+
+    @api.put("/sandbox/applications/faults")
+    async def application_faults(fault: ApplicationFault) -> dict[str, int]:
+        applications.wrong_secret_next = fault.wrong_secret_next
+        return {"wrongSecretNext": applications.wrong_secret_next}
 
     @api.get("/sandbox/applications/deliveries")
     async def deliveries() -> list[dict[str, Any]]:

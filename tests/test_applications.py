@@ -351,3 +351,47 @@ async def replays(temporal_env: WorkflowEnvironment, cid: str, key: str, name: s
     tally = await replay([history], CONVERTER)
     assert tally.failed == {} and tally.total == 1
     await record_history(handle, name)
+
+
+async def test_linkedin_turning_a_job_off_site_raises_needs_attention(
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    inbox: tuple[Inbox, str],
+    temporal_env: WorkflowEnvironment,
+    cid: str,
+) -> None:
+    received, url = inbox
+    endpoint = await api.post("/v1/webhooks", json={"url": url, "customerId": cid})
+    received.secret = endpoint.json()["secret"]
+    await enabled_customer(api, api_url, sandbox, cid)
+    assert (await sandbox.register_webhook(f"{api_url}/linkedin/webhook")).status_code < 300
+    path = f"/v1/customers/{cid}/jobs/req-4"
+    assert (await api.put(path, params={"wait": "true"}, json=apply_job())).status_code == 200
+    await sandbox.settings(webhookRetrySeconds=0.01)
+    try:
+        # every delivery of the job's first application fails (our door refuses a bad signature)
+        await sandbox.http.put("/sandbox/applications/faults", json={"wrongSecretNext": 7})
+        applied = await sandbox.http.post(
+            "/sandbox/jobs/req-4/apply", json=apply_body(customerId=cid)
+        )
+        assert applied.status_code == 202
+        await eventually(
+            lambda: sandbox.http.get("/sandbox/applications", params={"customer_id": cid}),
+            lambda r: r.json()[0]["delivery"] == "FAILED",
+        )
+    finally:
+        await sandbox.settings(webhookRetrySeconds=1.0)
+        await sandbox.http.put("/sandbox/applications/faults", json={"wrongSecretNext": 0})
+
+    def attention() -> list[dict[str, Any]]:
+        return [e for e, ok in received.events if ok and e["type"] == "job.needs_attention"]
+
+    await eventually(lambda: _noop(), lambda _: bool(attention()), within=30)
+    data = attention()[0]["data"]
+    assert data["externalJobPostingId"] == "req-4" and "off-site apply" in data["reason"]
+    assert "first application" in data["statusMessage"]
+    assert (await api.get(path)).json()["linkedInApplyStatus"] == "NOT_ENABLED"
+    assert await applications_started(temporal_env, cid) == 0
+    refused = await sandbox.http.post("/sandbox/jobs/req-4/apply", json=apply_body(customerId=cid))
+    assert refused.status_code == 409
