@@ -94,7 +94,8 @@ def test_what_the_source_does_not_show_is_read_where_it_is_found() -> None:
     parsed = parse_application(body)
     assert "pronouns" in {a.partner_question_identifier for a in parsed.answers}
     assert parse_application({"jobApplicationId": "77"}).key == "77"
-    for bad in ({}, {"jobApplicationId": "urn:li:jobApplication:../x"}, []):
+    bad_bodies: list[Any] = [{}, {"jobApplicationId": "urn:li:jobApplication:../x"}, []]
+    for bad in bad_bodies:
         with pytest.raises(UnreadableApplication, match=r"jobApplicationId|object"):
             parse_application(bad)
     with pytest.raises(UnreadableApplication):
