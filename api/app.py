@@ -24,7 +24,7 @@ from api.request_log import RequestLog
 from api.webhooks import webhook_routes
 from client.applications import ApplicationsClient
 from client.codec import PayloadKeyError, PayloadKeys
-from client.documents import DirectoryDocumentStore
+from client.documents import DirectoryDocumentStore, PostgresDocumentStore
 from client.integrations import IntegrationPage, IntegrationsClient
 from client.jobs import JobsClient
 from client.linkedin_events import LinkedInEventsClient
@@ -120,15 +120,21 @@ def create_app(
         )
         app.state.documents, app.state.documents_problem = None, None
         try:
-            app.state.documents = DirectoryDocumentStore(
-                settings.documents_path, document_keys or settings.load_payload_keys()
-            )
+            keys = document_keys or settings.load_payload_keys()
         except PayloadKeyError as error:
             app.state.documents_problem = str(error)
+        else:
+            app.state.documents = (
+                PostgresDocumentStore(settings.document_store_url, keys)
+                if settings.document_store_url is not None
+                else DirectoryDocumentStore(settings.documents_path, keys)
+            )
         app.state.app_secrets = app_secrets or PartnerSecretOnly(
             settings.partner_client_secret.get_secret_value()
         )
         yield
+        if isinstance(app.state.documents, PostgresDocumentStore):
+            await app.state.documents.aclose()
 
     app = FastAPI(
         title="linkedin-ats",

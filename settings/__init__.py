@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     document_dir: Path | None = None
     """Where application documents are kept, encrypted with the payload keys; default
     <data_dir>/documents."""
+    document_store_url: SecretStr | None = None
+    """postgresql://user:password@host:port/database: application documents in one table
+    that every worker and the API share (still sealed with the payload keys). Unset, they
+    are files under document_dir."""
     sandbox_port: int = 8090
     """Where `linkedin-ats up` serves the sandbox."""
     temporal_port: int = 7233
@@ -171,7 +175,7 @@ class Settings(BaseSettings):
                     handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip().encode()
 
-    @field_validator("credential_store_url")
+    @field_validator("credential_store_url", "document_store_url")
     @classmethod
     def _postgresql_url(cls, url: SecretStr | None) -> SecretStr | None:
         if url is not None and not url.get_secret_value().startswith(

@@ -158,3 +158,27 @@ def _other_key() -> str:
     import base64
 
     return "other:" + base64.b64encode(b"k" * 32).decode()
+
+
+async def test_documents_in_postgresql_are_sealed_shared_and_erased(postgres_url: str) -> None:
+    import psycopg
+    from pydantic import SecretStr
+
+    from client.documents import TABLE, PostgresDocumentStore
+
+    one = PostgresDocumentStore(SecretStr(postgres_url), TEST_KEYS)
+    other = PostgresDocumentStore(SecretStr(postgres_url), TEST_KEYS)  # another worker
+    try:
+        await one.put("acme", "1", DocumentKind.RESUME, b"%PDF secret cv", "application/pdf")
+        found = await other.get("acme", "1", DocumentKind.RESUME)
+        assert found is not None and found[0] == b"%PDF secret cv"
+        assert found[1].content_type == "application/pdf"
+        async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            rows = await (await conn.execute(f"SELECT owner, sealed FROM {TABLE}")).fetchall()
+        assert len(rows) == 1 and "acme" not in rows[0][0] and b"secret" not in bytes(rows[0][1])
+        assert await other.get("acme", "2", DocumentKind.RESUME) is None
+        assert await other.erase("acme", "1") == 1
+        assert await one.get("acme", "1", DocumentKind.RESUME) is None
+    finally:
+        await one.aclose()
+        await other.aclose()

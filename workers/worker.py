@@ -38,7 +38,7 @@ from activities.rate_limits import (
 )
 from activities.webhooks import WebhookActivities
 from client.codec import PayloadKeyError, PayloadKeys
-from client.documents import DirectoryDocumentStore
+from client.documents import DirectoryDocumentStore, PostgresDocumentStore
 from domain.applications import DocumentKind, DocumentStore, StoredDocument
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
@@ -168,12 +168,15 @@ class UnavailableDocumentStore:
 
 
 def document_store(settings: Settings, keys: PayloadKeys | None = None) -> DocumentStore:
-    """Application documents in <data_dir>/documents (or LINKEDIN_ATS_DOCUMENT_DIR), sealed
-    with the payload keys."""
+    """Application documents in PostgreSQL (LINKEDIN_ATS_DOCUMENT_STORE_URL) or in
+    <data_dir>/documents (LINKEDIN_ATS_DOCUMENT_DIR), sealed with the payload keys."""
     try:
-        return DirectoryDocumentStore(settings.documents_path, keys or settings.load_payload_keys())
+        keys = keys or settings.load_payload_keys()
     except PayloadKeyError as error:
         return UnavailableDocumentStore(str(error))
+    if settings.document_store_url is not None:
+        return PostgresDocumentStore(settings.document_store_url, keys)
+    return DirectoryDocumentStore(settings.documents_path, keys)
 
 
 def credential_cipher(settings: Settings) -> CredentialCipher:
@@ -247,7 +250,9 @@ async def running_worker(
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
     linkedin_events = LinkedInEventActivities(store, temporal)
-    applications = ApplicationActivities(linkedin, store, documents or document_store(settings))
+    owned_documents = documents is None
+    documents = documents or document_store(settings)
+    applications = ApplicationActivities(linkedin, store, documents)
     worker = Worker(
         temporal,
         task_queue=settings.task_queue,
@@ -282,6 +287,8 @@ async def running_worker(
         yield worker
     await linkedin.aclose()
     await webhook_http.aclose()
+    if owned_documents and isinstance(documents, PostgresDocumentStore):
+        await documents.aclose()
     if owned_store:
         await store.close()
 
