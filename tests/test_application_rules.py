@@ -182,3 +182,52 @@ async def test_documents_in_postgresql_are_sealed_shared_and_erased(postgres_url
     finally:
         await one.aclose()
         await other.aclose()
+
+
+async def test_after_the_retention_period_documents_and_personal_data_are_erased(
+    time_skipping_env: Any, tmp_path: Path
+) -> None:
+    """The retention timer, on a time-skipping server: 30 days pass in a moment."""
+    import uuid
+
+    from pydantic import SecretStr
+
+    from domain.applications import (
+        APPLICATION_QUERY,
+        APPLICATION_WORKFLOW_TYPE,
+        ReceivedApplication,
+    )
+    from settings import Settings
+    from tests.temporal_support import TEST_KEYS_TEXT
+    from workers.worker import running_worker
+
+    settings = Settings(
+        task_queue=f"tq-{uuid.uuid4()}",
+        data_dir=tmp_path,
+        payload_keys=SecretStr(TEST_KEYS_TEXT),
+        webhooks=False,
+    )
+    store = DirectoryDocumentStore(settings.documents_path, TEST_KEYS)
+    await store.put("acme", "6932", DocumentKind.RESUME, b"%PDF cv", "application/pdf")
+    client = time_skipping_env.client
+    async with running_worker(client, settings):
+        handle = await client.start_workflow(
+            APPLICATION_WORKFLOW_TYPE,
+            ReceivedApplication(
+                customer_id="acme",
+                key="6932",
+                received_at=await time_skipping_env.get_current_time(),
+                body=linkedin_application(),
+                signature_form="a",
+                webhooks=False,
+                retention_days=30,
+            ),
+            id=f"application/acme/6932-{uuid.uuid4().hex[:6]}",
+            task_queue=settings.task_queue,
+        )
+        kept = await handle.query(APPLICATION_QUERY, result_type=ApplicationView)
+        assert kept.application is not None and kept.application.contact.first_name == "Grace"
+        await time_skipping_env.sleep(31 * 24 * 3600)
+        ended = ApplicationView.model_validate(await handle.result())
+    assert ended.status == ApplicationStatus.ERASED and ended.application is None
+    assert await store.get("acme", "6932", DocumentKind.RESUME) is None
