@@ -21,10 +21,14 @@ from starlette.types import Scope
 from temporalio.client import Client
 
 from api import limits, paths
+from client.applications import ApplicationsClient
+from client.codec import PayloadKeyError
+from client.documents import DirectoryDocumentStore, PostgresDocumentStore
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
 from client.linkedin_events import LinkedInEventsClient
 from client.webhooks import WebhooksClient
+from domain.applications import DocumentKind, StoredDocument
 from settings import Settings
 
 _scheme = HTTPBearer(
@@ -76,6 +80,7 @@ class Clients:
     jobs: JobsClient
     webhooks: WebhooksClient
     linkedin_events: LinkedInEventsClient
+    applications: ApplicationsClient
 
     @classmethod
     def from_settings(cls, temporal: Client, settings: Settings) -> Clients:
@@ -84,7 +89,21 @@ class Clients:
             jobs=JobsClient.from_settings(temporal, settings),
             webhooks=WebhooksClient.from_settings(temporal, settings),
             linkedin_events=LinkedInEventsClient(temporal, settings.task_queue),
+            applications=ApplicationsClient(
+                temporal,
+                task_queue=settings.task_queue,
+                webhooks=settings.webhooks,
+                retention_days=settings.application_retention_days,
+            ),
         )
+
+
+class DocumentReader(Protocol):
+    """Where applicants' documents are kept, encrypted (client.documents)."""
+
+    async def get(
+        self, customer_id: str, key: str, kind: DocumentKind
+    ) -> tuple[bytes, StoredDocument] | None: ...
 
 
 class AppSecrets(Protocol):
@@ -137,7 +156,20 @@ def lifespan(
         app.state.app_secrets = app_secrets or PartnerSecretOnly(
             settings.partner_client_secret.get_secret_value()
         )
+        app.state.documents, app.state.documents_problem = None, None
+        try:
+            keys = settings.load_payload_keys()
+        except PayloadKeyError as error:
+            app.state.documents_problem = str(error)
+        else:
+            app.state.documents = (
+                PostgresDocumentStore(settings.document_store_url, keys)
+                if settings.document_store_url is not None
+                else DirectoryDocumentStore(settings.documents_path, keys)
+            )
         yield
+        if isinstance(app.state.documents, PostgresDocumentStore):
+            await app.state.documents.aclose()
 
     return connected
 
@@ -168,6 +200,18 @@ def _linkedin_events(clients: Annotated[Clients, Depends(_clients)]) -> LinkedIn
     return clients.linkedin_events
 
 
+def _applications(clients: Annotated[Clients, Depends(_clients)]) -> ApplicationsClient:
+    return clients.applications
+
+
+def _documents(request: Request) -> DocumentReader:
+    store: DocumentReader | None = request.app.state.documents
+    if store is None:
+        problem: str = request.app.state.documents_problem
+        raise HTTPException(503, f"the document store is not available: {problem}")
+    return store
+
+
 def _app_secrets(request: Request) -> AppSecrets:
     secrets: AppSecrets = request.app.state.app_secrets
     return secrets
@@ -178,6 +222,8 @@ Integrations = Annotated[IntegrationsClient, Depends(_integrations)]
 Jobs = Annotated[JobsClient, Depends(_jobs)]
 Webhooks = Annotated[WebhooksClient, Depends(_webhooks)]
 LinkedInEvents = Annotated[LinkedInEventsClient, Depends(_linkedin_events)]
+Applications = Annotated[ApplicationsClient, Depends(_applications)]
+Documents = Annotated[DocumentReader, Depends(_documents)]
 Secrets = Annotated[AppSecrets, Depends(_app_secrets)]
 
 

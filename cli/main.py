@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import httpx
 import typer
 
+from cli.applications import applications_app
 from cli.common import console, errors, fail, finish, run_briefly
 from cli.jobs import job_app, jobs, linkedin_events
 from cli.logs import configure_logging
@@ -40,6 +41,7 @@ app.add_typer(credentials_app, name="credentials")
 app.command("jobs")(jobs)
 app.command("linkedin-events")(linkedin_events)
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(applications_app, name="applications")
 
 
 @app.callback()

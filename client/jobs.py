@@ -38,6 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from client.errors import Refused
 from client.pages import page
 from client.reads import query
+from domain.apply_questions import intake_url
 from domain.documents import Document
 from domain.integration_workflow import integration_workflow_id
 from domain.integrations import IntegrationType
@@ -142,19 +143,47 @@ class JobsSettings(Protocol):
     task_queue: str
     webhooks: bool
 
+    @property
+    def intake_base_url(self) -> str: ...
+
 
 class JobsClient:
     """Creates JobPostingWorkflows and sends them operations."""
 
-    def __init__(self, temporal: Client, *, task_queue: str, webhooks: bool = False) -> None:
+    def __init__(
+        self,
+        temporal: Client,
+        *,
+        task_queue: str,
+        webhooks: bool = False,
+        intake_base_url: str = "http://127.0.0.1:8080",
+    ) -> None:
         self._temporal = temporal
         self._task_queue = task_queue
         self._webhooks = webhooks
+        self._intake_base_url = intake_base_url
         self._known_customers: set[str] = set()
 
     @classmethod
     def from_settings(cls, temporal: Client, settings: JobsSettings) -> JobsClient:
-        return cls(temporal, task_queue=settings.task_queue, webhooks=settings.webhooks)
+        return cls(
+            temporal,
+            task_queue=settings.task_queue,
+            webhooks=settings.webhooks,
+            intake_base_url=settings.intake_base_url,
+        )
+
+    def _validated(self, customer_id: str, job: JobPosting | dict[str, Any]) -> JobPosting:
+        """The job checked, its Apply Connect webhook URL set to our intake for the customer
+        (the ATS never chooses where LinkedIn sends applications)."""
+        data = job.to_wire() if isinstance(job, JobPosting) else dict(job)
+        onsite = data.get("onsiteApplyConfiguration")
+        if isinstance(onsite, dict):
+            data["onsiteApplyConfiguration"] = {
+                **onsite,
+                "jobApplicationWebhookUrl": intake_url(self._intake_base_url, customer_id),
+            }
+        return validated_job(data)
 
     def _handle(self, customer_id: str, external_id: str) -> WorkflowHandle[Any, Any]:
         return self._temporal.get_workflow_handle(job_workflow_id(customer_id, external_id))
@@ -188,7 +217,7 @@ class JobsClient:
         idempotency_key: str | None = None,
     ) -> Operation:
         """Post a job: starts its workflow if needed (update-with-start); idempotent."""
-        posting = validated_job(job)
+        posting = self._validated(customer_id, job)
         request = CreateJob(job=posting, wait=wait)
         return await self._with_start(
             customer_id,
@@ -212,7 +241,7 @@ class JobsClient:
 
         The workflow decides create or update, so two racing PUTs cannot both create.
         """
-        posting = validated_job(job)
+        posting = self._validated(customer_id, job)
         request = UpdateJob(job=posting, wait=wait)
         return await self._with_start(
             customer_id,
@@ -357,7 +386,7 @@ class JobsClient:
         wait_seconds: int = DEFAULT_WAIT_SECONDS,
         idempotency_key: str | None = None,
     ) -> Operation:
-        posting = validated_job(job)
+        posting = self._validated(customer_id, job)
         return await self._send(
             customer_id,
             posting.external_job_posting_id,

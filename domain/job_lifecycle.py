@@ -641,6 +641,8 @@ def _status_read(state: JobState, read: JobStatusRead, at: datetime) -> None:
     _apply_status(state, status)
     detail = status.listing_status_detail
     state.linked_in_status_message = detail.status_message if detail else None
+    apply_detail = status.linked_in_apply_status_detail
+    state.linked_in_apply_status_message = apply_detail.status_message if apply_detail else None
     if status.listing_status != ListingStatus.NOT_LISTED or state.has(OperationKind.CLOSE):
         return
     if state.expire_at is not None and at >= state.expire_at:

@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from domain.apply_questions import OnsiteApplyConfiguration
 from domain.currencies import ISO_4217
 from domain.urns import ContractUrn, IndustryUrn, OrganizationUrn
 from domain.validation import printable_id
@@ -169,15 +170,24 @@ class JobPosting(_Wire):
     availability: Availability | None = None
     budget: Budget | None = None
     partner_job_campaign_id: str | None = Field(default=None, min_length=1)
+    company_description: str | None = Field(default=None, min_length=1, max_length=25_000)
+    """A short description of the company (job_posting_v2.yaml)."""
+    tracking_pixel_url: str | None = Field(default=None, max_length=2000)
+    requisition_owner_email: str | None = None
+    """RSC: the requisition owner (job_posting_v2.yaml's Recruiter System Connect schema)."""
+    requisition_owner_first_name: str | None = Field(default=None, min_length=1, max_length=200)
+    requisition_owner_last_name: str | None = Field(default=None, min_length=1, max_length=200)
+    onsite_apply_configuration: OnsiteApplyConfiguration | None = None
+    """Apply Connect: the questions LinkedIn asks; its webhook URL is ours, set for the ATS."""
 
-    @field_validator("company_apply_url", "company_page_url")
+    @field_validator("company_apply_url", "company_page_url", "tracking_pixel_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not _URL.match(value):
             raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
         return value
 
-    @field_validator("poster_email")
+    @field_validator("poster_email", "requisition_owner_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None and not _EMAIL.match(value):
@@ -224,6 +234,13 @@ class JobPosting(_Wire):
             and self.expire_at <= self.listed_at
         ):
             raise ValueError("expireAt: must be after listedAt")
+        if (
+            self.onsite_apply_configuration is not None
+            and self.availability is Availability.PRIVATE_TO_ATS_INTEGRATION
+        ):
+            raise ValueError(
+                "availability: must be PUBLIC for an Apply Connect job (onsiteApplyConfiguration)"
+            )
         if self.is_raa:
             self._raa_rules()
         else:

@@ -235,6 +235,8 @@ class JobState(Document):
     waiting_for: str = ""
     linked_in_status_message: str | None = None
     """LinkedIn's own words on the listing (`listingStatusDetail.statusMessage`)."""
+    linked_in_apply_status_message: str | None = None
+    """linkedInApplyStatusDetail.statusMessage: why LinkedIn does not take applications."""
     unlisted_by_linkedin: bool = False
     status_read_wanted: bool = False
     """LinkedIn's status is to be read once no operation runs (a check, a LinkedIn change,

@@ -54,6 +54,11 @@ class WebhookEventType(StrEnum):
     JOB_OPERATION_CANCELLED = "job.operation_cancelled"
     JOB_LINKEDIN_CHANGED = "job.linkedin_changed"
     """LinkedIn's view of the job changed on its side (a read after its webhook or a check)."""
+    APPLICATION_RECEIVED = "application.received"
+    """A candidate applied on LinkedIn (Apply Connect): answers, contact, document links."""
+    APPLICATION_ACTION_SENT = "application.action_sent"
+    APPLICATION_ACTION_FAILED = "application.action_failed"
+    """A lifecycle action LinkedIn took, or refused for good."""
 
 
 _SUCCEEDED = {
@@ -189,6 +194,32 @@ def linkedin_changed_event(
         "new": dict(zip(LINKEDIN_FIELDS, after, strict=True)),
         "statusMessage": state.linked_in_status_message,
     }
+    return event
+
+
+OFFSITE_REASON = (
+    "LinkedIn no longer takes applications for this Apply Connect job "
+    "(linkedInApplyStatus NOT_ENABLED): it is off-site apply now, candidates go to its "
+    "companyApplyUrl. LinkedIn does this when the first application to a job cannot be "
+    "delivered, or when the job's questions are refused; fix the cause and post the job again."
+)
+
+
+def offsite_event(
+    before: tuple[str | None, ...], state: JobState, at: datetime
+) -> WebhookEvent | None:
+    """`job.needs_attention` when an Apply Connect job's linkedInApplyStatus turned
+    NOT_ENABLED: LinkedIn switched it to off-site apply, silently but for this status."""
+    onsite = state.posting is not None and state.posting.onsite_apply_configuration is not None
+    apply_status = linkedin_view(state)[2]
+    if not onsite or apply_status != "NOT_ENABLED" or before[2] == "NOT_ENABLED":
+        return None
+    event = _job_event(WebhookEventType.JOB_NEEDS_ATTENTION, state, at, None)
+    event.id = (
+        "evt_" + hashlib.sha256(f"{event.id}|offsite|{at.isoformat()}".encode()).hexdigest()[:32]
+    )
+    event.data["reason"] = OFFSITE_REASON
+    event.data["statusMessage"] = state.linked_in_apply_status_message
     return event
 
 

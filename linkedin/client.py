@@ -41,6 +41,7 @@ from domain.validation import LINKEDIN_VERSION
 from linkedin.errors import (
     LinkedInAuthError,
     LinkedInError,
+    PermanentLinkedInError,
     TransientLinkedInError,
     UnexpectedAnswerError,
     classify,
@@ -73,7 +74,7 @@ sunset); under /v2/, the seeds' paths, with `versioned_endpoints=False`. Everyth
 (jobPostingStatus, provisionedApplications, atsIntegrations) stays on /v2/, where LinkedIn's
 SDK and seeds call it."""
 
-RESTLI_2 = frozenset({"provisionedHiringContracts"})
+RESTLI_2 = frozenset({"provisionedHiringContracts", "jobApplicationLifecycleActions"})
 """Called with X-Restli-Protocol-Version 2.0.0, as LinkedIn's SDK calls it (its P4P
 client). Its job client sends no protocol header: the task read's `ids=a&ids=b` is
 Rest.li 1.0 syntax, as is atsIntegrations' `ids[0].integrationContext=` (seeds 000, 001)."""
@@ -502,6 +503,108 @@ class LinkedInClient:
         except ValidationError:
             raise self._unexpected(endpoint, "a result without onboardingStatus", body) from None
 
+    # -- Apply Connect (customer token) ---------------------------------------------------
+
+    async def download_document(
+        self, creds: AppCredentials, url: str, max_bytes: int
+    ) -> tuple[bytes, str]:
+        """A resume or cover letter from LinkedIn's media store (ambry), with the customer's
+        token: (content, content type). Only LinkedIn's own hosts are sent the token; a
+        document over `max_bytes` is refused, unread beyond that."""
+        endpoint = "ambry"
+        try:
+            origin = _origin(url)
+        except httpx.InvalidURL:
+            origin = None
+        if origin not in {_origin(self._api_url), _origin(self._oauth_url)}:
+            raise PermanentLinkedInError(
+                "the document URL is not on LinkedIn's hosts: the token is not sent there",
+                endpoint=endpoint,
+            )
+        token = await self.access_token(creds)
+        for attempt in range(2):
+            status, content, response = await self._stream(url, token, max_bytes)
+            if status != 401 or attempt == 1:
+                break
+            self._forget_token(creds, token)  # expired or revoked: one fresh token
+            token = await self.access_token(creds)
+        if status >= 300:
+            raise from_body(
+                status,
+                _json(response),
+                endpoint=endpoint,
+                retry_after=_retry_after(response),
+            )
+        kind = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+        return content, kind[:100]
+
+    async def _stream(
+        self, url: str, token: SecretStr, max_bytes: int
+    ) -> tuple[int, bytes, httpx.Response]:
+        """GET url with the token, reading at most max_bytes of a 2xx body."""
+        endpoint = "ambry"
+        started = time.perf_counter()
+        status: int | None = None
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+        try:
+            request = self._http.build_request("GET", url, headers=headers)
+            response = await self._http.send(request, stream=True)
+            status = response.status_code
+            content = b""
+            try:
+                if status < 300:
+                    async for chunk in response.aiter_bytes():
+                        content += chunk
+                        if len(content) > max_bytes:
+                            raise PermanentLinkedInError(
+                                f"the document is over {max_bytes} bytes",
+                                status=status,
+                                endpoint=endpoint,
+                            )
+                else:
+                    await response.aread()
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException as exc:
+            raise TransientLinkedInError(
+                f"timed out ({type(exc).__name__})", endpoint=endpoint
+            ) from None
+        except httpx.TransportError as exc:
+            raise TransientLinkedInError(
+                f"connection failed ({type(exc).__name__})", endpoint=endpoint
+            ) from None
+        finally:
+            if self._observer is not None:
+                self._observer.call(
+                    endpoint, "GET", outcome_of(status), time.perf_counter() - started
+                )
+        return status, content, response
+
+    async def send_lifecycle_action(
+        self,
+        creds: AppCredentials,
+        job_application_id: str,
+        action: str,
+        performed_at_ms: int,
+        integration_context: str | None = None,
+    ) -> None:
+        """One jobApplicationLifecycleActions create: one occurrence of one action."""
+        body: dict[str, Any] = {
+            "jobApplicationId": job_application_id,
+            "action": action,
+            "performedAt": performed_at_ms,
+        }
+        if integration_context:
+            body["integrationContext"] = integration_context
+        await self._call(
+            "POST",
+            "jobApplicationLifecycleActions",
+            creds,
+            json=body,
+            headers={"x-restli-method": "create"},
+            answers_json=False,
+        )
+
     # -- jobs (customer token) ------------------------------------------------------------
 
     async def submit_jobs(
@@ -572,6 +675,11 @@ class LinkedInClient:
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port
 
 
 def _json(response: httpx.Response) -> Any:

@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from linkedin_sandbox import (
+    apply,
     control,
     events,
     gateway,
@@ -59,6 +60,7 @@ def create_app(
     widget.routes(api, sandbox)
     webhooks.routes(api, sandbox, outbox)  # before control: /sandbox/faults/webhooks first
     events.routes(api, sandbox, outbox)
+    api.state.applications = apply.routes(api, sandbox, outbox)
     control.routes(api, sandbox, outbox)
     # The middleware stack is built lazily: wrap it once, outermost, for faults + journal.
     api.add_middleware(gateway.LinkedInPaths)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
@@ -58,6 +58,8 @@ class SettingsPatch(BaseModel):
     webhook_challenge_timeout_seconds: float | None = Field(
         default=None, gt=0, alias="webhookChallengeTimeoutSeconds"
     )
+    media_ttl_seconds: float | None = Field(default=None, gt=0, alias="mediaTtlSeconds")
+    application_names_job: bool | None = Field(default=None, alias="applicationNamesJob")
 
 
 def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
@@ -66,9 +68,12 @@ def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
         return {"status": "ok"}
 
     @api.post("/sandbox/reset", status_code=204)
-    async def reset() -> Response:
+    async def reset(request: Request) -> Response:
         sandbox.reset()
         outbox.reset()
+        applications = getattr(request.app.state, "applications", None)
+        if applications is not None:
+            applications.reset()
         return Response(status_code=204)
 
     @api.put("/sandbox/faults/{endpoint}")
@@ -138,7 +143,11 @@ def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
             "apps": [application_view(a) for a in world.apps.values()],
             "integrations": [i.model_dump() for i in world.integrations],
             "contracts": [c.model_dump() for c in world.contracts.values()],
-            "jobs": [j.model_dump(exclude={"payload"}) for j in world.jobs.values()],
+            "jobs": [
+                j.model_dump(exclude={"payload"})
+                | {"onsiteApplyConfiguration": j.payload.get("onsiteApplyConfiguration")}
+                for j in world.jobs.values()
+            ],
             "tasks": [t.model_dump(exclude={"payload"}) for t in world.tasks.values()],
             "nowMs": world.now_ms(),
         }

@@ -34,6 +34,8 @@ ENDPOINTS = {
     "/v2/jobPostingStatus": "jobPostingStatus",
     "/rest/simpleJobPostings": "simpleJobPostings",
     "/rest/simpleJobPostingTasks": "simpleJobPostingTasks",
+    "/ambry": "ambry",
+    "/v2/jobApplicationLifecycleActions": "jobApplicationLifecycleActions",
 }
 SECRET_FIELDS = {"client_secret", "access_token"}
 

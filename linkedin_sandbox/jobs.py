@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from linkedin_sandbox.errors import LinkedInRefusal, forbidden, json_body
+from linkedin_sandbox.questions import apply_status
 from linkedin_sandbox.rules import Refusal, check_element
 from linkedin_sandbox.sandbox import Sandbox
 from linkedin_sandbox.settings import SandboxSettings
@@ -265,13 +266,6 @@ def _task_view(task: Task) -> dict[str, Any]:
     return view
 
 
-_APPLY_DETAIL = {
-    "errorCode": None,
-    "errorType": "PARTNER_ERROR",
-    "statusMessage": "No attempt to enable LinkedInApply was found for this job.",
-}
-
-
 def _status_view(
     world: World, app: App, external_id: str, settings: SandboxSettings
 ) -> dict[str, Any] | None:
@@ -315,8 +309,8 @@ def _status_view(
             },
             "visibilityTag": None,
         },
-        "linkedInApplyStatus": "NOT_ENABLED",
-        "linkedInApplyStatusDetail": _APPLY_DETAIL,
+        "linkedInApplyStatus": apply_status(job)[0],
+        "linkedInApplyStatusDetail": apply_status(job)[1],
         "listingStatus": "LISTED" if listed else "NOT_LISTED",
         "listingStatusDetail": detail,
         "promotionStatus": "PROMOTED"

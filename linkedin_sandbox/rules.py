@@ -11,6 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from linkedin_sandbox.questions import check_configuration
 from linkedin_sandbox.state import App, World
 
 OPERATIONS = ("CREATE", "UPDATE", "RENEW", "CLOSE")
@@ -118,6 +119,9 @@ def check_element(
     if raa:
         _check_raa(world, app, job, operation)
     _check_content(job, external_id, world.now_ms() + listed_at_skew_ms)
+    refused = check_configuration(job)
+    if refused is not None:
+        raise Refusal(422, refused)
     if not raa:
         _check_listing(world, app, job, external_id, existing)
 

@@ -37,5 +37,10 @@ class SandboxSettings(BaseSettings):
     """The wait before the first resend, doubled before each next one (real seconds)."""
     webhook_timeout_seconds: float = 10.0
     """How long a delivery waits for the receiver's answer; LinkedIn does not document it."""
+    media_ttl_seconds: float = 30 * 24 * 3600
+    """How long a resume or cover letter can be downloaded (30 days, [SEC])."""
+    application_names_job: bool = True
+    """Applications carry externalJobPostingId (assumed: the secondary list shows no job
+    field); false sends only what that list shows."""
     webhook_challenge_timeout_seconds: float = 3.0
     """How long the validation GET waits for the challenge answer: LinkedIn's 3 s."""

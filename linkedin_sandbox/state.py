@@ -134,6 +134,30 @@ class Resync(BaseModel):
     """externalJobPostingId -> when its first UPDATE after the request was accepted."""
 
 
+class Media(BaseModel):
+    """A resume or cover letter LinkedIn keeps for download (ambry), for a while."""
+
+    key: str
+    client_id: str
+    content_b64: str
+    content_type: str = "application/pdf"
+    expires_at_ms: int
+
+
+class JobApplication(BaseModel):
+    """An application a candidate made on LinkedIn, and its delivery to the partner."""
+
+    id: str
+    client_id: str
+    customer_id: str
+    external_id: str
+    applied_at_ms: int
+    payload: dict[str, Any]
+    delivery: Literal["QUEUED", "DELIVERED", "FAILED"] = "QUEUED"
+    attempts: int = 0
+    first_of_job: bool = False
+
+
 class World(BaseModel):
     apps: dict[str, App] = Field(default_factory=dict)
     """By client id."""
@@ -152,6 +176,11 @@ class World(BaseModel):
     webhook: Webhook | None = None
     resyncs: list[Resync] = Field(default_factory=list)
     next_resync: int = 0
+    media: dict[str, Media] = Field(default_factory=dict)
+    applications: dict[str, JobApplication] = Field(default_factory=dict)
+    next_application: int = 7000000
+    lifecycle_actions: list[dict[str, Any]] = Field(default_factory=list)
+    """Every jobApplicationLifecycleActions call LinkedIn accepted, in order."""
     _unsaved: bool = PrivateAttr(default=False)
 
     @field_validator("failing_tasks", mode="before")

@@ -140,6 +140,20 @@ class Settings(BaseSettings):
     """jobPostingStatus calls per application per UTC day (LinkedIn's throttle)."""
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    """Our API as LinkedIn reaches it (https://ats-connector.example.com): Apply Connect
+    jobs carry {public_url}/linkedin/customers/{id}/applications as their
+    jobApplicationWebhookUrl. Default http://{api_host}:{api_port}."""
+    application_retention_days: int = Field(default=30, ge=1, le=3650)
+    """How long an application's documents and personal data are kept (LinkedIn keeps its
+    media 30 days); then they are erased."""
+    document_dir: Path | None = None
+    """Where application documents are kept, encrypted with the payload keys; default
+    <data_dir>/documents."""
+    document_store_url: SecretStr | None = None
+    """postgresql://user:password@host:port/database: application documents in one table
+    that every worker and the API share (still sealed with the payload keys). Unset, they
+    are files under document_dir."""
     sandbox_port: int = 8090
     """Where `linkedin-ats up` serves the sandbox."""
     temporal_port: int = 7233
@@ -161,7 +175,7 @@ class Settings(BaseSettings):
                     handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip().encode()
 
-    @field_validator("credential_store_url")
+    @field_validator("credential_store_url", "document_store_url")
     @classmethod
     def _postgresql_url(cls, url: SecretStr | None) -> SecretStr | None:
         if url is not None and not url.get_secret_value().startswith(
@@ -173,6 +187,15 @@ class Settings(BaseSettings):
     @property
     def credentials_path(self) -> Path:
         return self.credential_store_path or self.data_dir / "credentials.sqlite"
+
+    @property
+    def intake_base_url(self) -> str:
+        """The base of the URLs LinkedIn delivers to (public_url or the API's address)."""
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def documents_path(self) -> Path:
+        return self.document_dir or self.data_dir / "documents"
 
     @property
     def payload_key_path(self) -> Path:

@@ -35,6 +35,7 @@ ALLOWED = {
         "workflows",
         "client.connection",
         "client.codec",
+        "client.documents",
         "settings",
     },
     "client": {"domain", "workflows.search_attributes"},
@@ -214,3 +215,39 @@ def test_every_route_takes_the_token_unless_its_router_is_open() -> None:
     }
     behind, open_ = operations(routes.BEHIND_TOKEN), operations(routes.OPEN)
     assert documented == {op: True for op in behind} | {op: False for op in open_}
+
+
+APPLY_CONNECT = {
+    "domain/apply_questions.py": "domain",
+    "domain/applications.py": "domain",
+    "activities/applications.py": "activities",
+    "workflows/application.py": "workflows",
+    "client/applications.py": "client",
+    "client/documents.py": "client",
+    "api/routes/job_applications.py": "api",
+    "cli/applications.py": "cli",
+    "linkedin_sandbox/apply.py": "linkedin_sandbox",
+    "linkedin_sandbox/questions.py": "linkedin_sandbox",
+}
+
+
+def test_apply_connect_modules_keep_to_their_layer() -> None:
+    """Apply Connect's modules exist where their layer's rules reach them: the document
+    store is the one client module a worker may take besides the connection and codec, and
+    neither the API nor the workflows reach activities or the LinkedIn client."""
+    for relative, package in APPLY_CONNECT.items():
+        path = ROOT / relative
+        assert path.exists(), relative
+        for name in imports(path):
+            if name.split(".")[0] in OURS:
+                assert allowed(package, name), f"{relative} imports {name}"
+    worker_imports = imports(ROOT / "workers" / "worker.py")
+    assert {n for n in worker_imports if n.startswith("client.")} <= {
+        "client.connection",
+        "client.codec",
+        "client.documents",
+    }
+    for relative in ("api/routes/job_applications.py", "workflows/application.py"):
+        assert not {
+            n for n in imports(ROOT / relative) if n.split(".")[0] in {"activities", "linkedin"}
+        }

@@ -34,6 +34,7 @@ AUTH = {"Authorization": "Bearer dev-token"}
 CUSTOMER = "/v1/customers/{customer_id}"
 JOB = f"{CUSTOMER}/jobs/{{external_job_posting_id}}"
 INTEGRATION = f"{CUSTOMER}/integrations/{{integration_type}}"
+APPLICATIONS = f"{CUSTOMER}/applications"
 OPERATIONS = {
     ("post", f"{CUSTOMER}/onboarding"): ("startOnboarding", "integrations"),
     ("post", f"{CUSTOMER}/widget-callback"): ("receiveWidgetCallback", "integrations"),
@@ -64,6 +65,22 @@ OPERATIONS = {
     ("post", "/linkedin/webhook"): ("linkedinEvent", "linkedin"),
     ("get", "/linkedin/customers/{customer_id}/events"): ("linkedinCustomerChallenge", "linkedin"),
     ("post", "/linkedin/customers/{customer_id}/events"): ("linkedinCustomerEvent", "linkedin"),
+    ("get", "/linkedin/customers/{customer_id}/applications"): (
+        "linkedinApplicationsChallenge",
+        "linkedin",
+    ),
+    ("post", "/linkedin/customers/{customer_id}/applications"): ("linkedinApplication", "linkedin"),
+    ("get", APPLICATIONS): ("listJobApplications", "job-applications"),
+    ("get", f"{APPLICATIONS}/{{application_id}}"): ("getJobApplication", "job-applications"),
+    ("get", f"{APPLICATIONS}/{{application_id}}/documents/{{kind}}"): (
+        "getApplicationDocument",
+        "job-applications",
+    ),
+    ("post", f"{APPLICATIONS}/{{application_id}}/actions"): (
+        "sendApplicationAction",
+        "job-applications",
+    ),
+    ("delete", f"{APPLICATIONS}/{{application_id}}"): ("eraseJobApplication", "job-applications"),
 }
 JOB_WRITES = {"putJob", "upgradeJob", "downgradeJob", "renewJob", "closeJob", "discardJob"}
 NOT_FOUND = JOB_WRITES | {
@@ -75,6 +92,11 @@ NOT_FOUND = JOB_WRITES | {
     "retryIntegration",
     "syncApplication",
     "removeWebhook",
+    "listJobApplications",
+    "getJobApplication",
+    "getApplicationDocument",
+    "sendApplicationAction",
+    "eraseJobApplication",
 }
 CONFLICT = JOB_WRITES | {"retryJob", "cancelJob", "registerWebhook"}
 
@@ -97,6 +119,7 @@ def test_every_operation_has_a_short_id_and_the_tag_of_its_resource() -> None:
         "jobs",
         "webhooks",
         "linkedin",
+        "job-applications",
     ]
     assert all(tag["description"] for tag in SPEC["tags"])
 
@@ -126,6 +149,8 @@ LINKEDIN_DOOR = {
     "linkedinEvent",
     "linkedinCustomerChallenge",
     "linkedinCustomerEvent",
+    "linkedinApplicationsChallenge",
+    "linkedinApplication",
 }
 """LinkedIn's door: outside the token; a POST is signed instead (401 when it is not)."""
 
@@ -218,6 +243,7 @@ def test_the_client_generates_without_a_warning_and_names_functions_by_operation
     assert sorted(p.name for p in api.iterdir() if p.is_dir()) == [
         "applications",
         "integrations",
+        "job_applications",
         "jobs",
         "linkedin",
         "webhooks",

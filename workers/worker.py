@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 import httpx
 import structlog
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.applications import ApplicationActivities
 from activities.batching import BatchTiming, LinkedInBatcher
 from activities.credentials import (
     CredentialCipher,
@@ -35,6 +37,9 @@ from activities.rate_limits import (
     RateLimits,
 )
 from activities.webhooks import WebhookActivities
+from client.codec import PayloadKeyError, PayloadKeys
+from client.documents import DirectoryDocumentStore, PostgresDocumentStore
+from domain.applications import DocumentKind, DocumentStore, StoredDocument
 from domain.provisioning import AppCredentials
 from linkedin import LinkedInClient
 from linkedin.client import CallObserver
@@ -42,6 +47,7 @@ from linkedin.tokens import TokenStore
 from settings import Settings
 from workers.activation_order import UpdatesAfterResultsRunner
 from workers.metrics import LinkedInMetrics, prometheus_runtime
+from workflows.application import ApplicationWorkflow
 from workflows.integration import CustomerIntegrationWorkflow
 from workflows.job import JobPostingWorkflow
 from workflows.job_status_checks import JobStatusChecksWorkflow
@@ -59,6 +65,7 @@ WORKFLOWS = [
     LinkedInEventWorkflow,
     WebhookEndpointsWorkflow,
     WebhookDeliveryWorkflow,
+    ApplicationWorkflow,
 ]
 
 
@@ -133,6 +140,45 @@ class StoredAppSecrets:
         return stored.credentials.client_secret.get_secret_value() if stored else None
 
 
+class UnavailableDocumentStore:
+    """No payload keys to seal documents with: every use fails, saying why (the worker's
+    own process always has keys; a test worker may not)."""
+
+    def __init__(self, problem: str) -> None:
+        self._problem = problem
+
+    def _refuse(self) -> ApplicationError:
+        return ApplicationError(
+            f"the document store is not available: {self._problem}",
+            type="DocumentStoreUnavailable",
+        )
+
+    async def put(
+        self, customer_id: str, key: str, kind: DocumentKind, content: bytes, content_type: str
+    ) -> StoredDocument:
+        raise self._refuse()
+
+    async def get(
+        self, customer_id: str, key: str, kind: DocumentKind
+    ) -> tuple[bytes, StoredDocument] | None:
+        raise self._refuse()
+
+    async def erase(self, customer_id: str, key: str) -> int:
+        raise self._refuse()
+
+
+def document_store(settings: Settings, keys: PayloadKeys | None = None) -> DocumentStore:
+    """Application documents in PostgreSQL (LINKEDIN_ATS_DOCUMENT_STORE_URL) or in
+    <data_dir>/documents (LINKEDIN_ATS_DOCUMENT_DIR), sealed with the payload keys."""
+    try:
+        keys = keys or settings.load_payload_keys()
+    except PayloadKeyError as error:
+        return UnavailableDocumentStore(str(error))
+    if settings.document_store_url is not None:
+        return PostgresDocumentStore(settings.document_store_url, keys)
+    return DirectoryDocumentStore(settings.documents_path, keys)
+
+
 def credential_cipher(settings: Settings) -> CredentialCipher:
     """The keys of LINKEDIN_ATS_CREDENTIAL_KEY, else of the key file.
 
@@ -185,6 +231,7 @@ async def running_worker(
     *,
     linkedin: LinkedInClient | None = None,
     store: CredentialStore | None = None,
+    documents: DocumentStore | None = None,
 ) -> AsyncIterator[Worker]:
     """A started worker with one shared LinkedIn client and job batcher; stopped on exit."""
     runtime = temporal.service_client.config.runtime or Runtime.default()
@@ -203,6 +250,9 @@ async def running_worker(
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
     linkedin_events = LinkedInEventActivities(store, temporal)
+    owned_documents = documents is None
+    documents = documents or document_store(settings)
+    applications = ApplicationActivities(linkedin, store, documents)
     worker = Worker(
         temporal,
         task_queue=settings.task_queue,
@@ -223,6 +273,9 @@ async def running_worker(
             linkedin_events.route_linkedin_event,
             webhooks.webhook_targets,
             webhooks.post_webhook,
+            applications.fetch_application_documents,
+            applications.erase_application_documents,
+            applications.send_lifecycle_action,
         ],
     )
     async with worker:
@@ -234,6 +287,8 @@ async def running_worker(
         yield worker
     await linkedin.aclose()
     await webhook_http.aclose()
+    if owned_documents and isinstance(documents, PostgresDocumentStore):
+        await documents.aclose()
     if owned_store:
         await store.close()
 

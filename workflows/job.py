@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         job_events,
         linkedin_changed_event,
         linkedin_view,
+        offsite_event,
         outcomes,
     )
     from workflows.failures import failure_message
@@ -68,6 +69,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search_attributes import JOB_LISTING_TYPE, JOB_STATUS, JOB_WAKE_AT
     from workflows.webhooks import EventOutbox
 
+
+OFFSITE_WATCHED = "offsite-watched"
+"""Runs since this patch raise job.needs_attention when LinkedIn turns an Apply Connect job
+off-site; only jobs with onsiteApplyConfiguration (new with it) reach the branch."""
 
 WOKEN_BY_SWEEP = "woken-by-sweep"
 """Runs started before this patch time their own expiry and auto-renew; runs since publish
@@ -201,6 +206,9 @@ class JobPostingWorkflow:
             if isinstance(event, rules.StatusRead):  # LinkedIn changed it on its side
                 changed = linkedin_changed_event(seen_at_linkedin, self._state, workflow.now())
                 events += [changed] if changed else []
+                offsite = offsite_event(seen_at_linkedin, self._state, workflow.now())
+                if offsite is not None and workflow.patched(OFFSITE_WATCHED):
+                    events.append(offsite)
             self._outbox.add(events)
         self._events += 1
         self._publish()

@@ -15,6 +15,7 @@ from api.routes import (
     applications,
     health,
     integrations,
+    job_applications,
     jobs,
     linkedin,
     linkedin_events,
@@ -27,6 +28,7 @@ BEHIND_TOKEN: tuple[APIRouter, ...] = (
     jobs.router,
     webhooks.router,
     linkedin_events.router,
+    job_applications.router,
 )
 OPEN: tuple[APIRouter, ...] = (health.router, linkedin.router)
 
@@ -35,6 +37,6 @@ TAGS: list[dict[str, Any]] = [
         "name": str(module.router.tags[0]),
         "description": " ".join((module.__doc__ or "").split("\n\n")[0].split()),
     }
-    for module in (integrations, applications, jobs, webhooks, linkedin_events)
+    for module in (integrations, applications, jobs, webhooks, linkedin_events, job_applications)
 ]
 """One OpenAPI tag per resource, described by its module's first paragraph."""

@@ -133,6 +133,13 @@ async def put_job(
 ) -> JSONResponse:
     """The whole job: created at LinkedIn, or updated when it exists; the same job
     again changes nothing."""
+    onsite = job.onsite_apply_configuration
+    if onsite is not None and onsite.job_application_webhook_url is not None:
+        raise HTTPException(
+            422,
+            "onsiteApplyConfiguration.jobApplicationWebhookUrl: set by linkedin-ats to its "
+            "intake URL for this customer; leave it out",
+        )
     body = {**job.to_wire(), "jobPostingOperationType": "CREATE"}
     body.setdefault("externalJobPostingId", external_job_posting_id)
     if body["externalJobPostingId"] != external_job_posting_id:

@@ -17,8 +17,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from api import errors
-from api.deps import AppSecrets, CustomerId, LinkedInEvents, Secrets
+from api.deps import Applications, AppSecrets, CustomerId, LinkedInEvents, Secrets
+from client.applications import AcceptedApplication
 from client.linkedin_events import AcceptedEvent, LinkedInEventsClient
+from domain.applications import MAX_APPLICATION_BYTES
 from domain.linkedin_events import (
     MAX_EVENT_BYTES,
     SIGNATURE_HEADER,
@@ -83,6 +85,41 @@ async def linkedin_customer_event(
     return await _event(request, secrets, events, customer_id)
 
 
+@router.get("/customers/{customer_id}/applications", responses=errors.problems(400, 404))
+async def linkedin_applications_challenge(
+    secrets: Secrets,
+    customer_id: CustomerId,
+    challenge_code: ChallengeCode = None,
+    application_id: ApplicationId = None,
+) -> JSONResponse:
+    """LinkedIn validates a job's jobApplicationWebhookUrl (Apply Connect)."""
+    return await _challenge(secrets, challenge_code, application_id, customer_id)
+
+
+@router.post("/customers/{customer_id}/applications", responses=SIGNED, openapi_extra=EVENT_BODY)
+async def linkedin_application(
+    request: Request, secrets: Secrets, applications: Applications, customer_id: CustomerId
+) -> AcceptedApplication:
+    """An Apply Connect application: durable before the 200; a retry is a no-op."""
+    body = await _bounded_body(request, MAX_APPLICATION_BYTES)
+    header = request.headers.get(SIGNATURE_HEADER)
+    if not header:
+        raise HTTPException(401, f"{SIGNATURE_HEADER}: required; LinkedIn signs every application")
+    form = await _verified(secrets, header, body, customer_id)
+    if form is None:
+        log.warning("linkedin.forged", path=request.url.path, bytes=len(body))
+        raise HTTPException(401, f"{SIGNATURE_HEADER}: does not match this body")
+    accepted = await applications.accept(customer_id, body, form)
+    log.info(
+        "linkedin.application",
+        application=accepted.application_id,
+        duplicate=accepted.duplicate,
+        form=form.name,
+        customer_id=customer_id,
+    )
+    return accepted
+
+
 async def _challenge(
     secrets: AppSecrets, code: str | None, application: str | None, customer_id: str | None
 ) -> JSONResponse:
@@ -125,12 +162,12 @@ async def _event(
     return accepted
 
 
-async def _bounded_body(request: Request) -> bytes:
+async def _bounded_body(request: Request, limit: int = MAX_EVENT_BYTES) -> bytes:
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_EVENT_BYTES:
-            raise HTTPException(413, f"body: over {MAX_EVENT_BYTES} bytes; not a LinkedIn event")
+        if len(body) > limit:
+            raise HTTPException(413, f"body: over {limit} bytes; not a LinkedIn event")
     return body
 
 
