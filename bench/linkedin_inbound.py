@@ -34,7 +34,7 @@ import httpx
 import structlog
 from temporalio.client import Client
 
-from bench.jobs import BIN, journal, machine, onboard, sandbox_process, table, wire
+from bench.jobs import BIN, create, journal, machine, onboard, sandbox_process, table, wire
 from bench.trivial import TrivialWorkflow
 from client.jobs import JobsClient
 from domain.job_workflow import JOB_STATUS_CHECKS_WORKFLOW_TYPE, JOB_WORKFLOW_TYPE
@@ -157,8 +157,8 @@ async def post_jobs(jobs: JobsClient, customer: str, count: int) -> list[str]:
     gate = asyncio.Semaphore(200)
 
     async def one(external_id: str) -> None:
-        async with gate:
-            await jobs.create(customer, wire(external_id))
+        async with gate:  # sent again when the busy server gave up waiting for the worker
+            await create(jobs, customer, external_id, wait=False)
 
     await asyncio.gather(*(one(i) for i in ids))
     return ids
