@@ -19,7 +19,7 @@ from domain.integration_workflow import (
 from domain.integrations import IntegrationType
 from settings import Settings
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 from workers.worker import running_worker
 
 CONTRACT = "urn:li:contract:555"
@@ -64,6 +64,8 @@ async def test_worker_restart_mid_enable_finishes_without_provisioning_twice(
         r for r in await sandbox.requests("/v2/provisionedApplications") if r["method"] == "POST"
     ]
     assert len(creates) == 1
+    handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_worker_restarted_mid_enable")
 
 
 async def test_periodic_verify_catches_drift_and_re_enables(
@@ -90,6 +92,8 @@ async def test_periodic_verify_catches_drift_and_re_enables(
     # 24 h after the verify that enabled it, which ran moments before the ENABLED transition
     enabled_at = state.contexts[CONTRACT].transitions[1].at
     assert drift.at - enabled_at >= timedelta(hours=24) - timedelta(minutes=1)
+    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_drift_detected")
 
 
 async def test_continue_as_new_carries_the_state(
@@ -128,3 +132,6 @@ async def test_continue_as_new_carries_the_state(
         r for r in await sandbox.requests("/v2/provisionedApplications") if r["method"] == "POST"
     ]
     assert len(creates) == 1
+    await record_history(
+        client.get_workflow_handle(handle.id, run_id=first_run), "integration_continued_as_new"
+    )
