@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from client.integrations import IntegrationsClient
@@ -17,7 +18,9 @@ from domain.integration_workflow import (
     integration_workflow_id,
 )
 from domain.integrations import IntegrationType
+from linkedin import LinkedInClient
 from settings import Settings
+from tests.conftest import provision
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually, record_history
 from workers.worker import running_worker
@@ -134,4 +137,46 @@ async def test_continue_as_new_carries_the_state(
     assert len(creates) == 1
     await record_history(
         client.get_workflow_handle(handle.id, run_id=first_run), "integration_continued_as_new"
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="the provisioning loop never continues as new")
+async def test_an_app_we_did_not_create_is_looked_at_again_past_continue_as_new(
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    cid: str,
+) -> None:
+    """Provisioning may wait for a person for months: its history must not grow unbounded."""
+    await provision(linkedin, cid)  # at LinkedIn, its secret in nobody's store
+    client = time_skipping_env.client
+    onboarding = IntegrationsClient(client, task_queue=settings.task_queue)
+    async with running_worker(client, settings):
+        handle = await client.start_workflow(
+            INTEGRATION_WORKFLOW_TYPE,
+            IntegrationInput(
+                customer_id=cid,
+                customer_name="Globex",
+                provision_grace=timedelta(seconds=1),
+                max_history_length=60,
+            ),
+            id=integration_workflow_id(cid, PJP),
+            task_queue=settings.task_queue,
+        )
+        first_run = handle.first_execution_run_id or (await handle.describe()).run_id
+        await time_skipping_env.sleep(timedelta(hours=2))
+        description = await eventually(
+            lambda: client.get_workflow_handle(handle.id).describe(),
+            lambda d: d.run_id != first_run,
+        )
+        state = await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.status == ContextStatus.NEEDS_ATTENTION,
+        )
+    assert description.run_id != first_run
+    assert state.client_id is None and "we did not create it" in (state.last_error or "")
+    await record_history(
+        client.get_workflow_handle(handle.id, run_id=first_run),
+        "integration_provisioning_continued_as_new",
     )
