@@ -118,3 +118,25 @@ def test_sandbox_modules_import_each_other_without_a_cycle() -> None:
 
     for module in sorted(graph):
         visit(module, ())
+
+
+def test_failure_types_are_named_once_not_spelled_as_strings() -> None:
+    """An ApplicationError's type, and a retry policy's non-retryable types, come from
+    domain.errors' enums (or a class built on them), never a string literal."""
+    for package in ("workflows", "activities"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call):
+                    continue
+                for keyword in node.keywords:
+                    literal = isinstance(keyword.value, ast.Constant) and isinstance(
+                        keyword.value.value, str
+                    )
+                    listed = isinstance(keyword.value, ast.List) and any(
+                        isinstance(e, ast.Constant) for e in keyword.value.elts
+                    )
+                    where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                    if keyword.arg == "type":
+                        assert not literal, f"{where}: a failure type spelled as a string"
+                    if keyword.arg == "non_retryable_error_types":
+                        assert not listed, f"{where}: failure types spelled as strings"

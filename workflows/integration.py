@@ -69,7 +69,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.job_workflow import NOTIFY_JOBS, NotifyJobsRequest
     from domain.validation import ValidationError, first_problem
     from domain.webhooks import integration_event
-    from workflows.failures import failure_message, failure_type
+    from workflows.failures import (
+        ApplicationSyncFailed,
+        HiringContractRefused,
+        failure_message,
+        failure_type,
+    )
     from workflows.policies import (
         BACKGROUND_DEADLINE,
         HEARTBEAT_TIMEOUT,
@@ -347,9 +352,8 @@ class CustomerIntegrationWorkflow:
             self._lock.release()
         self._publish()
         if record.status == HiringContractStatus.NEEDS_ATTENTION:
-            raise ApplicationError(
-                f"LinkedIn refused P4P contract {request.partner_contract_id}: {record.last_error}",
-                type="HiringContractRefused",
+            raise HiringContractRefused(
+                f"LinkedIn refused P4P contract {request.partner_contract_id}: {record.last_error}"
             )
         return record
 
@@ -358,10 +362,7 @@ class CustomerIntegrationWorkflow:
         """Bring the customer's app in line with our settings (widget domains, callbacks)."""
         until = workflow.now() + INTERACTIVE_DEADLINE
         if not await self._provisioned(until) or not await self._locked_within(until):
-            raise ApplicationError(
-                self._not_in_time("the app sync") + ": ask again later",
-                type="ApplicationSyncFailed",
-            )
+            raise ApplicationSyncFailed(self._not_in_time("the app sync") + ": ask again later")
         try:
             result: SyncedApplication = await _run_activity(
                 SYNC_APPLICATION,
@@ -370,9 +371,8 @@ class CustomerIntegrationWorkflow:
                 result_type=SyncedApplication,
             )
         except ActivityError as error:
-            raise ApplicationError(
-                f"could not update the customer's LinkedIn app: {failure_message(error)}",
-                type="ApplicationSyncFailed",
+            raise ApplicationSyncFailed(
+                f"could not update the customer's LinkedIn app: {failure_message(error)}"
             ) from None
         finally:
             self._lock.release()
