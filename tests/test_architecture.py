@@ -140,3 +140,19 @@ def test_failure_types_are_named_once_not_spelled_as_strings() -> None:
                         assert not literal, f"{where}: a failure type spelled as a string"
                     if keyword.arg == "non_retryable_error_types":
                         assert not listed, f"{where}: failure types spelled as strings"
+
+
+DECIDERS = [ROOT / "domain" / "job_lifecycle.py", ROOT / "domain" / "integration_lifecycle.py"]
+PURE_STDLIB = {"__future__", "dataclasses", "datetime", "enum", "hashlib", "json", "typing"}
+CLOCKS = {"now", "utcnow", "today", "time", "monotonic", "sleep", "random", "uuid4"}
+
+
+@pytest.mark.parametrize("path", DECIDERS, ids=lambda p: p.stem)
+def test_the_deciders_are_pure_functions_of_their_state(path: Path) -> None:
+    """No Temporal, no I/O, no clock but the one passed in: every rule tests in milliseconds."""
+    for name in imports(path):
+        top = name.split(".")[0]
+        assert top in {"domain", "pydantic"} | PURE_STDLIB, f"{path.name} imports {name}"
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            assert node.func.attr not in CLOCKS, f"{path.name}:{node.lineno} calls {node.func.attr}"
