@@ -156,3 +156,11 @@ def test_the_deciders_are_pure_functions_of_their_state(path: Path) -> None:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             assert node.func.attr not in CLOCKS, f"{path.name}:{node.lineno} calls {node.func.attr}"
+
+
+def test_the_integration_workflow_is_a_thin_shell_around_its_decider() -> None:
+    """Its rules live in domain/integration_lifecycle.py; the workflow holds the mechanics."""
+    text = (ROOT / "workflows" / "integration.py").read_text()
+    assert len(text.splitlines()) <= 400
+    assert "from domain import integration_lifecycle as rules" in text
+    assert "FailureType" not in text  # what a failure means is the decider's to say
