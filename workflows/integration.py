@@ -59,6 +59,9 @@ PUBLISH_BEFORE_NOTIFYING_JOBS = "publish-before-notifying-jobs"
 """Patch: workflows started before it replay without the extra publish (and its upsert)."""
 UPDATES_WITHIN_DEADLINE = "updates-within-deadline"
 """Patch: an update waits for the lock or the app only until its deadline (a timer)."""
+PROVISIONING_CONTINUES_AS_NEW = "provisioning-continues-as-new"
+"""Patch: provisioning about to wait for a person or a relook continues as new when due;
+before it, an app we did not create was looked up hourly in one unbounded history."""
 
 MIN_CALL_TIME = timedelta(seconds=5)
 """The least time an update gives one call; its waits end three of these before its deadline."""
@@ -91,7 +94,15 @@ class CustomerIntegrationWorkflow:
         )
         self._publish()
         while self._state.client_id is None:
-            await self._provision(rules.decide(self._state, workflow.now()))
+            command = rules.decide(self._state, workflow.now())
+            if (
+                isinstance(command, rules.WaitUntil)
+                and command.woken
+                and self._should_continue_as_new()
+                and workflow.patched(PROVISIONING_CONTINUES_AS_NEW)
+            ):
+                break  # the next run waits on where this one stopped
+            await self._provision(command)
         while not self._should_continue_as_new():
             async with self._lock:
                 await self._round(RoundKind.BACKGROUND)
