@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         failure_message,
         failure_type,
     )
+    from workflows.ordering import updates_after_results
     from workflows.policies import (
         BACKGROUND_DEADLINE,
         HEARTBEAT_TIMEOUT,
@@ -75,6 +76,7 @@ class _NotInTime(Exception):
 class CustomerIntegrationWorkflow:
     @workflow.init
     def __init__(self, input: IntegrationInput) -> None:
+        updates_after_results()  # its updates replay after the results they came with
         self._input = input
         self._state = rules.initial_state(input)
         self._lock = asyncio.Lock()
