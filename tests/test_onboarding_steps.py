@@ -80,6 +80,7 @@ async def test_a_p4p_contract_is_set_up_once_recorded_and_shown(
     assert "P4P contracts set up: urn:li:contract:67890" in shown
     handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
     await record_history(handle, "integration_p4p_set_up_before_the_app_existed")
+    await record_history(handle, "integration_p4p_set_up_with_updates_after_results")
 
 
 @pytest.mark.usefixtures("worker")
