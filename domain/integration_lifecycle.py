@@ -511,10 +511,7 @@ def evolve(state: IntegrationState, event: Event) -> list[Moved]:
             )
             state.last_error = event.problem
         case TimerFired():
-            search = state.provisioning
-            if state.client_id is None and search.next == AppStep.WAIT_FOR_SECRET:
-                search.waited += grace_wait(search.waited, state.provision_grace)
-                search.next = AppStep.LOOK_AGAIN
+            _timer_fired(state, event.at)
         case EnableRequested():
             if event.integration_context is not None:
                 _context(state, event.integration_context)
@@ -596,6 +593,19 @@ def _widget_saved(state: IntegrationState, event: WidgetSaved, moves: list[Moved
         context.customer_has_not_saved = False
         context.enable_pending = True
         _move(context, ContextStatus.REQUESTED, "the customer saved the widget", event.at, moves)
+
+
+def _timer_fired(state: IntegrationState, at: datetime) -> None:
+    """The wait `decide` asked for reached its time: the grace for a secret is spent, or
+    the relook is due (as of the timer, whatever a clock's rounding says)."""
+    search = state.provisioning
+    if state.client_id is not None:
+        return
+    if search.problem is not None and search.relook_at is not None:
+        search.relook_at = min(search.relook_at, at)
+    elif search.next == AppStep.WAIT_FOR_SECRET:
+        search.waited += grace_wait(search.waited, state.provision_grace)
+        search.next = AppStep.LOOK_AGAIN
 
 
 def _asked(state: IntegrationState, command: Command, at: datetime) -> None:

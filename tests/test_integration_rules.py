@@ -591,6 +591,15 @@ def test_an_app_we_did_not_create_is_parked_and_looked_at_again_with_backoff() -
     assert i.state.provisioning.relooks == 5 and i.state.app_attempt == 1
 
 
+def test_the_relook_timer_makes_the_look_due_whatever_the_clock_rounded_to() -> None:
+    i = Integration()
+    park = provision(i, *[unstored()] * 20)[-2]
+    assert isinstance(park, rules.Park) and park.relook_at is not None
+    i.now = park.relook_at - timedelta(microseconds=1)  # the timer's float, rounded down
+    i.evolve(rules.TimerFired(i.now))
+    assert i.decide() == rules.LookUpApp(CID)
+
+
 def test_a_retry_looks_again_at_once() -> None:
     i = Integration()
     provision(i, *[unstored()] * 20)
