@@ -49,6 +49,10 @@ async def test_worker_restart_mid_enable_finishes_without_provisioning_twice(
         await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
         await sandbox.fault("atsIntegrations", latencyMs=1500)
         await onboarding.widget_saved(cid, await widget_values(sandbox, cid, "boss@globex.com"))
+        await eventually(  # the run loop has asked for the enable: its activity is scheduled
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.round is not None and s.round.current == CONTRACT,
+        )
         await asyncio.sleep(0.5)  # the enable call is now in flight
     await sandbox.fault("atsIntegrations", latencyMs=0)
     async with running_worker(temporal_env.client, settings):
