@@ -17,7 +17,7 @@ contexts' moves it made, in order, which the shell hands to webhooks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -322,7 +322,7 @@ class Moved:
     reason: str
     count: int
     """Transitions of the context so far, this one included."""
-    at: datetime = field(compare=False)
+    at: datetime
 
 
 Activity = LookUpApp | RetireOrphan | Enable | Verify | NotifyJobs | SetUpContract
@@ -411,6 +411,7 @@ class Call:
 
 
 def call_for(input: IntegrationInput, command: Activity) -> Call:
+    """The activity request a command sends, as the job decider's `activity_request` does."""
     customer = input.customer_id
     match command:
         case LookUpApp():
