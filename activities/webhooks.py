@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.errors import WebhookFailure
 from domain.webhooks import (
     POST_WEBHOOK,
     SIGNATURE_HEADER,
@@ -20,6 +21,23 @@ from domain.webhooks import (
     sign,
     webhook_endpoints_workflow_id,
 )
+
+
+class WebhookUnreachable(ApplicationError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type=str(WebhookFailure.UNREACHABLE))
+
+
+class WebhookGone(ApplicationError):
+    """410 Gone: the endpoint asks for no more events; not retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type=str(WebhookFailure.GONE), non_retryable=True)
+
+
+class WebhookRefused(ApplicationError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type=str(WebhookFailure.REFUSED))
 
 
 class WebhookActivities:
@@ -55,15 +73,9 @@ class WebhookActivities:
         try:
             response = await self._http.post(request.endpoint.url, content=body, headers=headers)
         except httpx.HTTPError as error:
-            raise ApplicationError(
-                f"{request.endpoint.url}: {type(error).__name__}", type="WebhookUnreachable"
-            ) from None
+            raise WebhookUnreachable(f"{request.endpoint.url}: {type(error).__name__}") from None
         if response.status_code == 410:
-            raise ApplicationError(
-                f"{request.endpoint.url} answered 410 Gone", type="WebhookGone", non_retryable=True
-            )
+            raise WebhookGone(f"{request.endpoint.url} answered 410 Gone")
         if not response.is_success:
-            raise ApplicationError(
-                f"{request.endpoint.url} answered {response.status_code}", type="WebhookRefused"
-            )
+            raise WebhookRefused(f"{request.endpoint.url} answered {response.status_code}")
         return response.status_code

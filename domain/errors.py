@@ -33,3 +33,20 @@ PERMANENT_FAILURES: tuple[FailureType, ...] = tuple(
     f for f in FailureType if f != FailureType.TRANSIENT
 )
 """Failures that retrying the same request cannot cure."""
+
+
+class WorkflowFailure(StrEnum):
+    """The types of the failures our own workflows answer an update with."""
+
+    HIRING_CONTRACT_REFUSED = "HiringContractRefused"
+    """LinkedIn refused a P4P contract's setup; the message is LinkedIn's."""
+    APPLICATION_SYNC_FAILED = "ApplicationSyncFailed"
+    """The customer's app could not be brought in line with the settings (or not in time)."""
+
+
+class WebhookFailure(StrEnum):
+    """Why one webhook POST failed; GONE ends the event's delivery to that endpoint."""
+
+    UNREACHABLE = "WebhookUnreachable"
+    GONE = "WebhookGone"
+    REFUSED = "WebhookRefused"

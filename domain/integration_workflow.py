@@ -182,6 +182,68 @@ class HiringContractState(Document):
     last_error: str | None = None
 
 
+class AppStep(StrEnum):
+    """The next step of the search for the customer's app (`Provisioning.next`)."""
+
+    LOOK = "LOOK"
+    """A step's first look under the current uniqueForeignId: our store, then LinkedIn."""
+    CREATE = "CREATE"
+    """LinkedIn has none: record that we create it, then create it."""
+    WAIT_FOR_SECRET = "WAIT_FOR_SECRET"
+    """Found without a stored secret: whoever created it gets `provision_grace` to store it."""
+    LOOK_AGAIN = "LOOK_AGAIN"
+    """A wait for the secret passed: look again."""
+
+
+class Provisioning(Document):
+    """How the search for the customer's app stands, saved: every decision on it reads this."""
+
+    next: AppStep = AppStep.LOOK
+    unstored_key: str | None = None
+    """The app found under the current uniqueForeignId with no secret in our store."""
+    waited: timedelta = timedelta(0)
+    """How long it has been given so far (`provision_grace` at most)."""
+    problem: str | None = None
+    """Why provisioning waits for a person: a failed call, an app we did not create, too many
+    lost secrets. `retry` clears it."""
+    relook_at: datetime | None = None
+    """When an app we did not create is looked at again, retry or not."""
+    relooks: int = 0
+    """Looks at an app we did not create so far: each waits twice as long, up to an hour."""
+
+
+class RoundKind(StrEnum):
+    """Whose work the holder of the workflow's lock does (`Round`)."""
+
+    BACKGROUND = "BACKGROUND"
+    """The run loop's pass: each context saved before it began that waits for an enable, then
+    each P4P contract pending once those were done."""
+    VERIFY = "VERIFY"
+    """The run loop's periodic verify of the ENABLED contexts."""
+    ENABLE = "ENABLE"
+    """The `enable` update's contexts, whatever their status, within its deadline."""
+    SETUP = "SETUP"
+    """The `setup_hiring_contract` update's contract, unless set up already, within its deadline."""
+
+
+class Round(Document):
+    """What the holder of the lock works through, saved so the next step needs nothing else."""
+
+    kind: RoundKind
+    until: datetime | None = None
+    """An update's deadline: a call LinkedIn did not answer by then is "not yet", not a refusal."""
+    contexts: list[str] = Field(default_factory=list)
+    """Contexts still to pass, in order."""
+    contracts: list[str] | None = None
+    """Contracts (partnerContractIds) still to pass; None until the contexts are done."""
+    verify: list[str] | None = None
+    """Contexts to verify next: the one whose enable LinkedIn answered, or the periodic verify's."""
+    notify: str | None = None
+    """A contract just ENABLED: the customer's job workflows parked on it are woken next."""
+    current: str | None = None
+    """The context or contract being worked on (an update's answer names it when late)."""
+
+
 class ApplicationSync(Document):
     """The last check of the customer's app against our settings (widget domains, callbacks)."""
 
@@ -214,6 +276,13 @@ class IntegrationState(Document):
     creating_app: str | None = None
     """The uniqueForeignId we asked LinkedIn to create, recorded before the call: an app found
     under it without a stored secret was ours and lost it in a crash."""
+    provisioning: Provisioning = Field(default_factory=Provisioning)
+    round: Round | None = None
+    """The lock holder's work, while it holds the lock; None at rest (and at continue-as-new)."""
+    verify_interval: timedelta = timedelta(hours=24)
+    """IntegrationInput's, copied at each run's start: the rules read only the state."""
+    provision_grace: timedelta = timedelta(minutes=3)
+    """IntegrationInput's, copied at each run's start."""
 
     def reject(self, rejected: RejectedCallback) -> None:
         self.rejected_callbacks.append(rejected)

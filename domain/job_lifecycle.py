@@ -1,11 +1,13 @@
 """The job lifecycle's rules: a pure decider, fed events, answering the next command.
 
-`evolve(state, event)` records what happened (an operation requested, started, answered by
-LinkedIn or left unanswered, access granted, a timer, an operator's retry or cancel);
-`decide(state, now)` says what to do next (start an operation, wait, complete). Both are
-plain functions over `JobState`: no I/O, no Temporal, no clock but the one passed in, so
-every edge (a lost answer, a refused RENEW, a parked operation, a closed job) is one case
-here, tested in milliseconds. `JobPostingWorkflow` is the shell that runs them.
+`evolve(state, event)` records what happened (an operation requested, started or refused
+at its start, answered by LinkedIn or left unanswered, access granted, a wake-up, an
+auto-renewal queued, an expiry, an operator's retry or cancel); `decide(state, now)` says
+what to do next (start an operation or fail one that cannot be built, queue the auto-renew
+or expire the job a wake-up is due for, wait, complete). Both are plain functions over
+`JobState`: no I/O, no Temporal, no clock but the one passed in, so every edge (a lost
+answer, a refused RENEW, a parked operation, a closed job) is one case here, tested in
+milliseconds. `JobPostingWorkflow` is the shell that runs them.
 
 `evolve` updates the state in place and returns it: the workflow holds the only copy.
 """
@@ -23,6 +25,7 @@ from pydantic import ValidationError
 
 from domain.errors import FailureType
 from domain.job_postings import (
+    Budget,
     JobPosting,
     JobPostingStatus,
     ListingStatus,
@@ -105,6 +108,17 @@ class OperationRequested:
 @dataclass(frozen=True)
 class OperationStarted:
     operation_id: str
+    posting: JobPosting
+    """The whole element LinkedIn receives, built by `decide` (StartOperation)."""
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StartRefused:
+    """The operation cannot be built on the job as it is now (`FailOperation`)."""
+
+    operation_id: str
+    reason: str
     at: datetime
 
 
@@ -146,6 +160,24 @@ class OperatorCancelled:
 
 @dataclass(frozen=True)
 class TimerFired:
+    """A wake-up (the sweep's signal, or an old run's own timer): `decide` says what is due."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AutoRenewQueued:
+    """The auto-renewal a wake-up was due for is queued (`RenewBeforeExpiry`)."""
+
+    operation_id: str
+    budget: Budget | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Expired:
+    """The expiry a wake-up was due for passed (`Expire`)."""
+
     at: datetime
 
 
@@ -176,6 +208,9 @@ class ResyncAsked:
 Event = (
     OperationRequested
     | OperationStarted
+    | StartRefused
+    | AutoRenewQueued
+    | Expired
     | OperationAnswered
     | OperationUnanswered
     | AccessGranted
@@ -191,6 +226,29 @@ Event = (
 @dataclass(frozen=True)
 class StartOperation:
     operation_id: str
+    posting: JobPosting
+    """Built now, from the job as LinkedIn last accepted it."""
+
+
+@dataclass(frozen=True)
+class FailOperation:
+    """The operation whose turn it is cannot be built on the job as it is: it fails, unsent."""
+
+    operation_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RenewBeforeExpiry:
+    """A wake-up came when auto-renew was due: queue the renewal."""
+
+    operation_id: str
+    budget: Budget | None
+
+
+@dataclass(frozen=True)
+class Expire:
+    """A wake-up came once the job's expireAt passed."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +267,7 @@ class Complete:
     """The job is closed or discarded and nothing is left to do."""
 
 
-Command = StartOperation | ReadStatus | Wait | Complete
+Command = StartOperation | FailOperation | RenewBeforeExpiry | Expire | ReadStatus | Wait | Complete
 
 KEEP_RESYNCS = 10
 """Resync requests remembered, so LinkedIn's redelivery of one resends nothing."""
@@ -447,11 +505,34 @@ def _validated(fields: dict[str, Any], now: datetime) -> JobPosting:
 
 def evolve(state: JobState, event: Event) -> JobState:
     """Record `event` in `state` (in place) and return it, status and summary refreshed."""
+    state.woken_at = event.at if isinstance(event, TimerFired) else None
     match event:
         case OperationRequested():
             _requested(state, event)
         case OperationStarted():
-            _started(state, _find(state, event.operation_id), event.at)
+            op = _find(state, event.operation_id)
+            op.posting = event.posting
+            op.outcome = _RUNNING
+            op.attempts += 1
+            op.job_id_before = state.job_id
+        case StartRefused():
+            op = _find(state, event.operation_id)
+            _finish(state, op, _FAILED, event.at, event.reason)
+            _after_creation_ended(state, op, event.at)
+        case AutoRenewQueued():
+            state.renewals += 1
+            state.auto_renewed_expiry = state.expire_at
+            renewal = OperationRequested(
+                operation_id=event.operation_id,
+                kind=OperationKind.RENEW,
+                params=OperationParams(budget=event.budget),
+                at=event.at,
+                note="auto-renew before expiry",
+            )
+            _requested(state, renewal)
+        case Expired():
+            state.expired = True
+            state.listing_status = ListingStatus.NOT_LISTED
         case OperationAnswered():
             _answered(state, _find(state, event.operation_id), event.result, event.at)
         case OperationUnanswered():
@@ -475,7 +556,7 @@ def evolve(state: JobState, event: Event) -> JobState:
                     _finish(state, op, _CANCELLED, event.at, "cancelled by an operator")
                     _after_creation_ended(state, op, event.at)
         case TimerFired():
-            _timer_fired(state, event.at)
+            pass  # recorded in woken_at: decide says what it is due for
         case StatusCheckRequested():
             if state.posting is not None and state.status not in FINAL_JOB_STATUSES:
                 state.status_read_wanted = True
@@ -516,18 +597,6 @@ def _requested(state: JobState, event: OperationRequested) -> None:
         for parked in state.operations:  # unless LinkedIn may have it: only a retry can tell
             if parked.outcome == _PARKED and not parked.may_have_reached_linkedin:
                 _finish(state, parked, _CANCELLED, event.at, "abandoned: the job is being closed")
-
-
-def _started(state: JobState, op: Operation, at: datetime) -> None:
-    try:
-        op.posting = build_posting(state.posting, op.kind, op.params or OperationParams(), at)
-    except OperationRefused as refusal:
-        _finish(state, op, _FAILED, at, str(refusal))
-        _after_creation_ended(state, op, at)
-        return
-    op.outcome = _RUNNING
-    op.attempts += 1
-    op.job_id_before = state.job_id
 
 
 def activity_request(state: JobState, op: Operation) -> RunJobOperation:
@@ -726,29 +795,6 @@ def _after_creation_ended(state: JobState, op: Operation, at: datetime) -> None:
             _finish(state, other, _CANCELLED, at, "abandoned: the job was not created")
 
 
-def _timer_fired(state: JobState, at: datetime) -> None:
-    renew_at = renew_due_at(state)
-    expire_at = state.expire_at
-    if renew_at is not None and at >= renew_at and (expire_at is None or at < expire_at):
-        assert state.auto_renew is not None
-        state.renewals += 1
-        state.auto_renewed_expiry = expire_at
-        budget = state.auto_renew.budget or state.budget
-        _requested(
-            state,
-            OperationRequested(
-                operation_id=f"auto-renew-{state.renewals}-{_ms(at)}",
-                kind=OperationKind.RENEW,
-                params=OperationParams(budget=budget),
-                at=at,
-                note="auto-renew before expiry",
-            ),
-        )
-    elif expire_at is not None and at >= expire_at and not state.expired:
-        state.expired = True
-        state.listing_status = ListingStatus.NOT_LISTED
-
-
 def renew_due_at(state: JobState) -> datetime | None:
     """When auto-renew renews this expiry; None when it will not (once per expiry)."""
     policy = state.auto_renew
@@ -782,18 +828,46 @@ def _trim(state: JobState) -> None:
 
 
 def decide(state: JobState, now: datetime) -> Command:
-    """What the workflow does next."""
+    """What the workflow does next: what a wake-up is due for first (the shell asks right
+    after it), then the next operation in arrival order, built on the job as it is now."""
+    if state.woken_at is not None:
+        due = _due_at(state, state.woken_at)
+        if due is not None:
+            return due
     unfinished = [op for op in state.operations if not op.outcome.is_final]
     if state.status in FINAL_JOB_STATUSES and not unfinished:
         return Complete()
     if unfinished and unfinished[0].outcome in (_QUEUED, _RUNNING):
-        return StartOperation(unfinished[0].id)
+        return _start(state, unfinished[0], now)
     for op in unfinished:  # LinkedIn wants the job within 30 minutes: no operator waits
         if op.outcome == _QUEUED and op.id.startswith(RESYNC_PREFIX):
-            return StartOperation(op.id)
+            return _start(state, op, now)
     if state.status_read_wanted:
         return ReadStatus()
     return Wait(until=next_timer(state))
+
+
+def _start(state: JobState, op: Operation, now: datetime) -> StartOperation | FailOperation:
+    """The operation, built on the job as it is now, or failed when it cannot be."""
+    try:
+        return StartOperation(
+            op.id, build_posting(state.posting, op.kind, op.params or OperationParams(), now)
+        )
+    except OperationRefused as refusal:
+        return FailOperation(op.id, str(refusal))
+
+
+def _due_at(state: JobState, at: datetime) -> RenewBeforeExpiry | Expire | None:
+    """Auto-renew once per expiry before it, or expiry once it passed; else nothing."""
+    renew_at = renew_due_at(state)
+    expire_at = state.expire_at
+    if renew_at is not None and at >= renew_at and (expire_at is None or at < expire_at):
+        assert state.auto_renew is not None
+        budget = state.auto_renew.budget or state.budget
+        return RenewBeforeExpiry(f"auto-renew-{state.renewals + 1}-{_ms(at)}", budget)
+    if expire_at is not None and at >= expire_at and not state.expired:
+        return Expire()
+    return None
 
 
 def is_answered(op: Operation | None, wait: bool) -> bool:

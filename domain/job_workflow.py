@@ -231,6 +231,8 @@ class JobState(Document):
     renewals: int = 0
     auto_renewed_expiry: datetime | None = None
     """The expiry the last auto-renew was for: one auto-renew per expiry, never a loop."""
+    woken_at: datetime | None = None
+    """The last wake-up (`TimerFired`), until the next event: decide says what it is due for."""
     last_error: str | None = None
     waiting_for: str = ""
     linked_in_status_message: str | None = None

@@ -251,3 +251,49 @@ def test_apply_connect_modules_keep_to_their_layer() -> None:
         assert not {
             n for n in imports(ROOT / relative) if n.split(".")[0] in {"activities", "linkedin"}
         }
+
+
+def test_failure_types_are_named_once_not_spelled_as_strings() -> None:
+    """An ApplicationError's type, and a retry policy's non-retryable types, come from
+    domain.errors' enums (or a class built on them), never a string literal."""
+    for package in ("workflows", "activities"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call):
+                    continue
+                for keyword in node.keywords:
+                    literal = isinstance(keyword.value, ast.Constant) and isinstance(
+                        keyword.value.value, str
+                    )
+                    listed = isinstance(keyword.value, ast.List) and any(
+                        isinstance(e, ast.Constant) for e in keyword.value.elts
+                    )
+                    where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                    if keyword.arg == "type":
+                        assert not literal, f"{where}: a failure type spelled as a string"
+                    if keyword.arg == "non_retryable_error_types":
+                        assert not listed, f"{where}: failure types spelled as strings"
+
+
+DECIDERS = [ROOT / "domain" / "job_lifecycle.py", ROOT / "domain" / "integration_lifecycle.py"]
+PURE_STDLIB = {"__future__", "dataclasses", "datetime", "enum", "hashlib", "json", "typing"}
+CLOCKS = {"now", "utcnow", "today", "time", "monotonic", "sleep", "random", "uuid4"}
+
+
+@pytest.mark.parametrize("path", DECIDERS, ids=lambda p: p.stem)
+def test_the_deciders_are_pure_functions_of_their_state(path: Path) -> None:
+    """No Temporal, no I/O, no clock but the one passed in: every rule tests in milliseconds."""
+    for name in imports(path):
+        top = name.split(".")[0]
+        assert top in {"domain", "pydantic"} | PURE_STDLIB, f"{path.name} imports {name}"
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            assert node.func.attr not in CLOCKS, f"{path.name}:{node.lineno} calls {node.func.attr}"
+
+
+def test_the_integration_workflow_is_a_thin_shell_around_its_decider() -> None:
+    """Its rules live in domain/integration_lifecycle.py; the workflow holds the mechanics."""
+    text = (ROOT / "workflows" / "integration.py").read_text()
+    assert len(text.splitlines()) <= 400
+    assert "from domain import integration_lifecycle as rules" in text
+    assert "FailureType" not in text  # what a failure means is the decider's to say

@@ -17,9 +17,11 @@ from domain.integration_workflow import (
     integration_workflow_id,
 )
 from domain.integrations import IntegrationType
+from linkedin import LinkedInClient
 from settings import Settings
+from tests.conftest import provision
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 from workers.worker import running_worker
 
 CONTRACT = "urn:li:contract:555"
@@ -47,6 +49,10 @@ async def test_worker_restart_mid_enable_finishes_without_provisioning_twice(
         await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
         await sandbox.fault("atsIntegrations", latencyMs=1500)
         await onboarding.widget_saved(cid, await widget_values(sandbox, cid, "boss@globex.com"))
+        await eventually(  # the run loop has asked for the enable: its activity is scheduled
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.round is not None and s.round.current == CONTRACT,
+        )
         await asyncio.sleep(0.5)  # the enable call is now in flight
     await sandbox.fault("atsIntegrations", latencyMs=0)
     async with running_worker(temporal_env.client, settings):
@@ -64,6 +70,8 @@ async def test_worker_restart_mid_enable_finishes_without_provisioning_twice(
         r for r in await sandbox.requests("/v2/provisionedApplications") if r["method"] == "POST"
     ]
     assert len(creates) == 1
+    handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_worker_restarted_mid_enable")
 
 
 async def test_periodic_verify_catches_drift_and_re_enables(
@@ -90,6 +98,8 @@ async def test_periodic_verify_catches_drift_and_re_enables(
     # 24 h after the verify that enabled it, which ran moments before the ENABLED transition
     enabled_at = state.contexts[CONTRACT].transitions[1].at
     assert drift.at - enabled_at >= timedelta(hours=24) - timedelta(minutes=1)
+    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_drift_detected")
 
 
 async def test_continue_as_new_carries_the_state(
@@ -128,3 +138,48 @@ async def test_continue_as_new_carries_the_state(
         r for r in await sandbox.requests("/v2/provisionedApplications") if r["method"] == "POST"
     ]
     assert len(creates) == 1
+    await record_history(
+        client.get_workflow_handle(handle.id, run_id=first_run), "integration_continued_as_new"
+    )
+
+
+async def test_an_app_we_did_not_create_is_looked_at_again_past_continue_as_new(
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    cid: str,
+) -> None:
+    """Provisioning may wait for a person for months: its history must not grow unbounded."""
+    await provision(linkedin, cid)  # at LinkedIn, its secret in nobody's store
+    client = time_skipping_env.client
+    onboarding = IntegrationsClient(client, task_queue=settings.task_queue)
+    async with running_worker(client, settings):
+        handle = await client.start_workflow(
+            INTEGRATION_WORKFLOW_TYPE,
+            IntegrationInput(
+                customer_id=cid,
+                customer_name="Globex",
+                provision_grace=timedelta(seconds=1),
+                max_history_length=60,
+            ),
+            id=integration_workflow_id(cid, PJP),
+            task_queue=settings.task_queue,
+        )
+        first_run = handle.first_execution_run_id or (await handle.describe()).run_id
+        await time_skipping_env.sleep(timedelta(hours=2))
+        description = await eventually(
+            lambda: client.get_workflow_handle(handle.id).describe(),
+            lambda d: d.run_id != first_run,
+        )
+        state = await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.status == ContextStatus.NEEDS_ATTENTION,
+        )
+    assert description.run_id != first_run
+    assert state.client_id is None and "we did not create it" in (state.last_error or "")
+    assert state.provisioning.relooks > 3  # the backoff carries over: it does not start again
+    await record_history(
+        client.get_workflow_handle(handle.id, run_id=first_run),
+        "integration_provisioning_continued_as_new",
+    )

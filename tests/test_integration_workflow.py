@@ -113,7 +113,10 @@ async def test_resave_with_a_new_poster_goes_back_and_forth(
 
 
 async def test_two_contracts_and_the_least_advanced_headline(
-    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl
+    cid: str,
+    onboarding: IntegrationsClient,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await provisioned(onboarding, cid)
@@ -137,6 +140,10 @@ async def test_two_contracts_and_the_least_advanced_headline(
     await onboarding.retry(cid, PJP)
     state = await status_is(onboarding, cid, ContextStatus.ENABLED)
     assert statuses(state, other) == ["REQUESTED", "NEEDS_ATTENTION", "REQUESTED", "ENABLED"]
+    await record_history(
+        temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP)),
+        "integration_needs_attention_then_retry",
+    )
 
 
 async def test_signal_with_start_provisions_and_enables(
@@ -167,10 +174,17 @@ async def test_signal_with_start_provisions_and_enables(
     assert state.waiting_for == f"the customer to save the widget for {CONTRACT}"
     await onboarding.widget_saved(cid, await save_widget(sandbox, cid))
     await status_is(onboarding, cid, ContextStatus.ENABLED)
+    await record_history(
+        temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP)),
+        "integration_saved_before_the_app_existed",
+    )
 
 
 async def test_already_enabled_counts_as_enabled_after_verify(
-    cid: str, onboarding: IntegrationsClient, sandbox: SandboxControl, linkedin: Any
+    cid: str,
+    onboarding: IntegrationsClient,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await onboarding.start_onboarding(cid, "Globex")
     await provisioned(onboarding, cid)
@@ -182,6 +196,10 @@ async def test_already_enabled_counts_as_enabled_after_verify(
         r["status"] for r in await sandbox.requests("/v2/atsIntegrations") if r["method"] == "POST"
     ]
     assert posts == [200, 400]
+    await record_history(
+        temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP)),
+        "integration_enable_update_already_enabled",
+    )
 
 
 async def test_enable_before_the_customer_saved(
@@ -241,6 +259,7 @@ async def test_bad_callback_values_are_recorded_not_crashed_on(
         "integrationType APPLY_WITH_LINKEDIN does not belong to this workflow (PREMIUM_JOB_POSTING)"
     )
     assert state.contexts == {}
+    await record_history(handle, "integration_callbacks_rejected")
 
 
 async def test_token_expiry_mid_flow(

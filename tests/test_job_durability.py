@@ -74,6 +74,8 @@ async def test_a_p4p_job_expires_when_woken_after_30_days(
             lambda: jobs.state(cid, "job-1"), lambda s: s.status == JobStatus.EXPIRED
         )
     assert "renew or close" in expired.waiting_for
+    handle = time_skipping_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
+    await record_history(handle, "job_p4p_expired_when_woken")
 
 
 async def test_renew_moves_the_wake_time(
@@ -99,6 +101,8 @@ async def test_renew_moves_the_wake_time(
         await time_skipping_env.sleep(16 * DAY)
         await wake(time_skipping_env, cid)
         await eventually(lambda: jobs.state(cid, "job-1"), lambda s: s.status == JobStatus.EXPIRED)
+    handle = time_skipping_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
+    await record_history(handle, "job_renewed_woken_early_then_expired")
 
 
 async def test_auto_renew_renews_before_expiry(
@@ -128,6 +132,8 @@ async def test_auto_renew_renews_before_expiry(
     )
     assert state.expire_at - first == pytest.approx(27 * DAY, abs=timedelta(hours=2))
     assert state.renewals == 1 and "expiry at" in state.waiting_for  # no second renewal
+    handle = time_skipping_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
+    await record_history(handle, "job_auto_renewed_when_woken")
 
 
 async def test_worker_restart_while_waiting_for_the_task(

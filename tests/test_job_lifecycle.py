@@ -75,9 +75,26 @@ class Job:
 
     def start(self) -> str:
         command = rules.decide(self.state, self.now)
+        if isinstance(command, rules.FailOperation):
+            rules.evolve(
+                self.state, rules.StartRefused(command.operation_id, command.reason, self.now)
+            )
+            return command.operation_id
         assert isinstance(command, rules.StartOperation), command
-        rules.evolve(self.state, rules.OperationStarted(command.operation_id, self.now))
+        started = rules.OperationStarted(command.operation_id, command.posting, self.now)
+        rules.evolve(self.state, started)
         return command.operation_id
+
+    def wake(self) -> rules.Command:
+        """The sweep's wake-up as the workflow takes it: recorded, then what is due done."""
+        rules.evolve(self.state, rules.TimerFired(self.now))
+        command = rules.decide(self.state, self.now)
+        if isinstance(command, rules.RenewBeforeExpiry):
+            queued = rules.AutoRenewQueued(command.operation_id, command.budget, self.now)
+            rules.evolve(self.state, queued)
+        elif isinstance(command, rules.Expire):
+            rules.evolve(self.state, rules.Expired(self.now))
+        return command
 
     def answer(self, result: JobOperationResult) -> None:
         operation_id = self.start()
@@ -204,7 +221,8 @@ def test_a_parked_operation_answers_later_requests_at_once_and_can_be_cancelled(
     assert not rules.waits_for_an_operator(j.state, j.op(upgrade))
     rules.evolve(j.state, rules.OperatorCancelled(upgrade, j.now))
     assert j.op(upgrade).outcome == OperationOutcome.CANCELLED
-    assert rules.decide(j.state, j.now) == rules.StartOperation(update)
+    command = rules.decide(j.state, j.now)
+    assert isinstance(command, rules.StartOperation) and command.operation_id == update
     assert not rules.waits_for_an_operator(j.state, j.op(update))
 
 
@@ -239,13 +257,49 @@ def test_a_refused_auto_renew_is_not_repeated() -> None:
     due = rules.next_timer(j.state)
     assert due == expiry - timedelta(days=3)
     j.now = due
-    rules.evolve(j.state, rules.TimerFired(j.now))
+    assert isinstance(j.wake(), rules.RenewBeforeExpiry)
     j.answer(JobOperationResult(succeeded=False, failure=FailureType.TASK_FAILED, message="no"))
     assert j.state.renewals == 1
     assert rules.next_timer(j.state) == expiry  # not another renew a second later
     j.now = expiry
-    rules.evolve(j.state, rules.TimerFired(j.now))
+    assert j.wake() == rules.Expire()
     assert j.state.status == JobStatus.EXPIRED and j.state.renewals == 1
+
+
+def test_a_wake_up_is_only_recorded_and_decide_says_what_is_due() -> None:
+    j = Job(auto_renew=AutoRenew(days_before=3, max_renewals=12))
+    j.request(
+        OperationKind.CREATE, job=job(listing_type="PREMIUM", contract=CONTRACT, budget=BUDGET)
+    )
+    expiry = T0 + timedelta(days=30)
+    j.succeed(jobPostingInfo={"expireAt": _ms(expiry), "listedAt": _ms(T0)})
+    j.now = expiry - timedelta(days=3)
+    rules.evolve(j.state, rules.TimerFired(j.now))
+    assert (j.state.renewals, len(j.state.operations)) == (0, 1)  # evolve decided nothing
+    command = rules.decide(j.state, j.now)
+    assert command == rules.RenewBeforeExpiry(f"auto-renew-1-{_ms(j.now)}", BUDGET)
+    rules.evolve(j.state, rules.AutoRenewQueued(command.operation_id, command.budget, j.now))
+    renewal = j.state.operations[-1]
+    assert (renewal.kind, renewal.note) == (OperationKind.RENEW, "auto-renew before expiry")
+    assert j.state.renewals == 1 and j.state.woken_at is None
+    j.now = T0 + timedelta(days=1)  # an early wake-up: nothing is due, nothing is done
+    rules.evolve(j.state, rules.OperatorRetried(None, j.now))
+    rules.evolve(j.state, rules.TimerFired(j.now))
+    assert isinstance(rules.decide(j.state, j.now), rules.StartOperation)  # the renewal
+
+
+def test_an_operation_that_cannot_be_built_when_its_turn_comes_fails_by_decision() -> None:
+    """Queued on the job as it would be (PREMIUM), it starts on the job as it is (BASIC)."""
+    j = listed()
+    j.request(OperationKind.UPGRADE, contract=CONTRACT)
+    downgrade = j.request(OperationKind.DOWNGRADE, contract=CONTRACT)
+    j.answer(JobOperationResult(succeeded=False, failure=FailureType.TASK_FAILED, message="no"))
+    command = rules.decide(j.state, j.now)
+    assert command == rules.FailOperation(downgrade, "downgrade: the job is BASIC already")
+    assert j.op(downgrade).outcome == OperationOutcome.QUEUED  # deciding changed nothing
+    rules.evolve(j.state, rules.StartRefused(downgrade, command.reason, j.now))
+    assert j.op(downgrade).outcome == OperationOutcome.FAILED
+    assert j.op(downgrade).error == "downgrade: the job is BASIC already"
 
 
 # -- bounded state --------------------------------------------------------------------------
@@ -328,6 +382,11 @@ def test_workflow_ids_never_collide() -> None:
 # -- random event sequences: the rules' invariants hold -------------------------------------
 
 
+def has_an_operation_to_start(machine: JobMachine) -> bool:
+    command = rules.decide(machine.state, machine.job.now)
+    return isinstance(command, rules.StartOperation | rules.FailOperation)
+
+
 class JobMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -352,9 +411,7 @@ class JobMachine(RuleBasedStateMachine):
         with suppress(rules.OperationRefused):
             self.job.request(kind, **params)
 
-    @precondition(
-        lambda self: isinstance(rules.decide(self.state, self.job.now), rules.StartOperation)
-    )
+    @precondition(has_an_operation_to_start)
     @rule(
         outcome=st.sampled_from(["ok", "refused", "forbidden", "unanswered"]),
         promoted=st.booleans(),
@@ -387,7 +444,7 @@ class JobMachine(RuleBasedStateMachine):
     @rule(days=st.integers(min_value=1, max_value=200))
     def time_passes(self, days: int) -> None:
         self.job.now += timedelta(days=days)
-        rules.evolve(self.state, rules.TimerFired(self.job.now))
+        self.job.wake()
 
     @invariant()
     def bounded(self) -> None:

@@ -463,7 +463,8 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         if any(op.outcome == OperationOutcome.RUNNING for op in state.operations):
             return False
         if isinstance(
-            rules.decide(state, datetime.now(UTC)), rules.StartOperation | rules.ReadStatus
+            rules.decide(state, datetime.now(UTC)),
+            rules.StartOperation | rules.FailOperation | rules.ReadStatus,
         ):
             return False
         if state.status in FINAL:
@@ -932,7 +933,9 @@ def _listed_after_updates(updates: int) -> JobState:
         fields = job_fields("job-1", title=f"v{n}", job_posting_operation_type=kind)
         params = OperationParams(job=JobPosting.model_validate(fields))
         rules.evolve(state, rules.OperationRequested(f"op-{n}", kind, params, now))
-        rules.evolve(state, rules.OperationStarted(f"op-{n}", now))
+        command = rules.decide(state, now)
+        assert isinstance(command, rules.StartOperation)
+        rules.evolve(state, rules.OperationStarted(command.operation_id, command.posting, now))
         result = JobOperationResult(
             succeeded=True,
             status=JobPostingStatus.model_validate(

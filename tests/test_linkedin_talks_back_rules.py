@@ -261,6 +261,8 @@ def test_a_resync_goes_out_ahead_of_an_operation_parked_for_an_operator() -> Non
     j.start()
     rules.evolve(j.state, rules.OperationUnanswered(parked, "503", j.now))
     rules.evolve(j.state, rules.ResyncAsked("req-a", j.now))
-    assert rules.decide(j.state, j.now) == rules.StartOperation(rules.RESYNC_PREFIX + "req-a")
+    command = rules.decide(j.state, j.now)
+    assert isinstance(command, rules.StartOperation)
+    assert command.operation_id == rules.RESYNC_PREFIX + "req-a"
     j.answer(JobOperationResult(succeeded=True, status=status()))
     assert j.op(parked).outcome == OperationOutcome.NEEDS_ATTENTION  # still the operator's

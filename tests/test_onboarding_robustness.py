@@ -34,7 +34,7 @@ from domain.provisioning import AppCredentials
 from settings import Settings
 from tests.jobs_support import job_fields
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 from workers.worker import credential_store, running_worker
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING
@@ -113,6 +113,8 @@ async def test_an_app_whose_secret_a_crash_lost_is_replaced_without_a_person(
             lambda: onboarding.integration_state(cid), lambda s: s.status == ContextStatus.ENABLED
         )
         assert (await onboarding.sync_applications(cid))[cid].changed == []
+    handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_orphan_app_replaced")
 
 
 @pytest.mark.usefixtures("worker")
@@ -132,6 +134,38 @@ async def test_an_app_we_did_not_create_is_never_retired(
     assert "we did not create it: restore the store" in (state.last_error or "")
     apps = (await sandbox.state())["apps"]
     assert len(apps) == 1 and not apps[0]["name"].endswith("(retired)")
+
+
+async def test_an_app_we_did_not_create_is_looked_at_again_with_backoff(
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    linkedin: Any,
+    cid: str,
+) -> None:
+    """Every look at it is a step of its own, further apart each time, up to hourly."""
+    from tests.conftest import provision
+
+    await provision(linkedin, cid)
+    onboarding = IntegrationsClient(time_skipping_env.client, task_queue=settings.task_queue)
+    async with running_worker(time_skipping_env.client, settings):
+        await temporal_start(onboarding, cid)
+        await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.status == ContextStatus.NEEDS_ATTENTION,
+            within=30,
+        )
+        await time_skipping_env.sleep(timedelta(hours=1))
+        calls = await eventually(
+            lambda: sandbox.requests("/v2/provisionedApplications"),
+            lambda r: len([c for c in r if c["method"] == "GET"]) >= 12,
+            within=30,
+        )
+        state = await onboarding.integration_state(cid)
+    assert state.client_id is None and "we did not create it" in (state.last_error or "")
+    assert [c["method"] for c in calls].count("POST") == 1  # ours, above: never another
+    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_provisioning_looked_up_again")
 
 
 async def temporal_start(onboarding: IntegrationsClient, cid: str) -> None:
@@ -168,6 +202,8 @@ async def test_enable_answers_within_its_deadline_behind_hours_of_retries(
         "the enable is queued: not answered within 90 s because the workflow is enabling "
         f"{CONTRACT} at LinkedIn, retried in the background"
     )
+    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_enable_not_in_time")
 
 
 # -- 3. bounded input and state -----------------------------------------------------------------
@@ -270,6 +306,8 @@ async def test_odd_customer_ids_onboard_list_and_resume_parked_jobs(
         lambda: jobs.state(cid, "job-1"), lambda s: s.status == JobStatus.LISTED, within=30
     )
     assert state.operations[0].note == f"{other} enabled again"
+    handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_enabled_and_parked_jobs_notified")
 
 
 async def test_an_integration_lists_before_its_first_task(

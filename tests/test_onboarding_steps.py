@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -20,11 +22,13 @@ from domain.integration_workflow import (
 from domain.integrations import IntegrationType
 from settings import Settings
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 from workers.worker import running_worker
 
 ATS_PAGE = "https://ats.example.com"
 NEW_ATS_PAGE = "https://app.ats.example.com"
+PJP = IntegrationType.PREMIUM_JOB_POSTING
+CONTRACT = "urn:li:contract:555"
 
 
 def with_domains(settings: Settings, *domains: str) -> Settings:
@@ -74,11 +78,17 @@ async def test_a_p4p_contract_is_set_up_once_recorded_and_shown(
     assert state.hiring_contracts["67890"].contract == "urn:li:contract:67890"
     shown = await details(temporal_env, integration_workflow_id(cid, HIRING_CONTRACT_TYPE))
     assert "P4P contracts set up: urn:li:contract:67890" in shown
+    handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_p4p_set_up_before_the_app_existed")
+    await record_history(handle, "integration_p4p_set_up_with_updates_after_results")
 
 
 @pytest.mark.usefixtures("worker")
 async def test_a_refused_contract_needs_attention_until_retried(
-    onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
+    onboarding: IntegrationsClient,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
+    cid: str,
 ) -> None:
     await sandbox.contract(4242, kind="P4P", ownerClientId="someone-else")
     with pytest.raises(WorkflowUpdateFailedError) as info:
@@ -95,6 +105,8 @@ async def test_a_refused_contract_needs_attention_until_retried(
         lambda s: s.hiring_contracts["4242"].status == HiringContractStatus.SET_UP,
     )
     assert fixed.status == ContextStatus.NOT_CONNECTED  # nothing else to look at
+    handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_p4p_refused_then_retried")
 
 
 @pytest.mark.usefixtures("worker")
@@ -107,6 +119,40 @@ async def test_transient_faults_during_setup_are_retried_within_the_call(
     record = await onboarding.setup_hiring_contract(cid, 777)
     assert record.status == HiringContractStatus.SET_UP
     assert len(await sandbox.requests("/rest/provisionedHiringContracts")) == 3
+
+
+async def test_a_contract_asked_for_while_the_workflow_is_busy_is_set_up_in_the_background(
+    time_skipping_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
+) -> None:
+    """The setup answers PENDING within its deadline; the run loop sets it up once free."""
+    onboarding = IntegrationsClient(time_skipping_env.client, task_queue=settings.task_queue)
+    async with running_worker(time_skipping_env.client, settings):
+        await onboarding.start_onboarding(cid, "Globex")
+        await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
+        await sandbox.fault("atsIntegrations", failNext=100_000, status=503)
+        saved = await sandbox.widget_save(
+            customerId=cid, integrationContext=CONTRACT, jobPosterEmail="a@globex.com"
+        )
+        await onboarding.widget_saved(cid, saved.json())
+        await eventually(lambda: sandbox.requests("/v2/atsIntegrations"), bool)
+        setup = asyncio.create_task(onboarding.setup_hiring_contract(cid, 777))
+        await time_skipping_env.sleep(timedelta(seconds=100))
+        pending = await asyncio.wait_for(setup, timeout=30)
+        assert pending.status == HiringContractStatus.PENDING
+        assert (pending.last_error or "").startswith(
+            "the setup is queued: not answered within 90 s because the workflow is enabling"
+        )
+        await sandbox.fault("atsIntegrations", failNext=0)
+        await time_skipping_env.sleep(timedelta(minutes=10))
+        state = await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: s.hiring_contracts["777"].status == HiringContractStatus.SET_UP,
+        )
+    assert state.hiring_contracts["777"].contract == "urn:li:contract:777"
+    assert state.status == ContextStatus.ENABLED
+    assert len(await sandbox.requests("/rest/provisionedHiringContracts")) == 1
+    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_p4p_pending_then_set_up")
 
 
 # -- 6. the customer's app carries the ATS's widget domains ----------------------------------
@@ -166,6 +212,8 @@ async def test_a_changed_setting_reaches_existing_apps_once(
         origin=NEW_ATS_PAGE,
     )
     assert loaded.status_code == 200
+    handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    await record_history(handle, "integration_application_synced")
 
 
 # -- 3. Recruiter System Connect, by the types LinkedIn keys ---------------------------------
@@ -205,7 +253,10 @@ async def test_an_rsc_bundle_onboards_each_type_it_enables(
 
 @pytest.mark.usefixtures("worker")
 async def test_a_customers_workflows_provisioning_at_once_share_one_app(
-    onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
+    onboarding: IntegrationsClient,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
+    cid: str,
 ) -> None:
     """A bundle starts several workflows that create the app together: one wins, all use it."""
     await sandbox.fault("provisionedApplications", latencyMs=300)  # all look before any creates
@@ -229,3 +280,6 @@ async def test_a_customers_workflows_provisioning_at_once_share_one_app(
         e for e in await sandbox.requests("/v2/provisionedApplications") if e["method"] == "POST"
     ]
     assert len(creates) >= 2 and sorted(e["status"] for e in creates)[0] == 201
+    for kind in kinds:
+        handle = temporal_env.client.get_workflow_handle(integration_workflow_id(cid, kind))
+        await record_history(handle, f"integration_app_shared_{kind.lower()}")

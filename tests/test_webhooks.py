@@ -17,7 +17,7 @@ from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.sandbox_control import SandboxControl, ServerThread
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 
 NOW = 1_700_000_000
 
@@ -125,6 +125,8 @@ async def test_integration_changes_reach_the_ats(
     statuses = [event["data"]["status"] for event, valid in received.events if valid]
     assert statuses == ["REQUESTED", "ENABLED"]
     assert {event["type"] for event, _ in received.events} == {"integration.changed"}
+    handle = temporal_env.client.get_workflow_handle(f"integration/{cid}/PREMIUM_JOB_POSTING")
+    await record_history(handle, "integration_changes_with_webhooks")
 
 
 async def _items(page: Awaitable[DeliveryPage]) -> list[Delivery]:

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         parse_application,
         received_event,
     )
+    from domain.job_lifecycle import RefusalReason
     from workflows.failures import failure_message
     from workflows.policies import LINKEDIN_CALL_TIMEOUT, NON_RETRYABLE
     from workflows.webhooks import EventOutbox
@@ -224,12 +225,12 @@ class ApplicationWorkflow:
     def _validate_action(self, request: ActionRequest) -> None:
         if self._erase_requested or self._status == ApplicationStatus.ERASED:
             raise ApplicationError(
-                "the application is erased", type="OperationConflict", non_retryable=True
+                "the application is erased", type=str(RefusalReason.CONFLICT), non_retryable=True
             )
         if len(self._actions) >= MAX_ACTIONS:
             raise ApplicationError(
                 f"at most {MAX_ACTIONS} lifecycle actions per application",
-                type="OperationConflict",
+                type=str(RefusalReason.CONFLICT),
                 non_retryable=True,
             )
 

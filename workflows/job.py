@@ -110,17 +110,24 @@ class JobPostingWorkflow:
             if isinstance(command, rules.Complete):
                 break
             if isinstance(command, rules.StartOperation):
-                await self._run_operation(command.operation_id)
+                await self._run_operation(command)
+                continue
+            if isinstance(command, rules.FailOperation):  # nothing is sent
+                now = workflow.now()
+                self._evolve(rules.StartRefused(command.operation_id, command.reason, now))
                 continue
             if isinstance(command, rules.ReadStatus):
                 await self._read_status()
+                continue
+            if not isinstance(command, rules.Wait):  # due at a wake-up: done there
+                self._due(command)
                 continue
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._outbox.drained()
                 workflow.continue_as_new(self._input.model_copy(update={"state": self._state}))
             if not await self._next_event(command.until):
-                self._evolve(rules.TimerFired(at=workflow.now()))
+                self._wake()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._outbox.drained()
         return self._state
@@ -144,11 +151,25 @@ class JobPostingWorkflow:
             return False
         return True
 
-    async def _run_operation(self, operation_id: str) -> None:
-        self._evolve(rules.OperationStarted(operation_id, workflow.now()))
+    def _wake(self) -> None:
+        """A wake-up, and at once what it is due for (an auto-renewal or the expiry)."""
+        self._evolve(rules.TimerFired(at=workflow.now()))
+        command = rules.decide(self._state, workflow.now())
+        if isinstance(command, rules.RenewBeforeExpiry | rules.Expire):
+            self._due(command)
+
+    def _due(self, command: rules.RenewBeforeExpiry | rules.Expire) -> None:
+        now = workflow.now()
+        if isinstance(command, rules.RenewBeforeExpiry):
+            self._evolve(rules.AutoRenewQueued(command.operation_id, command.budget, now))
+        else:
+            self._evolve(rules.Expired(now))
+
+    async def _run_operation(self, command: rules.StartOperation) -> None:
+        operation_id = command.operation_id
+        self._evolve(rules.OperationStarted(operation_id, command.posting, workflow.now()))
         op = self._state.operation(operation_id)
-        if op is None or op.outcome != OperationOutcome.RUNNING:
-            return  # it could not be built: failed with the reason, nothing sent
+        assert op is not None and op.outcome == OperationOutcome.RUNNING
         try:
             result = await workflow.execute_activity(
                 RUN_JOB_OPERATION,
@@ -386,7 +407,7 @@ class JobPostingWorkflow:
     @workflow.signal(name=JobSignal.WAKE)
     def wake(self) -> None:
         """The sweep saw JobWakeAt pass: auto-renew or expire, whichever is due."""
-        self._evolve(rules.TimerFired(at=workflow.now()))
+        self._wake()
 
     @workflow.signal(name=JobSignal.STOP_WAITING)
     def stop_waiting(self, request: StopWaiting) -> None:

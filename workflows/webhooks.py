@@ -19,6 +19,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.errors import WebhookFailure
+    from domain.job_lifecycle import RefusalReason
     from domain.webhooks import (
         MAX_ENDPOINTS,
         POST_WEBHOOK,
@@ -39,7 +41,7 @@ DELIVERY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(hours=1),
     maximum_attempts=0,
-    non_retryable_error_types=["WebhookGone"],
+    non_retryable_error_types=[str(WebhookFailure.GONE)],
 )
 DELIVERY_DEADLINE = timedelta(days=3)
 
@@ -138,7 +140,7 @@ class WebhookEndpointsWorkflow:
         if len(self._endpoints) >= MAX_ENDPOINTS:
             raise ApplicationError(
                 f"at most {MAX_ENDPOINTS} webhook endpoints; remove one first",
-                type="OperationConflict",
+                type=str(RefusalReason.CONFLICT),
                 non_retryable=True,
             )
 
