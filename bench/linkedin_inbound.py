@@ -99,9 +99,12 @@ async def api_process(client: Client, settings: Settings) -> AsyncIterator[str]:
 
 async def signed_post(http: httpx.AsyncClient, body: Mapping[str, object]) -> float:
     raw = json.dumps(body).encode()
-    header = sign(raw, PARTNER_SECRET, SignatureForm.HMAC_OF_PREFIXED_BODY)
+    headers = {"X-LI-Signature": sign(raw, PARTNER_SECRET, SignatureForm.HMAC_OF_PREFIXED_BODY)}
     started = time.perf_counter()
-    answer = await http.post("/linkedin/webhook", content=raw, headers={"X-LI-Signature": header})
+    try:
+        answer = await http.post("/linkedin/webhook", content=raw, headers=headers)
+    except httpx.TransportError:  # a kept-alive connection the API closed meanwhile:
+        answer = await http.post("/linkedin/webhook", content=raw, headers=headers)  # redeliver
     answer.raise_for_status()
     return time.perf_counter() - started
 
