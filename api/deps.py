@@ -21,6 +21,7 @@ from starlette.types import Scope
 from temporalio.client import Client
 
 from api import limits, paths
+from client.customers import CustomersClient
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
 from client.linkedin_events import LinkedInEventsClient
@@ -76,14 +77,17 @@ class Clients:
     jobs: JobsClient
     webhooks: WebhooksClient
     linkedin_events: LinkedInEventsClient
+    customers: CustomersClient
 
     @classmethod
     def from_settings(cls, temporal: Client, settings: Settings) -> Clients:
+        integrations = IntegrationsClient.from_settings(temporal, settings)
         return cls(
-            integrations=IntegrationsClient.from_settings(temporal, settings),
+            integrations=integrations,
             jobs=JobsClient.from_settings(temporal, settings),
             webhooks=WebhooksClient.from_settings(temporal, settings),
             linkedin_events=LinkedInEventsClient(temporal, settings.task_queue),
+            customers=CustomersClient(temporal, integrations),
         )
 
 
@@ -168,6 +172,10 @@ def _linkedin_events(clients: Annotated[Clients, Depends(_clients)]) -> LinkedIn
     return clients.linkedin_events
 
 
+def _customers(clients: Annotated[Clients, Depends(_clients)]) -> CustomersClient:
+    return clients.customers
+
+
 def _app_secrets(request: Request) -> AppSecrets:
     secrets: AppSecrets = request.app.state.app_secrets
     return secrets
@@ -178,6 +186,7 @@ Integrations = Annotated[IntegrationsClient, Depends(_integrations)]
 Jobs = Annotated[JobsClient, Depends(_jobs)]
 Webhooks = Annotated[WebhooksClient, Depends(_webhooks)]
 LinkedInEvents = Annotated[LinkedInEventsClient, Depends(_linkedin_events)]
+Customers = Annotated[CustomersClient, Depends(_customers)]
 Secrets = Annotated[AppSecrets, Depends(_app_secrets)]
 
 

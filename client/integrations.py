@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -55,6 +55,7 @@ class IntegrationSummary(Document):
     customer_id: str
     integration_type: IntegrationType
     status: ContextStatus | None
+    started_at: datetime | None = None
 
 
 class IntegrationsSettings(Protocol):
@@ -285,6 +286,7 @@ class IntegrationsClient:
                     customer_id=str(customer),
                     integration_type=IntegrationType(str(kind)),
                     status=ContextStatus(raw_status) if raw_status else None,
+                    started_at=execution.start_time,
                 )
             )
         return IntegrationPage(items=items, next_cursor=next_cursor)

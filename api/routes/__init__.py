@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from api.routes import (
     applications,
+    customers,
     health,
     integrations,
     jobs,
@@ -22,6 +23,7 @@ from api.routes import (
 )
 
 BEHIND_TOKEN: tuple[APIRouter, ...] = (
+    customers.router,
     integrations.router,
     applications.router,
     jobs.router,
@@ -35,6 +37,6 @@ TAGS: list[dict[str, Any]] = [
         "name": str(module.router.tags[0]),
         "description": " ".join((module.__doc__ or "").split("\n\n")[0].split()),
     }
-    for module in (integrations, applications, jobs, webhooks, linkedin_events)
+    for module in (customers, integrations, applications, jobs, webhooks, linkedin_events)
 ]
 """One OpenAPI tag per resource, described by its module's first paragraph."""
