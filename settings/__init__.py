@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     it is sent again (LinkedIn: most tasks finish within 5 minutes)."""
     job_credentials_wait_seconds: float = Field(default=600.0, ge=0)
     """How long a job sent while its customer is being onboarded waits for credentials."""
+    job_import_concurrency: int = Field(default=16, ge=1, le=256)
+    """Job workflows a batch import starts at once (POST …/jobs/batch, `job import`): the
+    rest wait their turn, so a thousand jobs never hit Temporal in one burst."""
     webhooks: bool = True
     """Job workflows hand their events to webhook delivery (one child workflow per event)."""
     webhook_signing_key: SecretStr | None = None
