@@ -19,6 +19,7 @@ from linkedin_sandbox import (
     jobs,
     oauth,
     provisioning,
+    reports,
     webhooks,
     widget,
 )
@@ -56,6 +57,7 @@ def create_app(
     provisioning.routes(api, sandbox)
     integrations.routes(api, sandbox)
     jobs.routes(api, sandbox)
+    reports.routes(api, sandbox)
     widget.routes(api, sandbox)
     webhooks.routes(api, sandbox, outbox)  # before control: /sandbox/faults/webhooks first
     events.routes(api, sandbox, outbox)
