@@ -25,6 +25,7 @@ from client.customers import CustomersClient
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
 from client.linkedin_events import LinkedInEventsClient
+from client.p4p_reports import ReportsClient
 from client.webhooks import WebhooksClient
 from settings import Settings
 
@@ -78,6 +79,7 @@ class Clients:
     webhooks: WebhooksClient
     linkedin_events: LinkedInEventsClient
     customers: CustomersClient
+    reports: ReportsClient
 
     @classmethod
     def from_settings(cls, temporal: Client, settings: Settings) -> Clients:
@@ -88,6 +90,7 @@ class Clients:
             webhooks=WebhooksClient.from_settings(temporal, settings),
             linkedin_events=LinkedInEventsClient(temporal, settings.task_queue),
             customers=CustomersClient(temporal, integrations),
+            reports=ReportsClient(temporal, integrations, task_queue=settings.task_queue),
         )
 
 
@@ -176,6 +179,10 @@ def _customers(clients: Annotated[Clients, Depends(_clients)]) -> CustomersClien
     return clients.customers
 
 
+def _reports(clients: Annotated[Clients, Depends(_clients)]) -> ReportsClient:
+    return clients.reports
+
+
 def _app_secrets(request: Request) -> AppSecrets:
     secrets: AppSecrets = request.app.state.app_secrets
     return secrets
@@ -187,6 +194,7 @@ Jobs = Annotated[JobsClient, Depends(_jobs)]
 Webhooks = Annotated[WebhooksClient, Depends(_webhooks)]
 LinkedInEvents = Annotated[LinkedInEventsClient, Depends(_linkedin_events)]
 Customers = Annotated[CustomersClient, Depends(_customers)]
+Reports = Annotated[ReportsClient, Depends(_reports)]
 Secrets = Annotated[AppSecrets, Depends(_app_secrets)]
 
 

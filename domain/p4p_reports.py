@@ -171,3 +171,27 @@ def totals(report: JobReport) -> tuple[int, int, ReportMoney | None]:
         applies,
         ReportMoney(currency_code=charges[0].currency_code, amount=f"{amount:.2f}"),
     )
+
+
+P4P_REPORT_WORKFLOW_TYPE = "P4PReportWorkflow"
+READ_JOB_PERFORMANCE = "read_job_performance"
+READ_BUDGET_REPORT = "read_budget_report"
+
+
+class P4PReportRequest(BaseModel):
+    """One read of LinkedIn's P4P reports, run by a short workflow: its activity retries
+    LinkedIn's transient faults, within the worker's per-application call budget."""
+
+    job: JobPerformanceRequest | None = None
+    budget: BudgetRequest | None = None
+
+
+class P4PReportAnswer(BaseModel):
+    job: JobPerformance | None = None
+    budget: BudgetReport | None = None
+
+
+def p4p_report_workflow_id(customer_id: str, read_id: str) -> str:
+    from urllib.parse import quote
+
+    return f"p4p-report/{quote(customer_id, safe='')}/{read_id}"

@@ -8,11 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
 from domain.p4p_reports import BudgetReport, DateRange, JobReportPage, JobReportsByIds
 from linkedin import LinkedInClient
 from tests.conftest import Customer
 from tests.jobs_support import valid_job
 from tests.sandbox_control import SandboxControl
+from tests.test_api import enabled_customer
+from tests.test_p4p_end_to_end import p4p_job as p4p_body
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkedin-sdk"
 CONTRACT_ID = 67890
@@ -131,3 +136,47 @@ async def test_the_sandbox_accrues_day_by_day_and_answers_in_linkedins_shapes(
     assert keys(fixture("P4PPartnerBudgetReportResponse.json")) <= keys(
         budget.model_dump(by_alias=True)
     )
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_p4p_jobs_performance_and_the_customers_budget_over_http(
+    api: httpx.AsyncClient, api_url: str, sandbox: SandboxControl, cid: str
+) -> None:
+    await enabled_customer(api, api_url, sandbox, cid)
+    none_yet = await api.get(f"/v1/customers/{cid}/budget")
+    assert none_yet.status_code == 404 and "hiring contract" in none_yet.json()["detail"]
+    setup = await api.post(
+        f"/v1/customers/{cid}/hiring-contracts", json={"partner_contract_id": CONTRACT_ID}
+    )
+    assert setup.status_code == 200, setup.text
+    path = f"/v1/customers/{cid}/jobs/req-42"
+    posted = await api.put(path, params={"wait": "true"}, json=p4p_body(CONTRACT))
+    assert posted.status_code == 200, posted.text
+
+    await sandbox.advance(2 * DAY)
+    clock = await sandbox.http.post("/sandbox/clock/advance", params={"seconds": 0})
+    today = datetime.fromtimestamp(clock.json()["nowMs"] / 1000, UTC).date()
+    start = (today - timedelta(days=5)).isoformat()
+    found = await api.get(f"{path}/performance", params={"start": start, "end": today.isoformat()})
+    assert found.status_code == 200, found.text
+    performance = found.json()
+    days = performance["report"]["jobPerformanceMetrics"]
+    assert len(days) == 2
+    assert performance["views"] == sum(d["viewCount"] for d in days) > 0
+    assert performance["applyClicks"] == sum(d["applyClickCount"] for d in days)
+    assert performance["charged"]["currencyCode"] == "USD"
+
+    budget = await api.get(f"/v1/customers/{cid}/budget")
+    assert budget.status_code == 200, budget.text
+    (details,) = budget.json()["partnerBudgetDetails"]
+    assert details["serviceTermBudgetSpent"] == performance["charged"]
+    assert set(budget.json()) >= {"serviceTermStartAt", "serviceTermEndAt"}
+
+    unknown = await api.get(f"/v1/customers/{cid}/jobs/nope/performance")
+    assert unknown.status_code == 200 and unknown.json()["report"] is None
+    backwards = await api.get(
+        f"{path}/performance", params={"start": today.isoformat(), "end": start}
+    )
+    assert backwards.status_code == 422
+    calls = await sandbox.requests("/rest/partnerJobReports")
+    assert calls and all(c["headers"]["linkedin-version"] == "202504" for c in calls)

@@ -26,6 +26,7 @@ from activities.credentials import (
 from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities, JobTiming
 from activities.linkedin_events import LinkedInEventActivities
+from activities.p4p_reports import P4PReportActivities
 from activities.postgres_credentials import PostgresCredentialStore
 from activities.rate_limits import (
     JOB_SUBMISSIONS,
@@ -47,6 +48,7 @@ from workflows.job import JobPostingWorkflow
 from workflows.job_status_checks import JobStatusChecksWorkflow
 from workflows.job_wakeups import JobWakeupsWorkflow
 from workflows.linkedin_events import LinkedInEventWorkflow
+from workflows.p4p_reports import P4PReportWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookEndpointsWorkflow
 
 log = structlog.get_logger("worker")
@@ -57,6 +59,7 @@ WORKFLOWS = [
     JobWakeupsWorkflow,
     JobStatusChecksWorkflow,
     LinkedInEventWorkflow,
+    P4PReportWorkflow,
     WebhookEndpointsWorkflow,
     WebhookDeliveryWorkflow,
 ]
@@ -156,10 +159,8 @@ def credential_cipher(settings: Settings) -> CredentialCipher:
     return CredentialCipher(create_key_file(path), source)
 
 
-def job_batcher(
-    settings: Settings, linkedin: LinkedInClient, metrics: LinkedInMetrics | None = None
-) -> LinkedInBatcher:
-    """The worker's one batcher of job calls, with its per-application budget."""
+def call_budget(settings: Settings, metrics: LinkedInMetrics | None = None) -> CallBudget:
+    """The worker's per-application LinkedIn call budget, shared by every activity."""
     limits = RateLimits(
         per_day={
             JOB_SUBMISSIONS: settings.linkedin_daily_job_submissions,
@@ -168,6 +169,16 @@ def job_batcher(
         },
         per_second=settings.linkedin_calls_per_second,
     )
+    return CallBudget(limits, observer=metrics)
+
+
+def job_batcher(
+    settings: Settings,
+    linkedin: LinkedInClient,
+    metrics: LinkedInMetrics | None = None,
+    budget: CallBudget | None = None,
+) -> LinkedInBatcher:
+    """The worker's one batcher of job calls, within the per-application budget."""
     timing = BatchTiming(
         gather_seconds=settings.linkedin_batch_gather_seconds,
         quiet_seconds=settings.linkedin_batch_quiet_seconds,
@@ -175,7 +186,7 @@ def job_batcher(
         longest_wait_seconds=settings.linkedin_batch_longest_wait_seconds,
         busy_seconds=settings.linkedin_batch_busy_seconds,
     )
-    return LinkedInBatcher(linkedin, CallBudget(limits, observer=metrics), timing, metrics)
+    return LinkedInBatcher(linkedin, budget or call_budget(settings, metrics), timing, metrics)
 
 
 @asynccontextmanager
@@ -199,7 +210,9 @@ async def running_worker(
         settle_seconds=settings.job_settle_seconds,
         credentials_wait_seconds=settings.job_credentials_wait_seconds,
     )
-    jobs = JobActivities(job_batcher(settings, linkedin, metrics), store, temporal, timing)
+    budget = call_budget(settings, metrics)
+    jobs = JobActivities(job_batcher(settings, linkedin, metrics, budget), store, temporal, timing)
+    reports = P4PReportActivities(linkedin, store, budget)
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
     linkedin_events = LinkedInEventActivities(store, temporal)
@@ -220,6 +233,8 @@ async def running_worker(
             jobs.wake_due_jobs,
             jobs.read_job_status,
             jobs.check_job_statuses,
+            reports.read_job_performance,
+            reports.read_budget_report,
             linkedin_events.route_linkedin_event,
             webhooks.webhook_targets,
             webhooks.post_webhook,

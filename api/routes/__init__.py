@@ -19,6 +19,7 @@ from api.routes import (
     jobs,
     linkedin,
     linkedin_events,
+    p4p,
     webhooks,
 )
 
@@ -27,6 +28,7 @@ BEHIND_TOKEN: tuple[APIRouter, ...] = (
     integrations.router,
     applications.router,
     jobs.router,
+    p4p.router,
     webhooks.router,
     linkedin_events.router,
 )
@@ -37,6 +39,6 @@ TAGS: list[dict[str, Any]] = [
         "name": str(module.router.tags[0]),
         "description": " ".join((module.__doc__ or "").split("\n\n")[0].split()),
     }
-    for module in (customers, integrations, applications, jobs, webhooks, linkedin_events)
+    for module in (customers, integrations, applications, jobs, p4p, webhooks, linkedin_events)
 ]
 """One OpenAPI tag per resource, described by its module's first paragraph."""
