@@ -89,7 +89,9 @@ class Clients:
             jobs=JobsClient.from_settings(temporal, settings),
             webhooks=WebhooksClient.from_settings(temporal, settings),
             linkedin_events=LinkedInEventsClient(temporal, settings.task_queue),
-            customers=CustomersClient(temporal, integrations),
+            customers=CustomersClient(
+                temporal, integrations, task_queue=settings.task_queue, ats_name=settings.ats_name
+            ),
             reports=ReportsClient(temporal, integrations, task_queue=settings.task_queue),
         )
 

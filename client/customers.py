@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from client.integrations import IntegrationsClient, IntegrationSummary
 from client.jobs import UnknownCustomer
+from client.offboarding import offboarding_state, offboarding_status, start_offboarding
 from client.pages import page
 from domain.customers import (
     Customer,
@@ -24,9 +25,11 @@ from domain.customers import (
     headline,
     last_change,
     representative,
+    with_offboarding,
 )
 from domain.integration_workflow import INTEGRATION_WORKFLOW_TYPE, ContextStatus
 from domain.job_workflow import JOB_WORKFLOW_TYPE, JobStatus
+from domain.offboarding import OffboardingState
 from domain.visibility import where
 
 MAX_PAGE_SIZE = 100
@@ -48,24 +51,47 @@ def _integrations(summaries: list[IntegrationSummary]) -> list[CustomerIntegrati
 
 
 class CustomersClient:
-    """Reads customers; changes none (onboarding is IntegrationsClient's)."""
+    """Reads customers and offboards them (onboarding is IntegrationsClient's)."""
 
-    def __init__(self, temporal: Client, integrations: IntegrationsClient) -> None:
+    def __init__(
+        self,
+        temporal: Client,
+        integrations: IntegrationsClient,
+        *,
+        task_queue: str,
+        ats_name: str = "Acme ATS",
+    ) -> None:
         self._temporal = temporal
         self._integrations = integrations
+        self._task_queue = task_queue
+        self._ats_name = ats_name
 
     async def customer(self, customer_id: str) -> Customer:
-        """The customer whole: integrations, app, job counts; UnknownCustomer if none runs."""
+        """The customer whole: integrations, app, job counts, its offboarding's progress;
+        UnknownCustomer if it was never onboarded."""
         summaries = await self._integrations.list_integrations(customer_id=customer_id)
+        offboarding = await offboarding_state(self._temporal, customer_id)
         if not summaries:
-            raise UnknownCustomer(customer_id)
+            if offboarding is None:
+                raise UnknownCustomer(customer_id)
+            return with_offboarding(
+                Customer(
+                    customer_id=customer_id,
+                    status=CustomerStatus.OFFBOARDED,
+                    integrations=[],
+                    jobs=await self.job_counts(customer_id),
+                    created_at=offboarding.started_at,
+                    updated_at=offboarding.finished_at or offboarding.started_at,
+                ),
+                offboarding,
+            )
         states = [
             await self._integrations.integration_state(customer_id, s.integration_type)
             for s in summaries
         ]
         created = min((s.started_at for s in summaries if s.started_at), default=None)
         client_id = next((s.client_id for s in states if s.client_id), None)
-        return Customer(
+        found = Customer(
             customer_id=customer_id,
             customer_name=states[0].customer_name,
             status=headline(s.status for s in states),
@@ -83,6 +109,27 @@ class CustomersClient:
             jobs=await self.job_counts(customer_id),
             created_at=created,
             updated_at=last_change(states, created),
+        )
+        return with_offboarding(found, offboarding)
+
+    async def offboard(self, customer_id: str, *, erase: bool = True) -> OffboardingState:
+        """Start the customer's offboarding (its jobs closed at LinkedIn, its app retired,
+        its integrations ended, then erasure), or answer the one under way or done: twice
+        is a no-op. A customer onboarded again after one is offboarded anew."""
+        summaries = await self._integrations.list_integrations(customer_id=customer_id)
+        status = await offboarding_status(self._temporal, customer_id)
+        if not summaries and status not in (None, WorkflowExecutionStatus.RUNNING):
+            done = await offboarding_state(self._temporal, customer_id)
+            assert done is not None
+            return done
+        if not summaries and status is None:
+            raise UnknownCustomer(customer_id)
+        return await start_offboarding(
+            self._temporal,
+            customer_id,
+            task_queue=self._task_queue,
+            ats_name=self._ats_name,
+            erase=erase,
         )
 
     async def job_counts(self, customer_id: str) -> JobCounts:

@@ -37,6 +37,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from client.offboarding import Offboarding, offboarding_status, refuse_if_offboarding
 from client.pages import page
 from client.reads import query
 from domain.documents import Document
@@ -198,7 +199,13 @@ class JobsClient:
         return self._temporal.get_workflow_handle(job_workflow_id(customer_id, external_id))
 
     async def _require_customer(self, customer_id: str) -> None:
-        """Refuse a job for a customer never onboarded, before any workflow starts."""
+        """Refuse a job for a customer never onboarded (or offboarded, or being offboarded:
+        409), before any workflow starts."""
+        offboarded = await offboarding_status(self._temporal, customer_id)
+        if offboarded == WorkflowExecutionStatus.RUNNING:
+            raise Offboarding(customer_id)
+        if offboarded is not None:
+            self._known_customers.discard(customer_id)  # known again once onboarded again
         if customer_id in self._known_customers:
             return
         for integration_type in IntegrationType:
@@ -206,11 +213,13 @@ class JobsClient:
                 integration_workflow_id(customer_id, integration_type)
             )
             try:
-                await handle.describe()
+                description = await handle.describe()
             except RPCError as error:
                 if error.status == RPCStatusCode.NOT_FOUND:
                     continue
                 raise
+            if description.status == WorkflowExecutionStatus.TERMINATED:
+                continue  # ended by an offboarding
             self._known_customers.add(customer_id)
             return
         raise UnknownCustomer(customer_id)
@@ -389,6 +398,8 @@ class JobsClient:
         request: BaseModel,
         waiting: Waiting,
     ) -> Operation:
+        if update != JobUpdate.AWAIT:
+            await refuse_if_offboarding(self._temporal, customer_id)
         try:
             handle: WorkflowUpdateHandle[Operation] = await self._handle(
                 customer_id, external_id

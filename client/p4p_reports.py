@@ -10,11 +10,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 
 from client.errors import Refused
 from client.integrations import IntegrationsClient
 from client.jobs import UnknownCustomer
+from client.offboarding import refuse_if_offboarding
 from domain.errors import FailureType
 from domain.integration_workflow import HIRING_CONTRACT_TYPE, HiringContractStatus
 from domain.p4p_reports import (
@@ -28,6 +30,7 @@ from domain.p4p_reports import (
     P4PReportRequest,
     p4p_report_workflow_id,
 )
+from workflows.search_attributes import CUSTOMER_ID
 
 DEFAULT_REPORT_DAYS = 30
 """The date range when none is given: the last 30 days, today included."""
@@ -112,6 +115,7 @@ class ReportsClient:
         return set_up[0]
 
     async def _read(self, customer_id: str, request: P4PReportRequest) -> P4PReportAnswer:
+        await refuse_if_offboarding(self._temporal, customer_id)
         try:
             answer: P4PReportAnswer = await self._temporal.execute_workflow(
                 P4P_REPORT_WORKFLOW_TYPE,
@@ -120,6 +124,9 @@ class ReportsClient:
                 task_queue=self._task_queue,
                 execution_timeout=READ_TIMEOUT,
                 result_type=P4PReportAnswer,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(CUSTOMER_ID, customer_id)]
+                ),
             )
         except WorkflowFailureError as failure:
             raise _refusal(failure) from None

@@ -17,6 +17,7 @@ from domain.documents import Document
 from domain.integration_workflow import STATUS_RANK, ContextStatus, IntegrationState
 from domain.integrations import IntegrationType
 from domain.job_workflow import JobStatus
+from domain.offboarding import OffboardingState, OffboardingStatus
 
 
 class CustomerStatus(StrEnum):
@@ -26,6 +27,10 @@ class CustomerStatus(StrEnum):
     NOT_CONNECTED = "NOT_CONNECTED"
     REQUESTED = "REQUESTED"
     ENABLED = "ENABLED"
+    OFFBOARDING = "OFFBOARDING"
+    """Its offboarding runs: no new operation is taken (409)."""
+    OFFBOARDED = "OFFBOARDED"
+    """Off LinkedIn and erased; it may be onboarded again under the same id."""
 
 
 class CustomerIntegration(Document):
@@ -59,10 +64,13 @@ class CustomerSummary(Document):
 class Customer(CustomerSummary):
     """One customer, read from its integration workflows and its jobs' search attributes."""
 
-    customer_name: str
+    customer_name: str | None = None
     app: CustomerApp | None = None
     jobs: JobCounts = Field(default_factory=JobCounts)
     updated_at: datetime | None = None
+    offboarding: OffboardingState | None = Field(
+        default=None, description="Its last offboarding: jobs closed of total, what was erased."
+    )
 
 
 class CustomerPage(Document):
@@ -98,3 +106,17 @@ def last_change(states: Iterable[IntegrationState], created: datetime | None) ->
         if state.application_sync:
             moments.append(state.application_sync.at)
     return max(moments, default=None)
+
+
+def with_offboarding(customer: Customer, offboarding: OffboardingState | None) -> Customer:
+    """The customer as its last offboarding leaves it: OFFBOARDING while it runs,
+    OFFBOARDED once done unless the customer was onboarded again since."""
+    if offboarding is None:
+        return customer
+    if offboarding.status != OffboardingStatus.OFFBOARDED:
+        status = CustomerStatus.OFFBOARDING
+    elif customer.integrations:
+        status = customer.status  # onboarded again
+    else:
+        status = CustomerStatus.OFFBOARDED
+    return customer.model_copy(update={"status": status, "offboarding": offboarding})

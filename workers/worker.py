@@ -26,6 +26,7 @@ from activities.credentials import (
 from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities, JobTiming
 from activities.linkedin_events import LinkedInEventActivities
+from activities.offboarding import OffboardingActivities
 from activities.p4p_reports import P4PReportActivities
 from activities.postgres_credentials import PostgresCredentialStore
 from activities.rate_limits import (
@@ -48,6 +49,7 @@ from workflows.job import JobPostingWorkflow
 from workflows.job_status_checks import JobStatusChecksWorkflow
 from workflows.job_wakeups import JobWakeupsWorkflow
 from workflows.linkedin_events import LinkedInEventWorkflow
+from workflows.offboarding import CustomerOffboardingWorkflow
 from workflows.p4p_reports import P4PReportWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookEndpointsWorkflow
 
@@ -60,6 +62,7 @@ WORKFLOWS = [
     JobStatusChecksWorkflow,
     LinkedInEventWorkflow,
     P4PReportWorkflow,
+    CustomerOffboardingWorkflow,
     WebhookEndpointsWorkflow,
     WebhookDeliveryWorkflow,
 ]
@@ -213,6 +216,7 @@ async def running_worker(
     budget = call_budget(settings, metrics)
     jobs = JobActivities(job_batcher(settings, linkedin, metrics, budget), store, temporal, timing)
     reports = P4PReportActivities(linkedin, store, budget)
+    offboarding = OffboardingActivities(temporal, linkedin, store)
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
     linkedin_events = LinkedInEventActivities(store, temporal)
@@ -235,6 +239,10 @@ async def running_worker(
             jobs.check_job_statuses,
             reports.read_job_performance,
             reports.read_budget_report,
+            offboarding.close_open_jobs,
+            offboarding.retire_customer_app,
+            offboarding.end_integrations,
+            offboarding.erase_customer,
             linkedin_events.route_linkedin_event,
             webhooks.webhook_targets,
             webhooks.post_webhook,

@@ -14,6 +14,7 @@ from api import errors
 from api.deps import CustomerId, Customers
 from client.customers import MAX_PAGE_SIZE
 from domain.customers import Customer, CustomerPage, CustomerStatus
+from domain.offboarding import OffboardingState
 
 router = APIRouter(tags=["customers"])
 
@@ -35,3 +36,18 @@ async def list_customers(
     """Customers by headline status, a page at a time: pass `nextCursor` as `cursor` for
     the next (a page may hold fewer than pageSize, even none, and still have a next)."""
     return await client.customers_page(status=status, page_size=page_size, cursor=cursor)
+
+
+@router.delete("/v1/customers/{customer_id}", status_code=202, responses=errors.problems(404, 409))
+async def offboard_customer(
+    customer_id: CustomerId,
+    client: Customers,
+    erase: Annotated[
+        bool, Query(description="Erase what we keep about the customer once it is off.")
+    ] = True,
+) -> OffboardingState:
+    """Offboard the customer, durably: new operations for it are refused (409) at once;
+    every open job is closed at LinkedIn, its app retired, its integrations ended, then
+    what we keep about it erased. Again answers the offboarding under way or done;
+    `GET /v1/customers/{id}` shows its progress."""
+    return await client.offboard(customer_id, erase=erase)
