@@ -87,7 +87,7 @@ NOT_FOUND = JOB_WRITES | {
     "getJobPerformance",
     "getBudget",
 }
-CONFLICT = JOB_WRITES | {"retryJob", "cancelJob", "registerWebhook"}
+CONFLICT = JOB_WRITES | {"retryJob", "cancelJob", "registerWebhook", "offboardCustomer"}
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
