@@ -162,6 +162,9 @@ class BatchInvalid(Refused):
 
 DEFAULT_IMPORT_CONCURRENCY = 16
 
+UNAVAILABLE = "Unavailable"
+"""A batch entry's refusal reason when Temporal did not take the job: send it again."""
+
 
 class JobsSettings(Protocol):
     task_queue: str
@@ -324,6 +327,12 @@ class JobsClient:
                     )
                 except Refused as refused:
                     entry.refused, entry.refusal_reason = refused.message, refused.reason
+                except RPCError as error:  # Temporal overloaded or away: this job only
+                    entry.refused = (
+                        f"Temporal did not take it ({error.status.name}): send the batch "
+                        "again with the same Idempotency-Key"
+                    )
+                    entry.refusal_reason = UNAVAILABLE
             done += 1
             if on_progress:
                 on_progress(done)
