@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.credentials import CredentialStore
@@ -69,11 +69,20 @@ class OffboardingActivities:
             ExecutionStatus="Running",
             CustomerId=request.customer_id,
         )
-        open_jobs = await self._ids(listing, request.limit)
-        before = len(open_jobs)
-        if before == request.limit:
-            before = await self._count(listing)
         turns = asyncio.Semaphore(CLOSE_CONCURRENCY)
+        listed = await self._ids(listing, request.limit)
+        open_jobs = [
+            workflow_id
+            for workflow_id, running in zip(
+                (workflow_id for workflow_id, _ in listed),
+                await asyncio.gather(*(self._running(w, turns) for w, _ in listed)),
+                strict=True,
+            )
+            if running
+        ]  # visibility lags: a job closed a moment ago may still be listed as running
+        before = len(open_jobs)
+        if len(listed) == request.limit:
+            before = max(before, await self._count(listing))
         ended = 0
 
         async def close(workflow_id: str) -> None:
@@ -106,11 +115,21 @@ class OffboardingActivities:
 
         beating = asyncio.create_task(heartbeat())
         try:
-            await asyncio.gather(*(close(workflow_id) for workflow_id, _ in open_jobs))
+            await asyncio.gather(*(close(workflow_id) for workflow_id in open_jobs))
         finally:
             beating.cancel()
         left = await self._count(listing) if open_jobs else 0
         return ClosedJobs(open_before=before, listed=len(open_jobs), ended=ended, open_left=left)
+
+    async def _running(self, workflow_id: str, turns: asyncio.Semaphore) -> bool:
+        async with turns:
+            try:
+                description = await self._temporal.get_workflow_handle(workflow_id).describe()
+            except RPCError as error:
+                if error.status == RPCStatusCode.NOT_FOUND:
+                    return False
+                raise
+        return description.status == WorkflowExecutionStatus.RUNNING
 
     async def _count(self, listing: Listing) -> int:
         if listing.exact:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,6 +34,31 @@ async def deleted(temporal_env: WorkflowEnvironment, workflow_id: str) -> bool:
     return False
 
 
+async def decoded(temporal_env: WorkflowEnvironment, history_json: str) -> str:
+    """Every payload of a history, decrypted by the client's codec, as text."""
+    found: list[Payload] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "data" in value and isinstance(value.get("metadata"), dict):
+                found.append(
+                    Payload(
+                        metadata={k: base64.b64decode(v) for k, v in value["metadata"].items()},
+                        data=base64.b64decode(value.get("data", "")),
+                    )
+                )
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(json.loads(history_json))
+    codec = temporal_env.client.data_converter.payload_codec
+    payloads = await codec.decode(found) if codec else found
+    return "".join(p.data.decode("utf-8", "replace") for p in payloads) + history_json
+
+
 async def test_offboarding_closes_each_open_job_once_retires_the_app_and_erases(
     api: httpx.AsyncClient,
     api_url: str,
@@ -37,14 +66,21 @@ async def test_offboarding_closes_each_open_job_once_retires_the_app_and_erases(
     cid: str,
     settings: Settings,
     temporal_env: WorkflowEnvironment,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     await enabled_customer(api, api_url, sandbox, cid)
+    planted = f"planted-{cid}@example.com"  # a poster's email, personal data
     for job in ("req-1", "req-2", "req-3"):
-        put = await api.put(job_path(cid, job), params={"wait": "true"}, json=job_body())
+        body = job_body(posterEmail=planted) if job == "req-1" else job_body()
+        put = await api.put(job_path(cid, job), params={"wait": "true"}, json=body)
         assert put.status_code == 200, put.text
     closed = await api.post(f"{job_path(cid, 'req-3')}/close", params={"wait": "true"})
     assert closed.status_code == 200
     assert await credential_store(settings).get(cid) is not None
+    before = await temporal_env.client.get_workflow_handle(
+        job_workflow_id(cid, "req-1")
+    ).fetch_history()
+    assert planted in await decoded(temporal_env, before.to_json())  # the search finds it
     await sandbox.clear_requests()
 
     started = await api.delete(f"/v1/customers/{cid}")
@@ -87,6 +123,22 @@ async def test_offboarding_closes_each_open_job_once_retires_the_app_and_erases(
         await eventually(
             lambda job=job: deleted(temporal_env, job_workflow_id(cid, job)), bool, within=120
         )
+
+    # the planted value is nowhere but where retention is documented (docs/operations.md)
+    for path in settings.data_dir.rglob("*"):
+        if path.is_file():
+            assert planted.encode() not in path.read_bytes(), path
+    left = [
+        execution async for execution in temporal_env.client.list_workflows(f'CustomerId = "{cid}"')
+    ]
+    assert {e.workflow_type for e in left} <= {"CustomerOffboardingWorkflow"}, left
+    for execution in left:
+        history = await temporal_env.client.get_workflow_handle(
+            execution.id, run_id=execution.run_id
+        ).fetch_history()
+        assert planted not in await decoded(temporal_env, history.to_json())
+    out, err = capsys.readouterr()
+    assert planted not in out + err
 
     # twice is a no-op; the customer can be onboarded again under the same id
     twice = await api.delete(f"/v1/customers/{cid}")
