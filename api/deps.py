@@ -90,7 +90,11 @@ class Clients:
             webhooks=WebhooksClient.from_settings(temporal, settings),
             linkedin_events=LinkedInEventsClient(temporal, settings.task_queue),
             customers=CustomersClient(
-                temporal, integrations, task_queue=settings.task_queue, ats_name=settings.ats_name
+                temporal,
+                integrations,
+                task_queue=settings.task_queue,
+                ats_name=settings.ats_name,
+                webhooks=settings.webhooks,
             ),
             reports=ReportsClient(temporal, integrations, task_queue=settings.task_queue),
         )

@@ -389,6 +389,7 @@ def offboard(
             IntegrationsClient.from_settings(temporal, settings),
             task_queue=settings.task_queue,
             ats_name=settings.ats_name,
+            webhooks=settings.webhooks,
         )
         state = await customers.offboard(customer, erase=erase)
         console.print(line(state))

@@ -60,11 +60,13 @@ class CustomersClient:
         *,
         task_queue: str,
         ats_name: str = "Acme ATS",
+        webhooks: bool = False,
     ) -> None:
         self._temporal = temporal
         self._integrations = integrations
         self._task_queue = task_queue
         self._ats_name = ats_name
+        self._webhooks = webhooks
 
     async def customer(self, customer_id: str) -> Customer:
         """The customer whole: integrations, app, job counts, its offboarding's progress;
@@ -130,6 +132,7 @@ class CustomersClient:
             task_queue=self._task_queue,
             ats_name=self._ats_name,
             erase=erase,
+            webhooks=self._webhooks,
         )
 
     async def job_counts(self, customer_id: str) -> JobCounts:

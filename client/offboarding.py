@@ -60,12 +60,20 @@ async def refuse_if_offboarding(temporal: Client, customer_id: str) -> None:
 
 
 async def start_offboarding(
-    temporal: Client, customer_id: str, *, task_queue: str, ats_name: str, erase: bool = True
+    temporal: Client,
+    customer_id: str,
+    *,
+    task_queue: str,
+    ats_name: str,
+    erase: bool = True,
+    webhooks: bool = False,
 ) -> OffboardingState:
     """Start the customer's offboarding, or reach the running one (USE_EXISTING)."""
     handle = await temporal.start_workflow(
         OFFBOARDING_WORKFLOW_TYPE,
-        OffboardingInput(customer_id=customer_id, ats_name=ats_name, erase=erase),
+        OffboardingInput(
+            customer_id=customer_id, ats_name=ats_name, erase=erase, webhooks=webhooks
+        ),
         id=offboarding_workflow_id(customer_id),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

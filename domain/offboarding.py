@@ -69,6 +69,8 @@ class OffboardingInput(BaseModel):
     customer_id: str
     ats_name: str = "Acme ATS"
     erase: bool = True
+    webhooks: bool = False
+    """Hand customer.offboarding / customer.offboarded to webhook delivery."""
     state: OffboardingState | None = None
     """Carried over when the workflow continues as new."""
 

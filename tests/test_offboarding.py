@@ -15,15 +15,20 @@ from temporalio.api.common.v1 import Payload
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from client.webhooks import WebhooksClient
 from domain.job_workflow import job_workflow_id
 from settings import Settings
+from tests import test_webhooks
 from tests.cli_support import run_cli
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import TEST_KEYS, eventually
 from tests.test_api import enabled_customer, job_body, job_path
+from tests.test_webhooks import Inbox, _async
 from workers.worker import credential_store
 
 pytestmark = pytest.mark.usefixtures("worker")
+inbox = test_webhooks.inbox
+webhooks = test_webhooks.webhooks
 
 
 async def deleted(temporal_env: WorkflowEnvironment, workflow_id: str) -> bool:
@@ -178,3 +183,30 @@ async def test_offboard_from_the_command_line(
     assert "erased:" in result.stdout
     found = await api.get(f"/v1/customers/{cid}")
     assert found.json()["status"] == "OFFBOARDED"
+
+
+def planted_free(event: dict[str, Any]) -> bool:
+    """The events carry counts: no name, email or secret."""
+    return "Globex" not in json.dumps(event)
+
+
+async def test_offboarding_announces_itself_to_the_ats(
+    api: httpx.AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    inbox: tuple[Inbox, str],
+    webhooks: WebhooksClient,
+    cid: str,
+) -> None:
+    received, url = inbox
+    endpoint = await webhooks.register(url, cid)
+    received.secret = endpoint.secret
+    await api.post(f"/v1/customers/{cid}/onboarding", json={"customer_name": "Globex"})
+    assert (await api.delete(f"/v1/customers/{cid}")).status_code == 202
+    await eventually(lambda: _async(received.events), lambda e: len(e) == 2, within=60)
+    types = [event["type"] for event, _ in received.events]
+    assert types == ["customer.offboarding", "customer.offboarded"]
+    assert all(valid for _, valid in received.events)
+    done = received.events[1][0]
+    assert done["customerId"] == cid and done["data"]["status"] == "OFFBOARDED"
+    assert done["data"]["erasure"]["credentials"] is True and planted_free(done)
+    assert await webhooks.remove(endpoint.id)

@@ -31,7 +31,9 @@ with workflow.unsafe.imports_passed_through():
         OffboardingStatus,
         RetireCustomerApp,
     )
+    from domain.webhooks import WebhookEvent, WebhookEventType
     from workflows.policies import HEARTBEAT_TIMEOUT, LINKEDIN_CALL, LINKEDIN_CALL_TIMEOUT
+    from workflows.webhooks import EventOutbox
 
 STEP = RetryPolicy(maximum_interval=timedelta(minutes=1))
 ROUND_TIMEOUT = timedelta(minutes=10)
@@ -45,6 +47,25 @@ class CustomerOffboardingWorkflow:
     def __init__(self, input: OffboardingInput) -> None:
         self._state = input.state or OffboardingState(
             customer_id=input.customer_id, started_at=workflow.now()
+        )
+        self._outbox = EventOutbox()
+
+    def _announce(self, input: OffboardingInput, kind: WebhookEventType) -> None:
+        """customer.offboarding / customer.offboarded: counts only, no personal data."""
+        if not input.webhooks:
+            return
+        state = self._state
+        data = state.model_dump(mode="json", by_alias=True, exclude={"customer_id"})
+        self._outbox.add(
+            [
+                WebhookEvent(
+                    id=f"{workflow.info().first_execution_run_id}:{kind}",
+                    type=kind,
+                    customer_id=input.customer_id,
+                    created_at=workflow.now(),
+                    data=data,
+                )
+            ]
         )
 
     @workflow.query(name=OFFBOARDING_STATE_QUERY)
@@ -74,6 +95,8 @@ class CustomerOffboardingWorkflow:
             )
             if rounds == 0 and state.jobs_total == 0:
                 state.jobs_total = closed.open_before
+                if input.state is None:
+                    self._announce(input, WebhookEventType.CUSTOMER_OFFBOARDING)
             state.jobs_closed += closed.ended
             state.jobs_open = closed.open_left
             state.jobs_total = max(state.jobs_total, state.jobs_closed + state.jobs_open)
@@ -82,11 +105,13 @@ class CustomerOffboardingWorkflow:
                 break
             rounds += 1
             if rounds >= MAX_ROUNDS or workflow.info().is_continue_as_new_suggested():
+                await self._outbox.drained()
                 workflow.continue_as_new(
                     OffboardingInput(
                         customer_id=input.customer_id,
                         ats_name=input.ats_name,
                         erase=input.erase,
+                        webhooks=input.webhooks,
                         state=state,
                     )
                 )
@@ -126,5 +151,7 @@ class CustomerOffboardingWorkflow:
             )
             state.status = OffboardingStatus.OFFBOARDED
         state.finished_at = state.finished_at or workflow.now()
+        self._announce(input, WebhookEventType.CUSTOMER_OFFBOARDED)
+        await self._outbox.drained()
         workflow.set_current_details("offboarded")
         return state
