@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     linkedin_calls_per_second: float | None = Field(default=100.0, gt=0)
     """Job calls per second per application, over all endpoints (ours: LinkedIn publishes
     none); None is unlimited."""
+    linkedin_job_records_per_minute: int | None = Field(default=2000, ge=100)
+    """Jobs per application in any minute of simpleJobPostings calls (LinkedIn's premium
+    job posting limit, 2,000 records a minute, kept for every job); None is unlimited."""
     linkedin_daily_job_submissions: int | None = Field(default=None, ge=0)
     """simpleJobPostings calls per application per UTC day (LinkedIn publishes none)."""
     linkedin_daily_task_reads: int | None = Field(default=300_000, ge=0)

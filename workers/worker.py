@@ -171,6 +171,7 @@ def call_budget(settings: Settings, metrics: LinkedInMetrics | None = None) -> C
             STATUS_READS: settings.linkedin_daily_status_reads,
         },
         per_second=settings.linkedin_calls_per_second,
+        records_per_minute={JOB_SUBMISSIONS: settings.linkedin_job_records_per_minute},
     )
     return CallBudget(limits, observer=metrics)
 
