@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -133,10 +134,16 @@ async def test_offboarding_closes_each_open_job_once_retires_the_app_and_erases(
     for path in settings.data_dir.rglob("*"):
         if path.is_file():
             assert planted.encode() not in path.read_bytes(), path
-    left = [
-        execution async for execution in temporal_env.client.list_workflows(f'CustomerId = "{cid}"')
-    ]
-    assert {e.workflow_type for e in left} <= {"CustomerOffboardingWorkflow"}, left
+
+    async def remaining() -> list[WorkflowExecution]:
+        query = f'CustomerId = "{cid}"'
+        return [execution async for execution in temporal_env.client.list_workflows(query)]
+
+    left = await eventually(  # deleted runs leave visibility in the background too
+        remaining,
+        lambda found: {e.workflow_type for e in found} <= {"CustomerOffboardingWorkflow"},
+        within=120,
+    )
     for execution in left:
         history = await temporal_env.client.get_workflow_handle(
             execution.id, run_id=execution.run_id
