@@ -277,7 +277,8 @@ class LinkedInBatcher:
     async def _send(self, lane: _Lane, batch: list[_Ask]) -> None:
         client_id = lane.creds.client_id
         try:
-            await self._budget.acquire(client_id, lane.endpoint)
+            records = len(batch) if lane.endpoint == JOB_SUBMISSIONS else 1
+            await self._budget.acquire(client_id, lane.endpoint, records)
             if self._observer is not None:
                 self._observer.batch(lane.endpoint, len(batch))
             if lane.endpoint == JOB_SUBMISSIONS:

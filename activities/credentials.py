@@ -87,6 +87,14 @@ class Reencryption:
     unreadable: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ErasedCredentials:
+    """What `erase` deleted: the customer's secret (if it had one) and its app's tokens."""
+
+    secret: bool
+    tokens: int
+
+
 class CredentialStore(Protocol):
     """Keeps each customer's child-application credentials."""
 
@@ -122,6 +130,11 @@ class CredentialStore(Protocol):
 
     async def reencrypt(self) -> Reencryption:
         """Re-encrypt every secret under the newest key; safe beside running workers."""
+        ...
+
+    async def erase(self, customer_id: str) -> ErasedCredentials:
+        """Delete the customer's secret and its app's access tokens (offboarding); erasing
+        again deletes nothing."""
         ...
 
     async def close(self) -> None: ...
@@ -280,6 +293,7 @@ class SqliteCredentialStore:
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._db:
+            self._db.execute("PRAGMA secure_delete = ON")  # erased rows are overwritten
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS credentials (customer_id TEXT PRIMARY KEY, "
                 "application_key TEXT NOT NULL, client_id TEXT NOT NULL, "
@@ -346,6 +360,22 @@ class SqliteCredentialStore:
         rewrites, current, unreadable = self._cipher.plan(rows)
         done = await asyncio.to_thread(self._rewrite, rewrites)
         return Reencryption(done, current + len(rewrites) - done, unreadable)
+
+    async def erase(self, customer_id: str) -> ErasedCredentials:
+        return await asyncio.to_thread(self._erase, customer_id)
+
+    def _erase(self, customer_id: str) -> ErasedCredentials:
+        with self._lock, self._db:
+            row = self._db.execute(
+                "SELECT client_id FROM credentials WHERE customer_id = ?", (customer_id,)
+            ).fetchone()
+            if row is None:
+                return ErasedCredentials(secret=False, tokens=0)
+            tokens = self._db.execute(
+                "DELETE FROM access_tokens WHERE client_id = ?", (row[0],)
+            ).rowcount
+            self._db.execute("DELETE FROM credentials WHERE customer_id = ?", (customer_id,))
+            return ErasedCredentials(secret=True, tokens=tokens)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)

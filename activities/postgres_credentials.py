@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from activities.credentials import (
     CredentialCipher,
     CredentialConfigError,
+    ErasedCredentials,
     Reencryption,
     StoredCredentials,
     application_keys,
@@ -143,6 +144,18 @@ class PostgresCredentialStore:
                 "encrypted_token = excluded.encrypted_token, expires_at = excluded.expires_at",
                 (client_id, self._cipher.encrypt(token.value), token.expires_at),
             )
+
+    async def erase(self, customer_id: str) -> ErasedCredentials:
+        await self.open()
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                f"DELETE FROM {TABLE} WHERE customer_id = %s RETURNING client_id", (customer_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return ErasedCredentials(secret=False, tokens=0)
+            deleted = await conn.execute(f"DELETE FROM {TOKENS} WHERE client_id = %s", (row[0],))
+            return ErasedCredentials(secret=True, tokens=deleted.rowcount)
 
     async def reencrypt(self) -> Reencryption:
         await self.open()

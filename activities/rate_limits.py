@@ -10,6 +10,7 @@ never saw it and backs off for the `retry_after` it carries.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,11 @@ class RateLimits:
     """Calls per second over all endpoints, with a burst of one second's worth."""
     max_wait_seconds: float = 2.0
     """The longest a call waits here for its per-second turn; beyond, it is held back."""
+    records_per_minute: Mapping[str, int | None] = field(default_factory=dict)
+    """Records (jobs) per application in any 60 seconds, by endpoint: LinkedIn's premium
+    job posting allows 2,000 a minute."""
+    records_max_wait_seconds: float = 20.0
+    """The longest a call waits here for room in its minute; beyond, it is held back."""
 
 
 class BudgetObserver(Protocol):
@@ -74,9 +80,11 @@ class CallBudget:
         self._used: dict[tuple[str, str], tuple[datetime, int]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._blocked_until: dict[tuple[str, str], float] = {}
+        self._records: dict[tuple[str, str], list[tuple[float, int]]] = {}
 
-    async def acquire(self, client_id: str, endpoint: str) -> None:
-        """Wait for this call's turn and count it, or raise CallHeldBack unsent."""
+    async def acquire(self, client_id: str, endpoint: str, records: int = 1) -> None:
+        """Wait for this call's turn and count it (and its `records`, the jobs it carries),
+        or raise CallHeldBack unsent."""
         lane = (client_id, endpoint)
         blocked = self._blocked_until.get(lane, 0.0) - self._clock()
         if blocked > 0:
@@ -87,6 +95,7 @@ class CallBudget:
                 retry_after=blocked,
                 endpoint=endpoint,
             )
+        await self._room(lane, records)
         await self._pace(client_id, endpoint)
         limit = self._limits.per_day.get(endpoint)
         day, used = self._today(lane)  # no await from here on: the count stays exact
@@ -138,6 +147,40 @@ class CallBudget:
                 endpoint=endpoint,
             )
         bucket.tokens -= 1.0  # reserved now; the wait below lets it refill
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _room(self, lane: tuple[str, str], records: int) -> None:
+        """A sliding minute per application and endpoint: the call's records are reserved
+        at the first moment they fit (so concurrent calls never overbook it), and the call
+        waits for that moment, or is held back when it is too far off."""
+        limit = self._limits.records_per_minute.get(lane[1])
+        if limit is None:
+            return
+        now = self._clock()
+        log = self._records.setdefault(lane, [])
+        while log and log[0][0] <= now - 60:
+            log.pop(0)
+        at = now
+        excess = sum(n for _, n in log) + records - limit
+        if excess > 0:
+            for sent_at, count in log:  # oldest first: when enough have left the minute
+                excess -= count
+                if excess <= 0:
+                    at = sent_at + 60
+                    break
+            else:
+                at = now + 60  # more records than a minute holds: never in one call
+        wait = at - now
+        if wait > self._limits.records_max_wait_seconds:
+            self._hold(lane[1], "records_per_minute")
+            raise CallHeldBack(
+                f"this application's {limit} {lane[1]} records a minute are taken for the "
+                f"next {wait:.0f}s (LinkedIn's limit)",
+                retry_after=wait,
+                endpoint=lane[1],
+            )
+        bisect.insort(log, (at, records))
         if wait > 0:
             await asyncio.sleep(wait)
 

@@ -23,10 +23,12 @@ from temporalio.client import Client
 from api import limits, paths
 from client.applications import ApplicationsClient
 from client.codec import PayloadKeyError
+from client.customers import CustomersClient
 from client.documents import DirectoryDocumentStore, PostgresDocumentStore
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
 from client.linkedin_events import LinkedInEventsClient
+from client.p4p_reports import ReportsClient
 from client.webhooks import WebhooksClient
 from domain.applications import DocumentKind, StoredDocument
 from settings import Settings
@@ -81,11 +83,14 @@ class Clients:
     webhooks: WebhooksClient
     linkedin_events: LinkedInEventsClient
     applications: ApplicationsClient
+    customers: CustomersClient
+    reports: ReportsClient
 
     @classmethod
     def from_settings(cls, temporal: Client, settings: Settings) -> Clients:
+        integrations = IntegrationsClient.from_settings(temporal, settings)
         return cls(
-            integrations=IntegrationsClient.from_settings(temporal, settings),
+            integrations=integrations,
             jobs=JobsClient.from_settings(temporal, settings),
             webhooks=WebhooksClient.from_settings(temporal, settings),
             linkedin_events=LinkedInEventsClient(temporal, settings.task_queue),
@@ -95,6 +100,14 @@ class Clients:
                 webhooks=settings.webhooks,
                 retention_days=settings.application_retention_days,
             ),
+            customers=CustomersClient(
+                temporal,
+                integrations,
+                task_queue=settings.task_queue,
+                ats_name=settings.ats_name,
+                webhooks=settings.webhooks,
+            ),
+            reports=ReportsClient(temporal, integrations, task_queue=settings.task_queue),
         )
 
 
@@ -212,6 +225,14 @@ def _documents(request: Request) -> DocumentReader:
     return store
 
 
+def _customers(clients: Annotated[Clients, Depends(_clients)]) -> CustomersClient:
+    return clients.customers
+
+
+def _reports(clients: Annotated[Clients, Depends(_clients)]) -> ReportsClient:
+    return clients.reports
+
+
 def _app_secrets(request: Request) -> AppSecrets:
     secrets: AppSecrets = request.app.state.app_secrets
     return secrets
@@ -224,6 +245,8 @@ Webhooks = Annotated[WebhooksClient, Depends(_webhooks)]
 LinkedInEvents = Annotated[LinkedInEventsClient, Depends(_linkedin_events)]
 Applications = Annotated[ApplicationsClient, Depends(_applications)]
 Documents = Annotated[DocumentReader, Depends(_documents)]
+Customers = Annotated[CustomersClient, Depends(_customers)]
+Reports = Annotated[ReportsClient, Depends(_reports)]
 Secrets = Annotated[AppSecrets, Depends(_app_secrets)]
 
 

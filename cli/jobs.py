@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
@@ -154,6 +155,95 @@ def close(customer: Customer, external_id: External, wait: Wait = True) -> None:
 def discard(customer: Customer, external_id: External) -> None:
     """Give up a job LinkedIn never listed (its CREATE failed or is parked)."""
     _run(lambda c: c.discard(customer, external_id), wait=False)
+
+
+JsonLines = Annotated[
+    Path, typer.Argument(help="One job a line, each a PUT's JSON with its externalJobPostingId.")
+]
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    jobs: list[dict[str, Any]] = []
+    try:
+        text = path.read_text()
+    except OSError as error:
+        fail(f"{path}: {error}")
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            job = json.loads(line)
+        except ValueError as error:
+            fail(f"{path}:{number}: {error}")
+        if not isinstance(job, dict):
+            fail(f"{path}:{number}: expected a JSON object")
+        jobs.append(job)
+    return jobs
+
+
+@job_app.command("import")
+def import_jobs(
+    customer: Customer,
+    file: JsonLines,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Idempotency key of the import; by default the file's digest, so "
+            "importing the same file again starts nothing twice."
+        ),
+    ] = None,
+    partial: Annotated[bool, typer.Option(help="Start the valid jobs, list the others.")] = False,
+) -> None:
+    """PUT every job of a JSON-lines file, 1,000 a batch, with a progress bar."""
+    import hashlib
+
+    from rich.progress import Progress
+
+    from domain.job_batches import MAX_BATCH_JOBS, check_batch
+
+    jobs = _lines(file)
+    if not jobs:
+        fail(f"{file}: no jobs")
+    _, invalid = check_batch(jobs, int(time.time() * 1000))
+    if invalid and not partial:
+        for entry in invalid[:20]:
+            for error in entry.errors:
+                console.print(f"job {entry.index + 1}: {error.path or '(job)'}: {error.message}")
+        fail(
+            f"{len(invalid)} of {len(jobs)} jobs are invalid: nothing was started (--partial "
+            "starts the valid ones)"
+        )
+    digest = key or hashlib.sha256(file.read_bytes()).hexdigest()[:32]
+    chunks = [jobs[at : at + MAX_BATCH_JOBS] for at in range(0, len(jobs), MAX_BATCH_JOBS)]
+
+    async def go() -> tuple[int, int, int]:
+        client = await _jobs()
+        started = refused = 0
+        with Progress(console=console) as progress:
+            bar = progress.add_task("importing", total=len(jobs))
+            for number, chunk in enumerate(chunks):
+                offset = number * MAX_BATCH_JOBS
+
+                def advance(done: int, offset: int = offset) -> None:
+                    progress.update(bar, completed=offset + done)
+
+                answer = await client.put_many(
+                    customer,
+                    chunk,
+                    idempotency_key=f"{digest}-{number}",
+                    partial=partial,
+                    on_progress=advance,
+                )
+                started += answer.started
+                refused += answer.refused
+                for entry in answer.jobs:
+                    if entry.refused:
+                        console.print(f"job {offset + entry.index + 1}: {entry.refused}")
+        return started, len(invalid), refused
+
+    started, bad, refused = run_briefly(go)
+    console.print(f"{started} started, {bad} invalid, {refused} refused; `jobs` lists them")
+    finish(0 if not bad and not refused else 1)
 
 
 OperationId = Annotated[

@@ -360,6 +360,58 @@ def onboard(
     finish(0)
 
 
+@app.command()
+def offboard(
+    customer: Annotated[str, typer.Argument(help="The customer's id in your ATS.")],
+    erase: Annotated[
+        bool, typer.Option(help="Erase what we keep about the customer once it is off.")
+    ] = True,
+    wait: Annotated[bool, typer.Option(help="Follow its progress until it is done.")] = False,
+) -> None:
+    """Offboard a customer: close its jobs at LinkedIn, retire its app, erase it (durable)."""
+    import asyncio
+
+    from client.connection import connect
+    from client.customers import CustomersClient
+    from client.integrations import IntegrationsClient
+    from domain.offboarding import OffboardingState, OffboardingStatus
+    from settings import get_settings
+
+    def line(state: OffboardingState) -> str:
+        return (
+            f"{state.status}: jobs closed {state.jobs_closed} of {state.jobs_total}, "
+            f"app retired {'yes' if state.app_retired else 'no'}"
+        )
+
+    async def go() -> OffboardingState:
+        settings = get_settings()
+        temporal = await connect(settings.load_payload_keys())
+        customers = CustomersClient(
+            temporal,
+            IntegrationsClient.from_settings(temporal, settings),
+            task_queue=settings.task_queue,
+            ats_name=settings.ats_name,
+            webhooks=settings.webhooks,
+        )
+        state = await customers.offboard(customer, erase=erase)
+        console.print(line(state))
+        while wait and state.status != OffboardingStatus.OFFBOARDED:
+            await asyncio.sleep(2)
+            state = (await customers.customer(customer)).offboarding or state
+            console.print(line(state))
+        return state
+
+    state = run_briefly(go)
+    if state.erasure is not None:
+        erased = state.erasure
+        console.print(
+            f"erased: secret {'yes' if erased.credentials else 'none kept'}, "
+            f"{erased.access_tokens} tokens, {erased.job_workflows} job and "
+            f"{erased.integration_workflows} integration workflow runs"
+        )
+    finish(0)
+
+
 @app.command("widget-save")
 def widget_save(
     customer: Annotated[str, typer.Argument(help="The customer's id in your ATS.")],

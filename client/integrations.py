@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, TypeAdapter
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from client.offboarding import refuse_if_offboarding
 from client.pages import page
 from client.reads import query
 from domain.documents import Document
@@ -55,6 +56,7 @@ class IntegrationSummary(Document):
     customer_id: str
     integration_type: IntegrationType
     status: ContextStatus | None
+    started_at: datetime | None = None
 
 
 class IntegrationsSettings(Protocol):
@@ -117,7 +119,9 @@ class IntegrationsClient:
         """Start the integration's workflow, or reach the running one (USE_EXISTING).
 
         Its search attributes are set at start, so it lists before its first task ran.
+        Refused (409) while the customer is being offboarded.
         """
+        await refuse_if_offboarding(self._temporal, customer_id)
         handle = await self._temporal.start_workflow(
             INTEGRATION_WORKFLOW_TYPE,
             self._input(customer_id, customer_name, integration_type),
@@ -224,6 +228,7 @@ class IntegrationsClient:
         integration_context: str | None = None,
     ) -> IntegrationState:
         """Enable and verify now, and answer the resulting state."""
+        await refuse_if_offboarding(self._temporal, customer_id)
         state: IntegrationState = await self._handle(customer_id, integration_type).execute_update(
             "enable",
             EnableRequest(integration_context=integration_context),
@@ -285,6 +290,7 @@ class IntegrationsClient:
                     customer_id=str(customer),
                     integration_type=IntegrationType(str(kind)),
                     status=ContextStatus(raw_status) if raw_status else None,
+                    started_at=execution.start_time,
                 )
             )
         return IntegrationPage(items=items, next_cursor=next_cursor)

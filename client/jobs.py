@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,12 +37,21 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from client.offboarding import Offboarding, offboarding_status, refuse_if_offboarding
 from client.pages import page
 from client.reads import query
 from domain.apply_questions import intake_url
 from domain.documents import Document
 from domain.integration_workflow import integration_workflow_id
 from domain.integrations import IntegrationType
+from domain.job_batches import (
+    MAX_BATCH_JOBS,
+    MAX_BATCH_KEY_LENGTH,
+    BatchAnswer,
+    BatchEntry,
+    batch_update_id,
+    check_batch,
+)
 from domain.job_lifecycle import RefusalReason
 from domain.job_postings import Budget, JobPosting
 from domain.job_workflow import (
@@ -139,9 +149,28 @@ class Waiting:
         object.__setattr__(self, "update_id", self.key or str(uuid.uuid4()))
 
 
+class BatchInvalid(Refused):
+    """Some jobs of a batch are invalid, and it was not partial: nothing was started."""
+
+    def __init__(self, invalid: list[BatchEntry], total: int) -> None:
+        super().__init__(
+            f"{len(invalid)} of the batch's {total} jobs are invalid: nothing was started "
+            "(partial=true starts the valid ones)",
+            str(RefusalReason.INVALID),
+        )
+        self.invalid = invalid
+
+
+DEFAULT_IMPORT_CONCURRENCY = 16
+
+UNAVAILABLE = "Unavailable"
+"""A batch entry's refusal reason when Temporal did not take the job: send it again."""
+
+
 class JobsSettings(Protocol):
     task_queue: str
     webhooks: bool
+    job_import_concurrency: int
 
     @property
     def intake_base_url(self) -> str: ...
@@ -157,11 +186,13 @@ class JobsClient:
         task_queue: str,
         webhooks: bool = False,
         intake_base_url: str = "http://127.0.0.1:8080",
+        import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
     ) -> None:
         self._temporal = temporal
         self._task_queue = task_queue
         self._webhooks = webhooks
         self._intake_base_url = intake_base_url
+        self._import_concurrency = import_concurrency
         self._known_customers: set[str] = set()
 
     @classmethod
@@ -171,11 +202,16 @@ class JobsClient:
             task_queue=settings.task_queue,
             webhooks=settings.webhooks,
             intake_base_url=settings.intake_base_url,
+            import_concurrency=settings.job_import_concurrency,
         )
 
     def _validated(self, customer_id: str, job: JobPosting | dict[str, Any]) -> JobPosting:
-        """The job checked, its Apply Connect webhook URL set to our intake for the customer
-        (the ATS never chooses where LinkedIn sends applications)."""
+        """The job checked, its Apply Connect webhook URL set to our intake."""
+        return validated_job(self._with_intake(customer_id, job))
+
+    def _with_intake(self, customer_id: str, job: JobPosting | dict[str, Any]) -> dict[str, Any]:
+        """The job's wire form, its Apply Connect webhook URL set to our intake for the
+        customer (the ATS never chooses where LinkedIn sends applications)."""
         data = job.to_wire() if isinstance(job, JobPosting) else dict(job)
         onsite = data.get("onsiteApplyConfiguration")
         if isinstance(onsite, dict):
@@ -183,13 +219,19 @@ class JobsClient:
                 **onsite,
                 "jobApplicationWebhookUrl": intake_url(self._intake_base_url, customer_id),
             }
-        return validated_job(data)
+        return data
 
     def _handle(self, customer_id: str, external_id: str) -> WorkflowHandle[Any, Any]:
         return self._temporal.get_workflow_handle(job_workflow_id(customer_id, external_id))
 
     async def _require_customer(self, customer_id: str) -> None:
-        """Refuse a job for a customer never onboarded, before any workflow starts."""
+        """Refuse a job for a customer never onboarded (or offboarded, or being offboarded:
+        409), before any workflow starts."""
+        offboarded = await offboarding_status(self._temporal, customer_id)
+        if offboarded == WorkflowExecutionStatus.RUNNING:
+            raise Offboarding(customer_id)
+        if offboarded is not None:
+            self._known_customers.discard(customer_id)  # known again once onboarded again
         if customer_id in self._known_customers:
             return
         for integration_type in IntegrationType:
@@ -197,11 +239,13 @@ class JobsClient:
                 integration_workflow_id(customer_id, integration_type)
             )
             try:
-                await handle.describe()
+                description = await handle.describe()
             except RPCError as error:
                 if error.status == RPCStatusCode.NOT_FOUND:
                     continue
                 raise
+            if description.status == WorkflowExecutionStatus.TERMINATED:
+                continue  # ended by an offboarding
             self._known_customers.add(customer_id)
             return
         raise UnknownCustomer(customer_id)
@@ -250,6 +294,82 @@ class JobsClient:
             request,
             None,
             Waiting(idempotency_key, wait, wait_seconds),
+        )
+
+    async def put_many(
+        self,
+        customer_id: str,
+        jobs: Sequence[JobPosting | dict[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+        partial: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> BatchAnswer:
+        """PUT each job of a batch (at most MAX_BATCH_JOBS), each its own workflow.
+
+        Every job is checked first: with one invalid and not `partial`, BatchInvalid names
+        each and nothing starts. Then at most `import_concurrency` starts are in flight at
+        once; LinkedIn sees them gathered 100 a call by the worker's batcher. Each job's
+        update id is the batch's key, so the same key again answers each job's first
+        operation and applies nothing twice: after a failure, send the batch again with
+        the answer's (or your) key. `on_progress` hears how many jobs are done so far.
+        """
+        if len(jobs) > MAX_BATCH_JOBS:
+            raise Refused(
+                f"jobs: at most {MAX_BATCH_JOBS} a batch (got {len(jobs)})",
+                str(RefusalReason.INVALID),
+            )
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_BATCH_KEY_LENGTH:
+            raise Refused(
+                f"Idempotency-Key: 1 to {MAX_BATCH_KEY_LENGTH} characters",
+                str(RefusalReason.INVALID),
+            )
+        raw = [self._with_intake(customer_id, job) for job in jobs]
+        valid, invalid = check_batch(raw, int(time.time() * 1000))
+        if invalid and not partial:
+            raise BatchInvalid(invalid, len(jobs))
+        batch_id = idempotency_key or str(uuid.uuid4())
+        await self._require_customer(customer_id)
+        turns = asyncio.Semaphore(self._import_concurrency)
+        done = len(invalid)
+        if on_progress and done:
+            on_progress(done)
+
+        async def one(index: int, posting: JobPosting) -> BatchEntry:
+            nonlocal done
+            entry = BatchEntry(index=index, external_job_posting_id=posting.external_job_posting_id)
+            async with turns:
+                try:
+                    entry.operation = await self._with_start(
+                        customer_id,
+                        posting,
+                        JobUpdate.PUT,
+                        UpdateJob(job=posting),
+                        None,
+                        Waiting(batch_update_id(batch_id)),
+                    )
+                except Refused as refused:
+                    entry.refused, entry.refusal_reason = refused.message, refused.reason
+                except RPCError as error:  # Temporal overloaded or away: this job only
+                    entry.refused = (
+                        f"Temporal did not take it ({error.status.name}): send the batch "
+                        "again with the same Idempotency-Key"
+                    )
+                    entry.refusal_reason = UNAVAILABLE
+            done += 1
+            if on_progress:
+                on_progress(done)
+            return entry
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(index, posting)) for index, posting in valid]
+        entries = sorted([*invalid, *(task.result() for task in tasks)], key=lambda e: e.index)
+        return BatchAnswer(
+            batch_id=batch_id,
+            started=sum(1 for e in entries if e.operation is not None),
+            invalid=len(invalid),
+            refused=sum(1 for e in entries if e.refused is not None),
+            jobs=entries,
         )
 
     async def _with_start(
@@ -310,6 +430,8 @@ class JobsClient:
         request: BaseModel,
         waiting: Waiting,
     ) -> Operation:
+        if update != JobUpdate.AWAIT:
+            await refuse_if_offboarding(self._temporal, customer_id)
         try:
             handle: WorkflowUpdateHandle[Operation] = await self._handle(
                 customer_id, external_id

@@ -53,6 +53,8 @@ class WebhookEventType(StrEnum):
     JOB_NEEDS_ATTENTION = "job.needs_attention"
     JOB_OPERATION_CANCELLED = "job.operation_cancelled"
     JOB_LINKEDIN_CHANGED = "job.linkedin_changed"
+    CUSTOMER_OFFBOARDING = "customer.offboarding"
+    CUSTOMER_OFFBOARDED = "customer.offboarded"
     """LinkedIn's view of the job changed on its side (a read after its webhook or a check)."""
     APPLICATION_RECEIVED = "application.received"
     """A candidate applied on LinkedIn (Apply Connect): answers, contact, document links."""

@@ -30,6 +30,14 @@ from pydantic import SecretStr, ValidationError
 
 from domain.integrations import IntegrationKey, IntegrationKeyError
 from domain.job_postings import MAX_BATCH, JobPosting, JobPostingStatus, TaskStatus
+from domain.p4p_reports import (
+    MAX_REPORT_IDS,
+    MAX_REPORT_PAGE,
+    BudgetReport,
+    DateRange,
+    JobReportPage,
+    JobReportsByIds,
+)
 from domain.provisioning import (
     AppCredentials,
     HiringContract,
@@ -65,7 +73,9 @@ _REQUEST_ID_HEADERS = ("x-li-uuid", "x-li-request-id", "x-restli-id")
 DEFAULT_API_VERSION = "202504"
 """The LinkedIn-Version LinkedIn's own Java SDK sends."""
 
-VERSIONED_ONLY = frozenset({"provisionedHiringContracts"})
+VERSIONED_ONLY = frozenset(
+    {"provisionedHiringContracts", "partnerJobReports", "partnerBudgetReports"}
+)
 """Endpoints LinkedIn serves under /rest/ only."""
 
 VERSIONED_JOBS = frozenset({"simpleJobPostings", "simpleJobPostingTasks"})
@@ -74,10 +84,19 @@ sunset); under /v2/, the seeds' paths, with `versioned_endpoints=False`. Everyth
 (jobPostingStatus, provisionedApplications, atsIntegrations) stays on /v2/, where LinkedIn's
 SDK and seeds call it."""
 
-RESTLI_2 = frozenset({"provisionedHiringContracts", "jobApplicationLifecycleActions"})
-"""Called with X-Restli-Protocol-Version 2.0.0, as LinkedIn's SDK calls it (its P4P
-client). Its job client sends no protocol header: the task read's `ids=a&ids=b` is
-Rest.li 1.0 syntax, as is atsIntegrations' `ids[0].integrationContext=` (seeds 000, 001)."""
+RESTLI_2 = frozenset(
+    {
+        "provisionedHiringContracts",
+        "jobApplicationLifecycleActions",
+        "partnerJobReports",
+        "partnerBudgetReports",
+    }
+)
+"""Called with X-Restli-Protocol-Version 2.0.0, as LinkedIn's SDK calls them (its P4P
+client, whose report queries are Rest.li 2.0: `ids=List(a,b)`, `dateRange=(start:(…))`;
+lifecycle actions as LinkedIn's Apply Connect collection sends them). Its job client sends
+no protocol header: the task read's `ids=a&ids=b` is Rest.li 1.0 syntax, as is
+atsIntegrations' `ids[0].integrationContext=` (seeds 000, 001)."""
 
 
 @dataclass
@@ -438,6 +457,65 @@ class LinkedInClient:
             return HiringContract(application=value["key"], contract=value["contract"])
         except (KeyError, TypeError, ValidationError):
             raise self._unexpected(endpoint, "no value with key and contract", body) from None
+
+    # -- P4P reports (customer token) -----------------------------------------------------
+
+    async def job_reports_by_date(
+        self,
+        creds: AppCredentials,
+        date_range: DateRange,
+        *,
+        partner_contract_id: int | None = None,
+        start: int = 0,
+        count: int = MAX_REPORT_PAGE,
+    ) -> JobReportPage:
+        """One page of partnerJobReports by date range (P4PJobPostingClient.getP4PReportsByDate)."""
+        if not 1 <= count <= MAX_REPORT_PAGE or start < 0:
+            raise ValueError(f"count: 1 to {MAX_REPORT_PAGE}, start: 0 or more")
+        query = f"q=dateRange&dateRange={date_range.render()}"
+        if partner_contract_id is not None:
+            query += f"&partnerContractId={partner_contract_id}"
+        query += f"&start={start}&count={count}"
+        endpoint = "partnerJobReports"
+        body = await self._call("GET", endpoint, creds, query=query)
+        try:
+            return JobReportPage.model_validate(body)
+        except ValidationError:
+            raise self._unexpected(endpoint, "a page we cannot read", body) from None
+
+    async def job_reports_by_ids(
+        self,
+        creds: AppCredentials,
+        ids: Sequence[str],
+        date_range: DateRange,
+        *,
+        partner_contract_id: int | None = None,
+    ) -> JobReportsByIds:
+        """partnerJobReports of up to MAX_REPORT_IDS jobs by externalJobPostingId
+        (P4PJobPostingClient.getP4PReportByIds); each id's error comes back as its own."""
+        if not 1 <= len(ids) <= MAX_REPORT_IDS:
+            raise ValueError(f"ids: 1 to {MAX_REPORT_IDS}")
+        listed = ",".join(quote(i, safe="") for i in ids)
+        query = f"ids=List({listed})&dateRange={date_range.render()}"
+        if partner_contract_id is not None:
+            query += f"&partnerContractId={partner_contract_id}"
+        endpoint = "partnerJobReports"
+        body = await self._call("GET", endpoint, creds, query=query)
+        try:
+            return JobReportsByIds.model_validate(body)
+        except ValidationError:
+            raise self._unexpected(endpoint, "results or errors we cannot read", body) from None
+
+    async def budget_report(self, creds: AppCredentials, partner_contract_id: int) -> BudgetReport:
+        """partnerBudgetReports of one P4P contract (getPartnerBudgetReports)."""
+        endpoint = "partnerBudgetReports"
+        body = await self._call(
+            "GET", endpoint, creds, query=f"partnerContractId={partner_contract_id}"
+        )
+        try:
+            return BudgetReport.model_validate(body)
+        except ValidationError:
+            raise self._unexpected(endpoint, "a budget report we cannot read", body) from None
 
     # -- atsIntegrations (customer token) -------------------------------------------------
 

@@ -20,6 +20,7 @@ from linkedin_sandbox import (
     jobs,
     oauth,
     provisioning,
+    reports,
     webhooks,
     widget,
 )
@@ -57,6 +58,7 @@ def create_app(
     provisioning.routes(api, sandbox)
     integrations.routes(api, sandbox)
     jobs.routes(api, sandbox)
+    reports.routes(api, sandbox)
     widget.routes(api, sandbox)
     webhooks.routes(api, sandbox, outbox)  # before control: /sandbox/faults/webhooks first
     events.routes(api, sandbox, outbox)

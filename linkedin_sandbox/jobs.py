@@ -197,7 +197,7 @@ def _apply(world: World, task: Task, settings: SandboxSettings) -> Job:
             f"job code {task.external_id}.",
         )
     if task.operation == "CLOSE":
-        job.closed = True
+        job.closed, job.closed_at_ms = True, now
         return job
     listing = payload.get("listingType", "BASIC")
     was_p4p = job.budget is not None

@@ -136,6 +136,11 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
         contract = sandbox.world.contracts.get(urn)
         if contract is not None and contract.owner_client_id not in (None, app.client_id):
             raise LinkedInRefusal(409, f"Contract {urn} is set up for another application")
-        sandbox.world.contracts[urn] = Contract(urn=urn, kind="P4P", owner_client_id=app.client_id)
+        sandbox.world.contracts[urn] = Contract(
+            urn=urn,
+            kind="P4P",
+            owner_client_id=app.client_id,
+            set_up_at_ms=contract.set_up_at_ms if contract else sandbox.world.now_ms(),
+        )
         sandbox.world.changed()
         return JSONResponse({"value": {"key": app.key, "contract": urn}})

@@ -51,6 +51,10 @@ class Contract(BaseModel):
     slots_remaining: int | None = None
     owner_client_id: str | None = None
     """For P4P contracts set up through provisionedHiringContracts: the app that owns it."""
+    set_up_at_ms: int | None = None
+    """When it was set up: its service term (partnerBudgetReports) starts then."""
+    service_term_budget_limit: str = "100000"
+    """The P4P service term's budget limit, in the contract's currency."""
 
 
 class Campaign(BaseModel):
@@ -69,6 +73,7 @@ class Job(BaseModel):
     listed_at: int
     expire_at: int
     closed: bool = False
+    closed_at_ms: int | None = None
     payload: dict[str, Any]
     previous_job_ids: list[int] = Field(default_factory=list)
     linkedin_changes: dict[str, Any] = Field(default_factory=dict)

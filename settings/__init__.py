@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     it is sent again (LinkedIn: most tasks finish within 5 minutes)."""
     job_credentials_wait_seconds: float = Field(default=600.0, ge=0)
     """How long a job sent while its customer is being onboarded waits for credentials."""
+    job_import_concurrency: int = Field(default=16, ge=1, le=256)
+    """Job workflows a batch import starts at once (POST …/jobs/batch, `job import`): the
+    rest wait their turn, so a thousand jobs never hit Temporal in one burst."""
     webhooks: bool = True
     """Job workflows hand their events to webhook delivery (one child workflow per event)."""
     webhook_signing_key: SecretStr | None = None
@@ -132,6 +135,9 @@ class Settings(BaseSettings):
     linkedin_calls_per_second: float | None = Field(default=100.0, gt=0)
     """Job calls per second per application, over all endpoints (ours: LinkedIn publishes
     none); None is unlimited."""
+    linkedin_job_records_per_minute: int | None = Field(default=2000, ge=100)
+    """Jobs per application in any minute of simpleJobPostings calls (LinkedIn's premium
+    job posting limit, 2,000 records a minute, kept for every job); None is unlimited."""
     linkedin_daily_job_submissions: int | None = Field(default=None, ge=0)
     """simpleJobPostings calls per application per UTC day (LinkedIn publishes none)."""
     linkedin_daily_task_reads: int | None = Field(default=300_000, ge=0)

@@ -56,6 +56,12 @@ OPERATIONS = {
     ("post", f"{JOB}/cancel"): ("cancelJob", "jobs"),
     ("get", f"{JOB}/operations/{{operation_id}}"): ("getOperation", "jobs"),
     ("get", f"{CUSTOMER}/jobs"): ("listJobs", "jobs"),
+    ("post", f"{CUSTOMER}/jobs/batch"): ("importJobs", "jobs"),
+    ("get", "/v1/customers"): ("listCustomers", "customers"),
+    ("get", CUSTOMER): ("getCustomer", "customers"),
+    ("delete", CUSTOMER): ("offboardCustomer", "customers"),
+    ("get", f"{JOB}/performance"): ("getJobPerformance", "p4p"),
+    ("get", f"{CUSTOMER}/budget"): ("getBudget", "p4p"),
     ("post", "/v1/webhooks"): ("registerWebhook", "webhooks"),
     ("get", "/v1/webhooks"): ("listWebhooks", "webhooks"),
     ("delete", "/v1/webhooks/{endpoint_id}"): ("removeWebhook", "webhooks"),
@@ -97,8 +103,13 @@ NOT_FOUND = JOB_WRITES | {
     "getApplicationDocument",
     "sendApplicationAction",
     "eraseJobApplication",
+    "getCustomer",
+    "offboardCustomer",
+    "importJobs",
+    "getJobPerformance",
+    "getBudget",
 }
-CONFLICT = JOB_WRITES | {"retryJob", "cancelJob", "registerWebhook"}
+CONFLICT = JOB_WRITES | {"retryJob", "cancelJob", "registerWebhook", "offboardCustomer"}
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -114,9 +125,11 @@ def test_every_operation_has_a_short_id_and_the_tag_of_its_resource() -> None:
     }
     assert found == OPERATIONS
     assert [tag["name"] for tag in SPEC["tags"]] == [
+        "customers",
         "integrations",
         "applications",
         "jobs",
+        "p4p",
         "webhooks",
         "linkedin",
         "job-applications",
@@ -242,10 +255,12 @@ def test_the_client_generates_without_a_warning_and_names_functions_by_operation
     api = generated.root / PACKAGE / "api"
     assert sorted(p.name for p in api.iterdir() if p.is_dir()) == [
         "applications",
+        "customers",
         "integrations",
         "job_applications",
         "jobs",
         "linkedin",
+        "p4p",
         "webhooks",
     ]
     assert (api / "jobs" / "put_job.py").exists()

@@ -128,3 +128,21 @@ async def test_the_worker_metrics_show_the_budget_left() -> None:
     assert 'client_id="app-7"' in line and 'endpoint="simpleJobPostingTasks"' in line
     assert line.endswith(" 299999")
     assert "linkedin_batch_size" in text
+
+
+async def test_no_minute_carries_more_job_records_than_linkedins_limit() -> None:
+    """Premium job posting: 2,000 records a minute, counted in any 60 seconds."""
+    clocks, seen = Clocks(), Seen()
+    limits = RateLimits(records_per_minute={JOB_SUBMISSIONS: 2000}, records_max_wait_seconds=5)
+    calls = budget(limits, clocks, seen)
+    for _ in range(20):
+        await calls.acquire("app-a", JOB_SUBMISSIONS, records=100)
+        clocks.advance(1)
+    with pytest.raises(CallHeldBack) as held:  # 2,000 in the last 20 s already
+        await calls.acquire("app-a", JOB_SUBMISSIONS, records=100)
+    assert held.value.retry_after == pytest.approx(40.0)
+    assert seen.held[-1] == (JOB_SUBMISSIONS, "records_per_minute")
+    await calls.acquire("app-b", JOB_SUBMISSIONS, records=100)  # its own minute
+    clocks.advance(38)  # the first call leaves the window in 2 s: a short wait, then sent
+    await calls.acquire("app-a", JOB_SUBMISSIONS, records=100)
+    await calls.acquire("app-a", TASK_READS)  # reads carry no records limit

@@ -28,6 +28,8 @@ from activities.credentials import (
 from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities, JobTiming
 from activities.linkedin_events import LinkedInEventActivities
+from activities.offboarding import OffboardingActivities
+from activities.p4p_reports import P4PReportActivities
 from activities.postgres_credentials import PostgresCredentialStore
 from activities.rate_limits import (
     JOB_SUBMISSIONS,
@@ -53,6 +55,8 @@ from workflows.job import JobPostingWorkflow
 from workflows.job_status_checks import JobStatusChecksWorkflow
 from workflows.job_wakeups import JobWakeupsWorkflow
 from workflows.linkedin_events import LinkedInEventWorkflow
+from workflows.offboarding import CustomerOffboardingWorkflow
+from workflows.p4p_reports import P4PReportWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookEndpointsWorkflow
 
 log = structlog.get_logger("worker")
@@ -63,6 +67,8 @@ WORKFLOWS = [
     JobWakeupsWorkflow,
     JobStatusChecksWorkflow,
     LinkedInEventWorkflow,
+    P4PReportWorkflow,
+    CustomerOffboardingWorkflow,
     WebhookEndpointsWorkflow,
     WebhookDeliveryWorkflow,
     ApplicationWorkflow,
@@ -202,10 +208,8 @@ def credential_cipher(settings: Settings) -> CredentialCipher:
     return CredentialCipher(create_key_file(path), source)
 
 
-def job_batcher(
-    settings: Settings, linkedin: LinkedInClient, metrics: LinkedInMetrics | None = None
-) -> LinkedInBatcher:
-    """The worker's one batcher of job calls, with its per-application budget."""
+def call_budget(settings: Settings, metrics: LinkedInMetrics | None = None) -> CallBudget:
+    """The worker's per-application LinkedIn call budget, shared by every activity."""
     limits = RateLimits(
         per_day={
             JOB_SUBMISSIONS: settings.linkedin_daily_job_submissions,
@@ -213,7 +217,18 @@ def job_batcher(
             STATUS_READS: settings.linkedin_daily_status_reads,
         },
         per_second=settings.linkedin_calls_per_second,
+        records_per_minute={JOB_SUBMISSIONS: settings.linkedin_job_records_per_minute},
     )
+    return CallBudget(limits, observer=metrics)
+
+
+def job_batcher(
+    settings: Settings,
+    linkedin: LinkedInClient,
+    metrics: LinkedInMetrics | None = None,
+    budget: CallBudget | None = None,
+) -> LinkedInBatcher:
+    """The worker's one batcher of job calls, within the per-application budget."""
     timing = BatchTiming(
         gather_seconds=settings.linkedin_batch_gather_seconds,
         quiet_seconds=settings.linkedin_batch_quiet_seconds,
@@ -221,7 +236,7 @@ def job_batcher(
         longest_wait_seconds=settings.linkedin_batch_longest_wait_seconds,
         busy_seconds=settings.linkedin_batch_busy_seconds,
     )
-    return LinkedInBatcher(linkedin, CallBudget(limits, observer=metrics), timing, metrics)
+    return LinkedInBatcher(linkedin, budget or call_budget(settings, metrics), timing, metrics)
 
 
 @asynccontextmanager
@@ -246,7 +261,10 @@ async def running_worker(
         settle_seconds=settings.job_settle_seconds,
         credentials_wait_seconds=settings.job_credentials_wait_seconds,
     )
-    jobs = JobActivities(job_batcher(settings, linkedin, metrics), store, temporal, timing)
+    budget = call_budget(settings, metrics)
+    jobs = JobActivities(job_batcher(settings, linkedin, metrics, budget), store, temporal, timing)
+    reports = P4PReportActivities(linkedin, store, budget)
+    offboarding = OffboardingActivities(temporal, linkedin, store)
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
     linkedin_events = LinkedInEventActivities(store, temporal)
@@ -270,6 +288,12 @@ async def running_worker(
             jobs.wake_due_jobs,
             jobs.read_job_status,
             jobs.check_job_statuses,
+            reports.read_job_performance,
+            reports.read_budget_report,
+            offboarding.close_open_jobs,
+            offboarding.retire_customer_app,
+            offboarding.end_integrations,
+            offboarding.erase_customer,
             linkedin_events.route_linkedin_event,
             webhooks.webhook_targets,
             webhooks.post_webhook,

@@ -13,19 +13,23 @@ from fastapi import APIRouter
 
 from api.routes import (
     applications,
+    customers,
     health,
     integrations,
     job_applications,
     jobs,
     linkedin,
     linkedin_events,
+    p4p,
     webhooks,
 )
 
 BEHIND_TOKEN: tuple[APIRouter, ...] = (
+    customers.router,
     integrations.router,
     applications.router,
     jobs.router,
+    p4p.router,
     webhooks.router,
     linkedin_events.router,
     job_applications.router,
@@ -37,6 +41,15 @@ TAGS: list[dict[str, Any]] = [
         "name": str(module.router.tags[0]),
         "description": " ".join((module.__doc__ or "").split("\n\n")[0].split()),
     }
-    for module in (integrations, applications, jobs, webhooks, linkedin_events, job_applications)
+    for module in (
+        customers,
+        integrations,
+        applications,
+        jobs,
+        p4p,
+        webhooks,
+        linkedin_events,
+        job_applications,
+    )
 ]
 """One OpenAPI tag per resource, described by its module's first paragraph."""

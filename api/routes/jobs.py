@@ -15,8 +15,9 @@ from pydantic import Field
 
 from api import errors, paths
 from api.deps import CustomerId, ExternalJobPostingId, Jobs
-from client.jobs import DEFAULT_WAIT_SECONDS, JobPage
+from client.jobs import DEFAULT_WAIT_SECONDS, BatchInvalid, JobPage
 from domain.documents import Document
+from domain.job_batches import MAX_BATCH_JOBS, MAX_BATCH_KEY_LENGTH, BatchAnswer
 from domain.job_postings import Budget, JobPosting, OperationType
 from domain.job_workflow import (
     MAX_UPDATE_ID_LENGTH,
@@ -146,6 +147,66 @@ async def put_job(
         raise HTTPException(422, "externalJobPostingId: must match the path")
     operation = await client.put(customer_id, body, **how)
     return _answer(operation, how["wait"])
+
+
+class JobBatch(Document):
+    jobs: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_JOBS,
+        description="Each a PUT's body with its externalJobPostingId, unique in the batch.",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/JobBody"}},
+    )
+
+
+BatchKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_BATCH_KEY_LENGTH,
+        description="The same key again answers the first batch; nothing is started twice.",
+    ),
+]
+
+
+@router.post(
+    "/v1/customers/{customer_id}/jobs/batch",
+    status_code=202,
+    response_model=BatchAnswer,
+    responses={
+        422: {
+            "model": errors.Problem,
+            "description": "A job is invalid (and partial is not set): `errors` names each "
+            "invalid job and field (`body.jobs.<index>.<field>`); nothing was started.",
+        },
+        **errors.problems(404),
+    },
+)
+async def import_jobs(
+    customer_id: CustomerId,
+    batch: JobBatch,
+    client: Jobs,
+    partial: Annotated[
+        bool, Query(description="Start the valid jobs even when some are invalid.")
+    ] = False,
+    idempotency_key: BatchKey = None,
+) -> Any:
+    """PUT up to 1,000 jobs at once, each its own workflow, started a few at a time;
+    the answer has one entry per job, in the batch's order (its operation, or why not)."""
+    try:
+        return await client.put_many(
+            customer_id, batch.jobs, idempotency_key=idempotency_key, partial=partial
+        )
+    except BatchInvalid as invalid:
+        listed = [
+            {
+                "path": ".".join(p for p in ("body.jobs", str(e.index), f.path) if p),
+                "message": f.message,
+            }
+            for e in invalid.invalid
+            for f in e.errors
+        ]
+        return errors.problem(422, invalid.message, kind="invalid-request", errors=listed)
 
 
 @router.post(f"{JOB}/upgrade", **WRITE)
