@@ -22,7 +22,7 @@ HOUR = 3600.0
 
 @pytest.fixture
 def batcher(linkedin: LinkedInClient) -> LinkedInBatcher:
-    return LinkedInBatcher(linkedin, timing=BatchTiming(gather_seconds=0.05, quiet_seconds=0.05))
+    return LinkedInBatcher(linkedin, timing=BatchTiming(gather_seconds=0.05, budget_seconds=0.05))
 
 
 async def calls(sandbox: SandboxControl, path: str) -> list[dict[str, object]]:
@@ -181,9 +181,7 @@ async def test_a_lone_caller_is_not_held_for_the_batch_window(
 ) -> None:
     """A bound, not a speed measure (bench/ measures the latency): with hour-long
     windows, a caller alone, calling again and again, is still answered."""
-    timing = BatchTiming(
-        gather_seconds=0.0, quiet_seconds=HOUR, read_quiet_seconds=HOUR, longest_wait_seconds=HOUR
-    )
+    timing = BatchTiming(gather_seconds=0.0, budget_seconds=HOUR, read_budget_seconds=HOUR)
     batcher = LinkedInBatcher(linkedin, timing=timing)
     for n in range(5):
         call = batcher.get_job_statuses(customer.creds, [f"lone-{n}"])
@@ -209,13 +207,11 @@ async def submitted_sizes(sandbox: SandboxControl) -> list[int]:
     return [len(r["body"]["elements"]) for r in await calls(sandbox, JOB_POSTINGS)]  # type: ignore[index]
 
 
-async def test_a_burst_on_a_busy_lane_goes_once_asks_stop_not_at_the_longest_wait(
+async def test_a_burst_on_a_busy_lane_goes_once_asks_stop_not_at_the_budget(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
 ) -> None:
     """A bound, not a speed measure: with an hour-long cap the burst is still answered."""
-    batcher = LinkedInBatcher(
-        linkedin, timing=busy_lane_timing(quiet_seconds=0.05, longest_wait_seconds=HOUR)
-    )
+    batcher = LinkedInBatcher(linkedin, timing=busy_lane_timing(budget_seconds=HOUR))
     await make_busy(batcher, customer)
     jobs = [valid_job(f"burst-{n}") for n in range(40)]
     burst = asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))
@@ -224,13 +220,11 @@ async def test_a_burst_on_a_busy_lane_goes_once_asks_stop_not_at_the_longest_wai
     assert await submitted_sizes(sandbox) == [2, 40]
 
 
-async def test_a_stream_that_never_pauses_goes_out_at_the_longest_wait(
+async def test_a_stream_that_never_pauses_goes_out_at_the_budget(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
 ) -> None:
-    """With an hour-long quiet gap, only the cap since the first ask sends the stream."""
-    batcher = LinkedInBatcher(
-        linkedin, timing=busy_lane_timing(quiet_seconds=HOUR, longest_wait_seconds=0.1)
-    )
+    """With endless patience, only the budget of the first ask sends the stream."""
+    batcher = LinkedInBatcher(linkedin, timing=busy_lane_timing(patience=HOUR, budget_seconds=0.1))
     await make_busy(batcher, customer)
 
     async def one(n: int) -> str | None:
@@ -252,8 +246,8 @@ async def test_a_call_that_goes_alone_ends_the_busy_spell(
     timing = BatchTiming(
         gather_seconds=0.0,
         busy_seconds=HOUR,
-        read_quiet_seconds=HOUR,
-        longest_wait_seconds=HOUR,
+        read_budget_seconds=HOUR,
+        patience=HOUR,
     )
     batcher = LinkedInBatcher(linkedin, timing=timing)
     pair = (batcher.get_job_statuses(customer.creds, [f"pair-{n}"]) for n in range(2))
@@ -267,7 +261,7 @@ async def test_a_call_that_goes_alone_ends_the_busy_spell(
 async def test_a_full_call_goes_at_once_whatever_the_waits(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
 ) -> None:
-    timing = BatchTiming(gather_seconds=HOUR, quiet_seconds=HOUR, longest_wait_seconds=HOUR)
+    timing = BatchTiming(gather_seconds=HOUR, budget_seconds=HOUR, patience=HOUR)
     batcher = LinkedInBatcher(linkedin, timing=timing)
     jobs = [valid_job(f"full-{n}") for n in range(100)]
     full = asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))

@@ -170,9 +170,9 @@ def job_batcher(
     )
     timing = BatchTiming(
         gather_seconds=settings.linkedin_batch_gather_seconds,
-        quiet_seconds=settings.linkedin_batch_quiet_seconds,
-        read_quiet_seconds=settings.linkedin_batch_read_quiet_seconds,
-        longest_wait_seconds=settings.linkedin_batch_longest_wait_seconds,
+        budget_seconds=settings.linkedin_batch_budget_seconds,
+        read_budget_seconds=settings.linkedin_batch_read_budget_seconds,
+        patience=settings.linkedin_batch_patience,
         busy_seconds=settings.linkedin_batch_busy_seconds,
     )
     return LinkedInBatcher(linkedin, CallBudget(limits, observer=metrics), timing, metrics)
