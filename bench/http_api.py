@@ -14,7 +14,7 @@ p50/p95 latency of the PUT until the operation's outcome, the API process's CPU 
 Processes: the dev server, the sandbox (`linkedin-ats sandbox`, tasks finish at once), the
 API (`linkedin-ats api`) and the worker (`linkedin-ats worker`) each in its own; this one
 sends the requests and runs the trivial yardstick's worker. With `--profile DIR` the API
-runs under py-spy, which writes one flame graph of the whole run to DIR.
+and the worker run under py-spy, which writes a flame graph of each to DIR.
 """
 
 from __future__ import annotations
@@ -95,34 +95,29 @@ def environment(client: Client, settings: Settings, sandbox: SandboxControl) -> 
     }
 
 
+def spied(profile: Path | None, name: str, command: list[str]) -> list[str]:
+    """The command, under py-spy (one speedscope profile in `profile`) when asked."""
+    if profile is None:
+        return command
+    os.makedirs(profile, exist_ok=True)
+    output = str(profile / f"{name}.speedscope.json")
+    spy = [str(BIN / "py-spy"), "record", "--idle", "--rate", "50", "--format", "speedscope"]
+    return [*spy, "--output", output, "--", *command]
+
+
 @asynccontextmanager
 async def api_and_worker(
     client: Client, settings: Settings, sandbox: SandboxControl, profile: Path | None
 ) -> AsyncIterator[Processes]:
-    """`linkedin-ats api` and `linkedin-ats worker`, each its own process; the API under
-    py-spy with `profile`."""
+    """`linkedin-ats api` and `linkedin-ats worker`, each its own process; under py-spy with
+    `profile`."""
     env = environment(client, settings, sandbox)
     port = free_port()
-    api_command = [str(BIN / "linkedin-ats"), "api", "--port", str(port)]
-    if profile is not None:
-        os.makedirs(profile, exist_ok=True)
-        api_command = [
-            str(BIN / "py-spy"),
-            "record",
-            "--idle",
-            "--rate",
-            "50",
-            "--format",
-            "speedscope",
-            "--output",
-            str(profile / "api.speedscope.json"),
-            "--",
-            *api_command,
-        ]
+    api_command = spied(profile, "api", [str(BIN / "linkedin-ats"), "api", "--port", str(port)])
+    worker_command = spied(profile, "worker", [str(BIN / "linkedin-ats"), "worker"])
     logs = settings.data_dir
     worker = await asyncio.create_subprocess_exec(
-        str(BIN / "linkedin-ats"),
-        "worker",
+        *worker_command,
         env={**env, "LINKEDIN_ATS_METRICS_ADDRESS": f"127.0.0.1:{free_port()}"},
         stdout=subprocess.DEVNULL,
         stderr=(logs / "worker.log").open("wb"),
@@ -142,8 +137,10 @@ async def api_and_worker(
                     break
                 except httpx.HTTPError:
                     await asyncio.sleep(0.05)
-        api_pid = api.pid if profile is None else children(api.pid)[0]
-        yield Processes(url, api_pid, worker.pid)
+        if profile is None:
+            yield Processes(url, api.pid, worker.pid)
+        else:
+            yield Processes(url, children(api.pid)[0], children(worker.pid)[0])
     finally:
         for process in (api, worker):
             if process.returncode is None:
@@ -353,7 +350,7 @@ async def main(
         rows,
     )
     if profile is not None:
-        print(f"\n(py-spy profile of the API: {profile / 'api.speedscope.json'})")
+        print(f"\n(py-spy profiles of the API and the worker: {profile}/*.speedscope.json)")
 
 
 def numbers(text: str) -> list[float]:
