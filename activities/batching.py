@@ -134,6 +134,8 @@ class _Lane:
     last_ask: float = 0.0
     gaps: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_GAPS))
     """The latest gaps between two asks on the lane."""
+    watchers: list[_Ask] = field(default_factory=list)
+    """Reads that ride along with the lane's next call, whoever asks for it."""
 
     def take(self) -> list[_Ask]:
         """The next call's asks, in arrival order, within LinkedIn's limits."""
@@ -159,6 +161,17 @@ class _Lane:
             else:
                 kept.append(ask)
         self.pending = kept
+        if batch and self.endpoint != JOB_SUBMISSIONS:
+            for ask in list(self.watchers):
+                new = [k for k in ask.keys if k not in keys]
+                extra = sum(_query_cost(k) for k in new)
+                if ask.future.done():
+                    self.watchers.remove(ask)
+                elif len(keys) + len(new) <= MAX_BATCH and size + extra <= MAX_QUERY_BYTES:
+                    self.watchers.remove(ask)
+                    batch.append(ask)
+                    keys.update(ask.keys)
+                    size += extra
         return batch
 
     def full(self) -> bool:
@@ -210,6 +223,50 @@ class LinkedInBatcher:
     ) -> BatchResult[JobPostingStatus]:
         return await self._read(STATUS_READS, creds, external_ids)
 
+    async def watch_job_statuses(
+        self,
+        creds: AppCredentials,
+        external_ids: Sequence[str],
+        *,
+        earliest: float,
+        latest: float,
+    ) -> BatchResult[JobPostingStatus]:
+        """jobPostingStatus of these jobs, read between `earliest` and `latest` seconds from
+        now: by the first status call of the application that goes out in that time,
+        whoever asked for it, or else by a call of their own at `latest`. Jobs that watch
+        LinkedIn for a lost answer's effect so share one call."""
+        await asyncio.sleep(earliest)
+        ids = list(dict.fromkeys(external_ids))
+        if not ids:
+            return BatchResult()
+        loop = asyncio.get_running_loop()
+        lane = self._lane(STATUS_READS, creds)
+        cost = sum(_query_cost(k) for k in ids)
+        ask = _Ask(keys=ids, job=None, future=loop.create_future(), cost=cost)
+        lane.watchers.append(ask)
+        due = loop.call_later(max(0.0, latest - earliest), self._watch_due, lane, ask)
+        try:
+            result: BatchResult[JobPostingStatus] = await ask.future
+            return result
+        finally:
+            due.cancel()
+            if ask in lane.watchers:
+                lane.watchers.remove(ask)
+
+    def _watch_due(self, lane: _Lane, ask: _Ask) -> None:
+        """No call served a watcher in time: it asks for its own."""
+        if ask in lane.watchers and not ask.future.done():
+            lane.watchers.remove(ask)
+            lane.pending.append(ask)
+            self._schedule(lane)
+
+    def _lane(self, endpoint: str, creds: AppCredentials) -> _Lane:
+        lane = self._lanes.get((endpoint, creds))
+        if lane is None:
+            self._drop_idle_lanes(asyncio.get_running_loop().time())
+            lane = self._lanes[(endpoint, creds)] = _Lane(endpoint, creds)
+        return lane
+
     async def _read(
         self, endpoint: str, creds: AppCredentials, ids: Sequence[str]
     ) -> BatchResult[Any]:
@@ -243,10 +300,7 @@ class LinkedInBatcher:
         self, endpoint: str, creds: AppCredentials, keys: list[str], job: JobPosting | None
     ) -> Any:
         loop = asyncio.get_running_loop()
-        lane = self._lanes.get((endpoint, creds))
-        if lane is None:
-            self._drop_idle_lanes(loop.time())
-            lane = self._lanes[(endpoint, creds)] = _Lane(endpoint, creds)
+        lane = self._lane(endpoint, creds)
         cost = sum(_query_cost(k) for k in keys) if job is None else 0
         ask = _Ask(keys=keys, job=job, future=loop.create_future(), cost=cost)
         now = loop.time()
@@ -344,7 +398,7 @@ class LinkedInBatcher:
 
     def _drop_idle_lanes(self, now: float) -> None:
         for key, lane in list(self._lanes.items()):
-            idle = not lane.pending and lane.in_flight == 0 and lane.timer is None
+            idle = not (lane.pending or lane.watchers or lane.in_flight or lane.timer)
             if idle and now - lane.last_sent > LANE_IDLE_DROP_SECONDS:
                 del self._lanes[key]
 

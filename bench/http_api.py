@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -161,27 +161,38 @@ async def put(http: httpx.AsyncClient, customer: str, external_id: str) -> float
     operation until it has one: seconds from the request to its outcome."""
     path = f"/v1/customers/{customer}/jobs/{external_id}"
     started = time.perf_counter()
-    for _ in range(20):
-        answer = await http.put(
-            path,
-            params={"wait": "true", "waitSeconds": str(MAX_WAIT_SECONDS)},
-            json=wire(external_id),
-            headers={"Idempotency-Key": f"put-{external_id}"},
+    operation = (
+        await sent(
+            lambda: http.put(
+                path,
+                params={"wait": "true", "waitSeconds": str(MAX_WAIT_SECONDS)},
+                json=wire(external_id),
+                headers={"Idempotency-Key": f"put-{external_id}"},
+            )
         )
-        if answer.status_code < 500:
-            break
-        await asyncio.sleep(1)
-    answer.raise_for_status()
-    operation = answer.json()
+    ).json()
+    wait = {"waitSeconds": str(MAX_WAIT_SECONDS)}
+    read = partial(http.get, f"{path}/operations/{operation['id']}", params=wait)
     while operation["outcome"] not in FINAL:
-        answer = await http.get(
-            f"{path}/operations/{operation['id']}", params={"waitSeconds": str(MAX_WAIT_SECONDS)}
-        )
-        answer.raise_for_status()
-        operation = answer.json()
+        operation = (await sent(read)).json()
     if operation["outcome"] != "SUCCEEDED":
         raise RuntimeError(f"{external_id}: {operation}")
     return time.perf_counter() - started
+
+
+async def sent(request: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    """The answer, the request sent again (it is idempotent) after a connection the server
+    closed while idle (uvicorn keeps one alive 5 s) or a 5xx."""
+    for _ in range(20):
+        try:
+            answer = await request()
+        except httpx.TransportError:
+            await asyncio.sleep(0.5)
+            continue
+        if answer.status_code < 500:
+            return answer.raise_for_status()
+        await asyncio.sleep(1)
+    return (await request()).raise_for_status()
 
 
 @dataclass

@@ -281,3 +281,37 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_answers(
     assert submitted.task_id and gone.cancelled()
     (body,) = [r["body"] for r in await calls(sandbox, JOB_POSTINGS)]
     assert [e["externalJobPostingId"] for e in body["elements"]] == ["stays"]  # type: ignore[index]
+
+
+async def test_waiting_status_reads_ride_along_with_the_next_call_of_their_application(
+    batcher: LinkedInBatcher, sandbox: SandboxControl, customer: Customer
+) -> None:
+    """Jobs reconciling a lost answer each want a fresh status within their backoff: one
+    status call of the application, whoever sends it, serves every one of them."""
+    creds = customer.creds
+    waiting = [
+        asyncio.ensure_future(
+            batcher.watch_job_statuses(creds, [f"waits-{n}"], earliest=0.0, latest=HOUR)
+        )
+        for n in range(10)
+    ]
+    await asyncio.sleep(0.1)  # each is waiting, none has sent anything
+    assert not await calls(sandbox, JOB_STATUSES)
+    other = await asyncio.wait_for(batcher.get_job_statuses(creds, ["other"]), 30)
+    answers = await asyncio.wait_for(asyncio.gather(*waiting), 30)
+    assert list(other.errors) == ["other"]
+    assert [list(a.errors) for a in answers] == [[f"waits-{n}"] for n in range(10)]
+    assert len(await calls(sandbox, JOB_STATUSES)) == 1
+
+
+async def test_a_waiting_read_no_call_serves_goes_by_itself_at_its_latest(
+    batcher: LinkedInBatcher, sandbox: SandboxControl, customer: Customer
+) -> None:
+    creds = customer.creds
+    reads = (
+        batcher.watch_job_statuses(creds, [f"alone-{n}"], earliest=0.0, latest=0.2)
+        for n in range(3)
+    )
+    answers = await asyncio.wait_for(asyncio.gather(*reads), 30)
+    assert [list(a.errors) for a in answers] == [[f"alone-{n}"] for n in range(3)]
+    assert len(await calls(sandbox, JOB_STATUSES)) == 1

@@ -111,3 +111,15 @@ def test_a_retired_batch_setting_is_refused_not_ignored(
     monkeypatch.setenv(name, "1")
     with pytest.raises(ValidationError, match=f"{name}: no longer read; set"):
         Settings()
+
+
+def test_reconciling_reads_back_off_within_the_settle_time() -> None:
+    """After a lost answer LinkedIn is read at growing gaps (the poll interval, doubling up to a
+    minute), not every poll: 300 s of settling cost about ten reads, not a hundred."""
+    from activities.jobs import reconcile_gaps
+
+    gaps = reconcile_gaps(poll_seconds=3.0, settle_seconds=300.0)
+    assert gaps[:5] == [3.0, 6.0, 12.0, 24.0, 48.0]
+    assert max(gaps) == 60.0 and sum(gaps) <= 300.0 < sum(gaps) + 60.0
+    assert len(gaps) <= 10
+    assert reconcile_gaps(poll_seconds=3.0, settle_seconds=0.0) == []
