@@ -204,6 +204,10 @@ class LinkedInBatcher:
         self._lanes: dict[tuple[str, AppCredentials], _Lane] = {}
         self._sending: set[asyncio.Task[None]] = set()
 
+    async def aclose(self) -> None:
+        """Let go of what the call budget holds (a shared counter's connections)."""
+        await self._budget.aclose()
+
     async def submit_jobs(
         self, creds: AppCredentials, jobs: Sequence[JobPosting]
     ) -> list[TaskSubmission]:

@@ -27,11 +27,13 @@ from activities.integrations import IntegrationActivities
 from activities.jobs import JobActivities, JobTiming
 from activities.linkedin_events import LinkedInEventActivities
 from activities.postgres_credentials import PostgresCredentialStore
+from activities.postgres_quotas import PostgresCallCounter
 from activities.rate_limits import (
     JOB_SUBMISSIONS,
     STATUS_READS,
     TASK_READS,
     CallBudget,
+    DailyCounter,
     RateLimits,
 )
 from activities.webhooks import WebhookActivities
@@ -156,6 +158,14 @@ def credential_cipher(settings: Settings) -> CredentialCipher:
     return CredentialCipher(create_key_file(path), source)
 
 
+def call_counter(settings: Settings) -> DailyCounter | None:
+    """Where LinkedIn's daily quotas are counted: in PostgreSQL, for every worker, when the
+    credential store is there; else each worker counts its own."""
+    if settings.credential_store_url is None:
+        return None
+    return PostgresCallCounter(settings.credential_store_url)
+
+
 def job_batcher(
     settings: Settings, linkedin: LinkedInClient, metrics: LinkedInMetrics | None = None
 ) -> LinkedInBatcher:
@@ -175,7 +185,8 @@ def job_batcher(
         patience=settings.linkedin_batch_patience,
         busy_seconds=settings.linkedin_batch_busy_seconds,
     )
-    return LinkedInBatcher(linkedin, CallBudget(limits, observer=metrics), timing, metrics)
+    budget = CallBudget(limits, observer=metrics, counter=call_counter(settings))
+    return LinkedInBatcher(linkedin, budget, timing, metrics)
 
 
 @asynccontextmanager
@@ -199,7 +210,8 @@ async def running_worker(
         settle_seconds=settings.job_settle_seconds,
         credentials_wait_seconds=settings.job_credentials_wait_seconds,
     )
-    jobs = JobActivities(job_batcher(settings, linkedin, metrics), store, temporal, timing)
+    batcher = job_batcher(settings, linkedin, metrics)
+    jobs = JobActivities(batcher, store, temporal, timing)
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
     linkedin_events = LinkedInEventActivities(store, temporal)
@@ -232,6 +244,7 @@ async def running_worker(
             linkedin_api_url=settings.linkedin_api_url,
         )
         yield worker
+    await batcher.aclose()
     await linkedin.aclose()
     await webhook_http.aclose()
     if owned_store:
