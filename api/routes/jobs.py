@@ -269,7 +269,7 @@ class Answering(TypedDict):
     idempotency_key: str | None
 
 
-def _answering(
+async def _answering(
     wait: Wait = False,
     wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
     idempotency_key: IdempotencyKey = None,
