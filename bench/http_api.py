@@ -156,11 +156,18 @@ async def api_and_worker(
 # -- one operation, as an ATS sends it -------------------------------------------------------
 
 
-async def put(http: httpx.AsyncClient, customer: str, external_id: str) -> float:
+async def put(http: httpx.AsyncClient, customer: str, external_id: str) -> float | None:
     """PUT a new job with wait=true, then (if the answer came before the outcome) read the
     operation until it has one: seconds from the request to its outcome."""
     path = f"/v1/customers/{customer}/jobs/{external_id}"
     started = time.perf_counter()
+    try:
+        return await _put(http, path, external_id, started)
+    except httpx.HTTPStatusError:  # the API kept answering 5xx: counted, not timed
+        return None
+
+
+async def _put(http: httpx.AsyncClient, path: str, external_id: str, started: float) -> float:
     operation = (
         await sent(
             lambda: http.put(
@@ -197,7 +204,16 @@ async def sent(request: Callable[[], Awaitable[httpx.Response]]) -> httpx.Respon
 
 @dataclass
 class Measured:
-    latencies: list[float]
+    answers: list[float | None]
+
+    @property
+    def latencies(self) -> list[float]:
+        return [a for a in self.answers if a is not None]
+
+    @property
+    def failed(self) -> int:
+        return sum(a is None for a in self.answers)
+
     seconds: float
     """From the first request to the last outcome."""
 
@@ -224,7 +240,7 @@ async def stream(
         at += rng.expovariate(rate)
     started = time.perf_counter()
 
-    async def one(i: int, due: float) -> float:
+    async def one(i: int, due: float) -> float | None:
         await asyncio.sleep(max(0.0, started + due - time.perf_counter()))
         return await put(http, customers[i % len(customers)], f"s{prefix}-{i}")
 
@@ -278,6 +294,7 @@ async def row(
     calls = await journal(sandbox)
     ops = len(measured.latencies)
     ours = ops / measured.seconds
+    label = f"{label} ({measured.failed} failed)" if measured.failed else label
     job_calls = sum(calls[e] for e in JOB_ENDPOINTS)
     ratio = f"{ours / engine:.2f}" if burst_size else f"({ours / engine:.2f})"
     return (
