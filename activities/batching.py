@@ -20,6 +20,10 @@ whichever comes first. A steady stream thus fills each call with what arrives wi
 budget, however its arrivals bunch and pause, and a burst that ends goes out at once. Two
 operations on one externalJobPostingId never share a call, nor go out while another on it
 is in flight.
+
+A status read that may wait (`watch_job_statuses`: a job looking for a lost submit's
+effect) rides along with the next status call of its application that anyone sends, and
+asks for its own only when none went in its time.
 """
 
 from __future__ import annotations
