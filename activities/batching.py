@@ -10,19 +10,28 @@ activity's exactly-once logic does not change.
 
 An ask on an idle lane (none waiting, none in flight, no two asks met on it for
 `busy_seconds`) goes out after `gather_seconds`, so a lone caller, even one calling again
-and again, is barely delayed. On a busy lane a call closes when it is full (100 jobs, or
-the query-length limit), or when asks stop arriving (none for `quiet_seconds`,
-`read_quiet_seconds` for reads), or `longest_wait_seconds` after its first ask, whichever
-comes first: a burst that ends goes out at once, and a steady stream, however slowly the
-worker starts operations, fills each call with what arrives in the longest wait. Two
+and again, is barely delayed. On a busy lane a call is driven by what is waiting and how
+long it may wait: each ask has a latency budget (`budget_seconds` for submissions,
+`read_budget_seconds` for reads), and the call goes out when it is full (100 jobs, or the
+query-length limit), when its first ask's budget is spent, when no further ask is expected
+before then (the lane's usual gap between asks, the median of its recent gaps, is longer
+than the budget left), or when a burst has ended (no ask for `patience` usual gaps),
+whichever comes first. A steady stream thus fills each call with what arrives within the
+budget, however its arrivals bunch and pause, and a burst that ends goes out at once. Two
 operations on one externalJobPostingId never share a call, nor go out while another on it
 is in flight.
+
+A status read that may wait (`watch_job_statuses`: a job looking for a lost submit's
+effect) rides along with the next status call of its application that anyone sends, and
+asks for its own only when none went in its time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import statistics
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -55,29 +64,48 @@ class BatchObserver(Protocol):
     def batch(self, endpoint: str, size: int) -> None: ...
 
 
+RECENT_GAPS = 16
+"""How many of a lane's latest gaps between asks its usual gap is the median of."""
+
+
 @dataclass(frozen=True)
 class BatchTiming:
     gather_seconds: float = 0.002
     """How long an ask on an idle lane waits for company: callers woken together join."""
-    quiet_seconds: float = 0.2
-    """On a busy lane, a submission call goes out once no new job has come for this long."""
-    read_quiet_seconds: float = 0.05
+    budget_seconds: float = 2.0
+    """On a busy lane, the longest a submission waits for others to share its call: its
+    latency budget. A 10/s stream of one application then goes about 20 jobs a call."""
+    read_budget_seconds: float = 0.25
     """The same for task and status reads: their callers mostly arrive together, woken by
-    the answer to the call they shared before, so a short gap ends their burst."""
-    longest_wait_seconds: float = 3.0
-    """On a busy lane, the longest a call's first ask waits, however steadily others come."""
+    the answer to the call they shared before, so a short budget gathers them."""
+    patience: float = 10.0
+    """A busy lane's burst has ended when no ask came for this many usual gaps (a Poisson
+    stream pauses that long once in some 1,000 gaps)."""
     busy_seconds: float = 10.0
     """How long a lane stays busy after two asks met on it: longer than the pause between
-    two groups of reads that follow each other's submissions (about `longest_wait_seconds`).
+    two groups of reads that follow each other's submissions (about `budget_seconds`).
     A call that goes out alone, with none waiting or in flight, ends it early: the burst is
     over, and the lone callers after it wait only `gather_seconds`."""
 
-    def sends_at(self, endpoint: str, *, busy: bool, first_ask: float, last_ask: float) -> float:
+    def sends_at(
+        self, endpoint: str, *, busy: bool, first_ask: float, last_ask: float, usual_gap: float
+    ) -> float:
         """When a call gathering since `first_ask` goes out, unless it fills first."""
+        earliest = first_ask + self.gather_seconds
         if not busy:
-            return first_ask + self.gather_seconds
-        quiet = self.quiet_seconds if endpoint == JOB_SUBMISSIONS else self.read_quiet_seconds
-        return min(last_ask + quiet, first_ask + self.longest_wait_seconds)
+            return earliest
+        budget = self.budget_seconds if endpoint == JOB_SUBMISSIONS else self.read_budget_seconds
+        spent = first_ask + budget
+        if last_ask + usual_gap > spent:  # no one else is expected within the budget
+            return max(earliest, last_ask)
+        ended = last_ask + max(self.gather_seconds, self.patience * usual_gap)
+        return max(earliest, min(spent, ended))
+
+
+def usual_gap(gaps: Sequence[float]) -> float:
+    """A lane's usual gap between asks: the median, so that the pause between two bunches
+    of reads does not make the bunch itself look sparse."""
+    return statistics.median(gaps) if gaps else 0.0
 
 
 @dataclass(eq=False)
@@ -108,6 +136,10 @@ class _Lane:
     gathering_busy: bool = False
     """Whether the lane was busy then: the call waits for company, not only the gather."""
     last_ask: float = 0.0
+    gaps: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_GAPS))
+    """The latest gaps between two asks on the lane."""
+    watchers: list[_Ask] = field(default_factory=list)
+    """Reads that ride along with the lane's next call, whoever asks for it."""
 
     def take(self) -> list[_Ask]:
         """The next call's asks, in arrival order, within LinkedIn's limits."""
@@ -133,6 +165,17 @@ class _Lane:
             else:
                 kept.append(ask)
         self.pending = kept
+        if batch and self.endpoint != JOB_SUBMISSIONS:
+            for ask in list(self.watchers):
+                new = [k for k in ask.keys if k not in keys]
+                extra = sum(_query_cost(k) for k in new)
+                if ask.future.done():
+                    self.watchers.remove(ask)
+                elif len(keys) + len(new) <= MAX_BATCH and size + extra <= MAX_QUERY_BYTES:
+                    self.watchers.remove(ask)
+                    batch.append(ask)
+                    keys.update(ask.keys)
+                    size += extra
         return batch
 
     def full(self) -> bool:
@@ -165,6 +208,10 @@ class LinkedInBatcher:
         self._lanes: dict[tuple[str, AppCredentials], _Lane] = {}
         self._sending: set[asyncio.Task[None]] = set()
 
+    async def aclose(self) -> None:
+        """Let go of what the call budget holds (a shared counter's connections)."""
+        await self._budget.aclose()
+
     async def submit_jobs(
         self, creds: AppCredentials, jobs: Sequence[JobPosting]
     ) -> list[TaskSubmission]:
@@ -183,6 +230,50 @@ class LinkedInBatcher:
         self, creds: AppCredentials, external_ids: Sequence[str]
     ) -> BatchResult[JobPostingStatus]:
         return await self._read(STATUS_READS, creds, external_ids)
+
+    async def watch_job_statuses(
+        self,
+        creds: AppCredentials,
+        external_ids: Sequence[str],
+        *,
+        earliest: float,
+        latest: float,
+    ) -> BatchResult[JobPostingStatus]:
+        """jobPostingStatus of these jobs, read between `earliest` and `latest` seconds from
+        now: by the first status call of the application that goes out in that time,
+        whoever asked for it, or else by a call of their own at `latest`. Jobs that watch
+        LinkedIn for a lost answer's effect so share one call."""
+        await asyncio.sleep(earliest)
+        ids = list(dict.fromkeys(external_ids))
+        if not ids:
+            return BatchResult()
+        loop = asyncio.get_running_loop()
+        lane = self._lane(STATUS_READS, creds)
+        cost = sum(_query_cost(k) for k in ids)
+        ask = _Ask(keys=ids, job=None, future=loop.create_future(), cost=cost)
+        lane.watchers.append(ask)
+        due = loop.call_later(max(0.0, latest - earliest), self._watch_due, lane, ask)
+        try:
+            result: BatchResult[JobPostingStatus] = await ask.future
+            return result
+        finally:
+            due.cancel()
+            if ask in lane.watchers:
+                lane.watchers.remove(ask)
+
+    def _watch_due(self, lane: _Lane, ask: _Ask) -> None:
+        """No call served a watcher in time: it asks for its own."""
+        if ask in lane.watchers and not ask.future.done():
+            lane.watchers.remove(ask)
+            lane.pending.append(ask)
+            self._schedule(lane)
+
+    def _lane(self, endpoint: str, creds: AppCredentials) -> _Lane:
+        lane = self._lanes.get((endpoint, creds))
+        if lane is None:
+            self._drop_idle_lanes(asyncio.get_running_loop().time())
+            lane = self._lanes[(endpoint, creds)] = _Lane(endpoint, creds)
+        return lane
 
     async def _read(
         self, endpoint: str, creds: AppCredentials, ids: Sequence[str]
@@ -217,13 +308,13 @@ class LinkedInBatcher:
         self, endpoint: str, creds: AppCredentials, keys: list[str], job: JobPosting | None
     ) -> Any:
         loop = asyncio.get_running_loop()
-        lane = self._lanes.get((endpoint, creds))
-        if lane is None:
-            self._drop_idle_lanes(loop.time())
-            lane = self._lanes[(endpoint, creds)] = _Lane(endpoint, creds)
+        lane = self._lane(endpoint, creds)
         cost = sum(_query_cost(k) for k in keys) if job is None else 0
         ask = _Ask(keys=keys, job=job, future=loop.create_future(), cost=cost)
-        lane.last_ask = loop.time()
+        now = loop.time()
+        if lane.last_ask:
+            lane.gaps.append(now - lane.last_ask)
+        lane.last_ask = now
         if lane.pending or lane.in_flight:
             lane.busy_until = lane.last_ask + self._timing.busy_seconds
         lane.pending.append(ask)
@@ -247,6 +338,7 @@ class LinkedInBatcher:
             busy=lane.gathering_busy,
             first_ask=lane.gathering_since,
             last_ask=lane.last_ask,
+            usual_gap=usual_gap(lane.gaps),
         )
 
     def _when_due(self, lane: _Lane) -> None:
@@ -315,7 +407,7 @@ class LinkedInBatcher:
 
     def _drop_idle_lanes(self, now: float) -> None:
         for key, lane in list(self._lanes.items()):
-            idle = not lane.pending and lane.in_flight == 0 and lane.timer is None
+            idle = not (lane.pending or lane.watchers or lane.in_flight or lane.timer)
             if idle and now - lane.last_sent > LANE_IDLE_DROP_SECONDS:
                 del self._lanes[key]
 

@@ -51,6 +51,7 @@ from domain.job_workflow import (
 )
 from domain.provisioning import AppCredentials
 from domain.visibility import Listing, where
+from linkedin.client import BatchResult
 from linkedin.errors import LinkedInError, LinkedInForbiddenError, TransientLinkedInError
 
 log = structlog.get_logger("jobs")
@@ -63,6 +64,26 @@ LinkedIn answers 403 for moments (a token or contract still propagating), and on
 answer must not leave an operation LinkedIn has done looking undone."""
 
 LIVE_JOBS = "JobStatus NOT IN ('FAILED', 'CLOSED', 'DISCARDED')"
+
+RECONCILE_LONGEST_GAP = 60.0
+"""The longest gap between two reads of a job whose submit may have reached LinkedIn."""
+
+
+def reconcile_gaps(poll_seconds: float, settle_seconds: float) -> list[float]:
+    """The gaps between the reads that look for a lost submit's effect: doubling from the
+    poll interval up to a minute, the last one ending at the settle time. Most tasks finish
+    within seconds, so the first reads come soon; a slow one costs a read a minute."""
+    gaps: list[float] = []
+    gap, total = poll_seconds, 0.0
+    while poll_seconds > 0 and total + gap <= settle_seconds:
+        gaps.append(gap)
+        total += gap
+        gap = min(gap * 2, RECONCILE_LONGEST_GAP)
+    if settle_seconds - total > 0 and gaps:
+        gaps.append(settle_seconds - total)
+    return gaps
+
+
 """Jobs LinkedIn may hold: the status-check sweep reads these."""
 
 
@@ -321,10 +342,9 @@ class JobActivities:
         show yet: its effect is looked for until the settle time has passed. An UPDATE
         shows nothing in jobPostingStatus; the same whole job is sent again.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timing.settle_seconds
+        gaps = reconcile_gaps(self._timing.task_poll_seconds, self._timing.settle_seconds)
+        status = await self._status(creds, request, progress)
         while True:
-            status = await self._status(creds, request, progress)
             if already_applied(request.kind, request.before, status):
                 return JobOperationResult(
                     succeeded=True,
@@ -333,17 +353,33 @@ class JobActivities:
                     note="an earlier attempt's answer was lost; LinkedIn had applied it "
                     "(reconciled through jobPostingStatus)",
                 )
-            if request.kind == OperationKind.UPDATE or loop.time() >= deadline:
+            if request.kind == OperationKind.UPDATE or not gaps:
                 return None
-            await asyncio.sleep(self._timing.task_poll_seconds)
+            gap = gaps.pop(0)
+            # Any status call of the application in the second half of the gap reads this
+            # job too: jobs reconciling together share their reads.
+            status = await self._status(creds, request, progress, within=(gap / 2, gap))
 
     async def _status(
-        self, creds: AppCredentials, request: RunJobOperation, progress: _Progress
+        self,
+        creds: AppCredentials,
+        request: RunJobOperation,
+        progress: _Progress,
+        within: tuple[float, float] | None = None,
     ) -> JobPostingStatus | None:
+        """The job's jobPostingStatus: now, or `within` (earliest, latest) seconds, read by
+        whichever status call of the application goes out then."""
         external_id = request.posting.external_job_posting_id
-        answer = await self._read(
-            progress, lambda: self._linkedin.get_job_statuses(creds, [external_id])
-        )
+
+        def read() -> Awaitable[BatchResult[JobPostingStatus]]:
+            if within is None:
+                return self._linkedin.get_job_statuses(creds, [external_id])
+            earliest, latest = within
+            return self._linkedin.watch_job_statuses(
+                creds, [external_id], earliest=earliest, latest=latest
+            )
+
+        answer = await self._read(progress, read)
         error = answer.errors.get(external_id)
         if error is not None and error.status != 404:
             raise _Outcome(_failed(error.failure_type, str(error)))

@@ -5,6 +5,10 @@ LinkedIn throttles each application per UTC day and endpoint (linkedin-api.md: t
 application and endpoint, not for the one call that met it. A call the budget holds back is
 refused before it is sent, as a 429 would be (`CallHeldBack`), so a caller knows LinkedIn
 never saw it and backs off for the `retry_after` it carries.
+
+The day's counts are the worker's own unless a `DailyCounter` is given: with PostgreSQL
+(activities.postgres_quotas) every worker counts in one place, and N workers spend one
+quota, not N.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import bisect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from linkedin.errors import TransientLinkedInError
@@ -56,6 +60,17 @@ class BudgetObserver(Protocol):
     def held_back(self, endpoint: str, reason: str) -> None: ...
 
 
+class DailyCounter(Protocol):
+    """Where an application's calls of a UTC day are counted, for every worker."""
+
+    async def take(self, client_id: str, endpoint: str, day: date, limit: int) -> int | None:
+        """Count one call if fewer than `limit` were counted that day: the calls counted
+        before it, or None when the day's quota is used up."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -72,8 +87,10 @@ class CallBudget:
         observer: BudgetObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        counter: DailyCounter | None = None,
     ) -> None:
         self._limits = limits
+        self._counter = counter
         self._observer = observer
         self._clock = clock
         self._now = now
@@ -99,6 +116,10 @@ class CallBudget:
         await self._pace(client_id, endpoint)
         limit = self._limits.per_day.get(endpoint)
         day, used = self._today(lane)  # no await from here on: the count stays exact
+        if limit is not None and self._counter is not None:  # counted with other workers
+            counted = await self._counter.take(client_id, endpoint, day.date(), limit)
+            used = limit if counted is None else counted
+            self._used[lane] = (day, used)
         if limit is not None and used >= limit:
             self._hold(endpoint, "daily_budget")
             midnight = day + timedelta(days=1)
@@ -111,6 +132,10 @@ class CallBudget:
         self._used[lane] = (day, used + 1)
         if limit is not None and self._observer is not None:
             self._observer.budget_left(client_id, endpoint, limit - used - 1)
+
+    async def aclose(self) -> None:
+        if self._counter is not None:
+            await self._counter.aclose()
 
     def throttled(self, client_id: str, endpoint: str, retry_after: float) -> None:
         """LinkedIn answered 429 with Retry-After: no call of this lane before it passes."""

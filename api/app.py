@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
 from api import deps, errors, openapi, routes
@@ -13,6 +14,7 @@ from api.deps import AppSecrets
 from api.limits import EdgeGuard, bearer
 from api.paths import EncodedSlashes
 from api.request_log import RequestLog
+from client.connection import tracer_provider as process_tracer_provider
 from settings import Settings
 
 
@@ -20,11 +22,13 @@ def create_app(
     settings: Settings,
     connect_temporal: Callable[[], Awaitable[Client]] | None = None,
     app_secrets: AppSecrets | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """The API; at start-up it connects to Temporal (TEMPORAL_* unless told otherwise).
 
     `app_secrets` verifies what LinkedIn signs with a customer's app; without it only the
-    parent app's signature is accepted."""
+    parent app's signature is accepted. Requests are traced with `tracer_provider`, or
+    over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (client.connection)."""
     app = FastAPI(
         title="linkedin-ats",
         description="Onboard an ATS's customers to LinkedIn and manage their jobs.",
@@ -50,4 +54,9 @@ def create_app(
     app.add_middleware(RequestLog)
     errors.install(app)
     app.add_middleware(EncodedSlashes)
+    provider = tracer_provider or process_tracer_provider()
+    if provider is not None:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
     return app

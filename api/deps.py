@@ -38,7 +38,7 @@ _scheme = HTTPBearer(
 )
 
 
-def bearer_token(
+async def bearer_token(
     request: Request,
     _: Annotated[HTTPAuthorizationCredentials | None, Security(_scheme)],
 ) -> None:
@@ -72,6 +72,8 @@ def no_token_needed(app: FastAPI, open_routers: Iterable[APIRouter]) -> limits.P
 
 
 # -- settings and clients ------------------------------------------------------------------
+# Every dependency is `async def`: FastAPI runs a plain `def` one in a thread, a hop per
+# dependency per request that showed in the API's profile (docs/performance.md).
 
 
 @dataclass(frozen=True)
@@ -187,37 +189,37 @@ def lifespan(
     return connected
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _clients(request: Request) -> Clients:
+async def _clients(request: Request) -> Clients:
     clients: Clients = request.app.state.clients
     return clients
 
 
-def _integrations(clients: Annotated[Clients, Depends(_clients)]) -> IntegrationsClient:
+async def _integrations(clients: Annotated[Clients, Depends(_clients)]) -> IntegrationsClient:
     return clients.integrations
 
 
-def _jobs(clients: Annotated[Clients, Depends(_clients)]) -> JobsClient:
+async def _jobs(clients: Annotated[Clients, Depends(_clients)]) -> JobsClient:
     return clients.jobs
 
 
-def _webhooks(clients: Annotated[Clients, Depends(_clients)]) -> WebhooksClient:
+async def _webhooks(clients: Annotated[Clients, Depends(_clients)]) -> WebhooksClient:
     return clients.webhooks
 
 
-def _linkedin_events(clients: Annotated[Clients, Depends(_clients)]) -> LinkedInEventsClient:
+async def _linkedin_events(clients: Annotated[Clients, Depends(_clients)]) -> LinkedInEventsClient:
     return clients.linkedin_events
 
 
-def _applications(clients: Annotated[Clients, Depends(_clients)]) -> ApplicationsClient:
+async def _applications(clients: Annotated[Clients, Depends(_clients)]) -> ApplicationsClient:
     return clients.applications
 
 
-def _documents(request: Request) -> DocumentReader:
+async def _documents(request: Request) -> DocumentReader:
     store: DocumentReader | None = request.app.state.documents
     if store is None:
         problem: str = request.app.state.documents_problem
@@ -225,15 +227,15 @@ def _documents(request: Request) -> DocumentReader:
     return store
 
 
-def _customers(clients: Annotated[Clients, Depends(_clients)]) -> CustomersClient:
+async def _customers(clients: Annotated[Clients, Depends(_clients)]) -> CustomersClient:
     return clients.customers
 
 
-def _reports(clients: Annotated[Clients, Depends(_clients)]) -> ReportsClient:
+async def _reports(clients: Annotated[Clients, Depends(_clients)]) -> ReportsClient:
     return clients.reports
 
 
-def _app_secrets(request: Request) -> AppSecrets:
+async def _app_secrets(request: Request) -> AppSecrets:
     secrets: AppSecrets = request.app.state.app_secrets
     return secrets
 
@@ -253,12 +255,12 @@ Secrets = Annotated[AppSecrets, Depends(_app_secrets)]
 # -- ids in the path -----------------------------------------------------------------------
 
 
-def _customer_id(customer_id: str) -> str:
+async def _customer_id(customer_id: str) -> str:
     """The customer id of the path, `%2F` decoded too (see api.paths)."""
     return paths.segment(customer_id)
 
 
-def _external_job_posting_id(external_job_posting_id: str) -> str:
+async def _external_job_posting_id(external_job_posting_id: str) -> str:
     return paths.segment(external_job_posting_id)
 
 

@@ -88,7 +88,7 @@ async def draining(journal: Journal, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=5)
 
 
-async def main(jobs: int, batch: int, concurrency: int, quiet: float, longest: float) -> None:
+async def main(jobs: int, batch: int, concurrency: int, budget: float) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     machine()
     env = await dev_server()
@@ -101,8 +101,7 @@ async def main(jobs: int, batch: int, concurrency: int, quiet: float, longest: f
                     task_queue=f"bench-{uuid.uuid4()}",
                     data_dir=Path(data),
                     job_import_concurrency=concurrency,
-                    linkedin_batch_quiet_seconds=quiet,
-                    linkedin_batch_longest_wait_seconds=longest,
+                    linkedin_batch_budget_seconds=budget,
                     webhooks=False,
                 )
                 async with running_worker(env.client, settings):
@@ -167,9 +166,8 @@ async def run(
     largest = max((records for _, records in journal.submissions), default=0)
     table(
         f"Import of {jobs:,} jobs for one customer ({batch:,} a batch, "
-        f"{settings.job_import_concurrency} starts at once, batcher quiet "
-        f"{settings.linkedin_batch_quiet_seconds:g} s, longest wait "
-        f"{settings.linkedin_batch_longest_wait_seconds:g} s)",
+        f"{settings.job_import_concurrency} starts at once, batcher budget "
+        f"{settings.linkedin_batch_budget_seconds:g} s)",
         ("measure", "value"),
         [
             ("batches answered (every job's workflow started)", f"{posted / 60:.1f} min"),
@@ -199,11 +197,10 @@ def cli() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--quiet", type=float, default=0.2, help="LINKEDIN_ATS_LINKEDIN_BATCH_QUIET_SECONDS"
+        "--budget", type=float, default=2.0, help="LINKEDIN_ATS_LINKEDIN_BATCH_BUDGET_SECONDS"
     )
-    parser.add_argument("--longest", type=float, default=3.0, help="batcher longest wait")
     args = parser.parse_args()
-    asyncio.run(main(args.jobs, args.batch, args.concurrency, args.quiet, args.longest))
+    asyncio.run(main(args.jobs, args.batch, args.concurrency, args.budget))
 
 
 if __name__ == "__main__":

@@ -19,13 +19,14 @@ from client.codec import PayloadKeys, load_payload_keys
 from domain.provisioning import ApplicationProfile, CallbackUrl, JsSdkDomain
 from domain.validation import LINKEDIN_VERSION
 
+_BUDGETS = "LINKEDIN_ATS_LINKEDIN_BATCH_BUDGET_SECONDS and …_PATIENCE"
+_READ_BUDGETS = "LINKEDIN_ATS_LINKEDIN_BATCH_READ_BUDGET_SECONDS and …_PATIENCE"
 RETIRED_SETTINGS = {
-    "LINKEDIN_ATS_LINKEDIN_BATCH_WINDOW_SECONDS": (
-        "LINKEDIN_ATS_LINKEDIN_BATCH_QUIET_SECONDS and …_LONGEST_WAIT_SECONDS"
-    ),
-    "LINKEDIN_ATS_LINKEDIN_BATCH_READ_WINDOW_SECONDS": (
-        "LINKEDIN_ATS_LINKEDIN_BATCH_READ_QUIET_SECONDS and …_LONGEST_WAIT_SECONDS"
-    ),
+    "LINKEDIN_ATS_LINKEDIN_BATCH_WINDOW_SECONDS": _BUDGETS,
+    "LINKEDIN_ATS_LINKEDIN_BATCH_READ_WINDOW_SECONDS": _READ_BUDGETS,
+    "LINKEDIN_ATS_LINKEDIN_BATCH_QUIET_SECONDS": _BUDGETS,
+    "LINKEDIN_ATS_LINKEDIN_BATCH_READ_QUIET_SECONDS": _READ_BUDGETS,
+    "LINKEDIN_ATS_LINKEDIN_BATCH_LONGEST_WAIT_SECONDS": _BUDGETS,
 }
 """Settings that no longer exist, with what replaced them: set, they would be ignored."""
 
@@ -124,12 +125,13 @@ class Settings(BaseSettings):
     """Derives each webhook endpoint's secret; default a key file in data_dir."""
     linkedin_batch_gather_seconds: float = Field(default=0.002, ge=0)
     """How long a job call that meets no other of its application waits for company."""
-    linkedin_batch_quiet_seconds: float = Field(default=0.2, ge=0)
-    """A busy application's job submissions go out once no new one has come for this long."""
-    linkedin_batch_read_quiet_seconds: float = Field(default=0.05, ge=0)
+    linkedin_batch_budget_seconds: float = Field(default=2.0, ge=0)
+    """A busy application's job submission waits at most this long for others to share
+    its call (its latency budget); less when none is expected in time or a burst ended."""
+    linkedin_batch_read_budget_seconds: float = Field(default=0.25, ge=0)
     """The same for a busy application's task and status reads."""
-    linkedin_batch_longest_wait_seconds: float = Field(default=3.0, ge=0)
-    """The longest a busy application's job call waits for others to share it."""
+    linkedin_batch_patience: float = Field(default=10.0, gt=0)
+    """A busy application's burst has ended once no call came for this many usual gaps."""
     linkedin_batch_busy_seconds: float = Field(default=10.0, ge=0)
     """How long an application's endpoint stays busy after two of its calls met."""
     linkedin_calls_per_second: float | None = Field(default=100.0, gt=0)

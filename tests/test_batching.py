@@ -22,7 +22,7 @@ HOUR = 3600.0
 
 @pytest.fixture
 def batcher(linkedin: LinkedInClient) -> LinkedInBatcher:
-    return LinkedInBatcher(linkedin, timing=BatchTiming(gather_seconds=0.05, quiet_seconds=0.05))
+    return LinkedInBatcher(linkedin, timing=BatchTiming(gather_seconds=0.05, budget_seconds=0.05))
 
 
 async def calls(sandbox: SandboxControl, path: str) -> list[dict[str, object]]:
@@ -181,9 +181,7 @@ async def test_a_lone_caller_is_not_held_for_the_batch_window(
 ) -> None:
     """A bound, not a speed measure (bench/ measures the latency): with hour-long
     windows, a caller alone, calling again and again, is still answered."""
-    timing = BatchTiming(
-        gather_seconds=0.0, quiet_seconds=HOUR, read_quiet_seconds=HOUR, longest_wait_seconds=HOUR
-    )
+    timing = BatchTiming(gather_seconds=0.0, budget_seconds=HOUR, read_budget_seconds=HOUR)
     batcher = LinkedInBatcher(linkedin, timing=timing)
     for n in range(5):
         call = batcher.get_job_statuses(customer.creds, [f"lone-{n}"])
@@ -209,13 +207,11 @@ async def submitted_sizes(sandbox: SandboxControl) -> list[int]:
     return [len(r["body"]["elements"]) for r in await calls(sandbox, JOB_POSTINGS)]  # type: ignore[index]
 
 
-async def test_a_burst_on_a_busy_lane_goes_once_asks_stop_not_at_the_longest_wait(
+async def test_a_burst_on_a_busy_lane_goes_once_asks_stop_not_at_the_budget(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
 ) -> None:
     """A bound, not a speed measure: with an hour-long cap the burst is still answered."""
-    batcher = LinkedInBatcher(
-        linkedin, timing=busy_lane_timing(quiet_seconds=0.05, longest_wait_seconds=HOUR)
-    )
+    batcher = LinkedInBatcher(linkedin, timing=busy_lane_timing(budget_seconds=HOUR))
     await make_busy(batcher, customer)
     jobs = [valid_job(f"burst-{n}") for n in range(40)]
     burst = asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))
@@ -224,13 +220,11 @@ async def test_a_burst_on_a_busy_lane_goes_once_asks_stop_not_at_the_longest_wai
     assert await submitted_sizes(sandbox) == [2, 40]
 
 
-async def test_a_stream_that_never_pauses_goes_out_at_the_longest_wait(
+async def test_a_stream_that_never_pauses_goes_out_at_the_budget(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
 ) -> None:
-    """With an hour-long quiet gap, only the cap since the first ask sends the stream."""
-    batcher = LinkedInBatcher(
-        linkedin, timing=busy_lane_timing(quiet_seconds=HOUR, longest_wait_seconds=0.1)
-    )
+    """With endless patience, only the budget of the first ask sends the stream."""
+    batcher = LinkedInBatcher(linkedin, timing=busy_lane_timing(patience=HOUR, budget_seconds=0.1))
     await make_busy(batcher, customer)
 
     async def one(n: int) -> str | None:
@@ -252,8 +246,8 @@ async def test_a_call_that_goes_alone_ends_the_busy_spell(
     timing = BatchTiming(
         gather_seconds=0.0,
         busy_seconds=HOUR,
-        read_quiet_seconds=HOUR,
-        longest_wait_seconds=HOUR,
+        read_budget_seconds=HOUR,
+        patience=HOUR,
     )
     batcher = LinkedInBatcher(linkedin, timing=timing)
     pair = (batcher.get_job_statuses(customer.creds, [f"pair-{n}"]) for n in range(2))
@@ -267,7 +261,7 @@ async def test_a_call_that_goes_alone_ends_the_busy_spell(
 async def test_a_full_call_goes_at_once_whatever_the_waits(
     linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
 ) -> None:
-    timing = BatchTiming(gather_seconds=HOUR, quiet_seconds=HOUR, longest_wait_seconds=HOUR)
+    timing = BatchTiming(gather_seconds=HOUR, budget_seconds=HOUR, patience=HOUR)
     batcher = LinkedInBatcher(linkedin, timing=timing)
     jobs = [valid_job(f"full-{n}") for n in range(100)]
     full = asyncio.gather(*(batcher.submit_jobs(customer.creds, [j]) for j in jobs))
@@ -287,3 +281,37 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_answers(
     assert submitted.task_id and gone.cancelled()
     (body,) = [r["body"] for r in await calls(sandbox, JOB_POSTINGS)]
     assert [e["externalJobPostingId"] for e in body["elements"]] == ["stays"]  # type: ignore[index]
+
+
+async def test_waiting_status_reads_ride_along_with_the_next_call_of_their_application(
+    batcher: LinkedInBatcher, sandbox: SandboxControl, customer: Customer
+) -> None:
+    """Jobs reconciling a lost answer each want a fresh status within their backoff: one
+    status call of the application, whoever sends it, serves every one of them."""
+    creds = customer.creds
+    waiting = [
+        asyncio.ensure_future(
+            batcher.watch_job_statuses(creds, [f"waits-{n}"], earliest=0.0, latest=HOUR)
+        )
+        for n in range(10)
+    ]
+    await asyncio.sleep(0.1)  # each is waiting, none has sent anything
+    assert not await calls(sandbox, JOB_STATUSES)
+    other = await asyncio.wait_for(batcher.get_job_statuses(creds, ["other"]), 30)
+    answers = await asyncio.wait_for(asyncio.gather(*waiting), 30)
+    assert list(other.errors) == ["other"]
+    assert [list(a.errors) for a in answers] == [[f"waits-{n}"] for n in range(10)]
+    assert len(await calls(sandbox, JOB_STATUSES)) == 1
+
+
+async def test_a_waiting_read_no_call_serves_goes_by_itself_at_its_latest(
+    batcher: LinkedInBatcher, sandbox: SandboxControl, customer: Customer
+) -> None:
+    creds = customer.creds
+    reads = (
+        batcher.watch_job_statuses(creds, [f"alone-{n}"], earliest=0.0, latest=0.2)
+        for n in range(3)
+    )
+    answers = await asyncio.wait_for(asyncio.gather(*reads), 30)
+    assert [list(a.errors) for a in answers] == [[f"alone-{n}"] for n in range(3)]
+    assert len(await calls(sandbox, JOB_STATUSES)) == 1

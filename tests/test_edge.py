@@ -166,10 +166,11 @@ async def test_a_route_behind_the_token_refuses_a_request_the_edge_did_not_check
     mounted without the edge."""
     from fastapi import FastAPI
 
-    from api import deps, routes
+    from api import deps
+    from api.routes import integrations
 
     bare = FastAPI()
-    bare.include_router(routes.BEHIND_TOKEN[0], dependencies=[deps.BEARER_TOKEN])
+    bare.include_router(integrations.router, dependencies=[deps.BEARER_TOKEN])
     async with in_process(bare) as http:
         answer = await http.get("/v1/integrations", headers=AUTH)
     assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"

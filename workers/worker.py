@@ -31,11 +31,13 @@ from activities.linkedin_events import LinkedInEventActivities
 from activities.offboarding import OffboardingActivities
 from activities.p4p_reports import P4PReportActivities
 from activities.postgres_credentials import PostgresCredentialStore
+from activities.postgres_quotas import PostgresCallCounter
 from activities.rate_limits import (
     JOB_SUBMISSIONS,
     STATUS_READS,
     TASK_READS,
     CallBudget,
+    DailyCounter,
     RateLimits,
 )
 from activities.webhooks import WebhookActivities
@@ -208,6 +210,14 @@ def credential_cipher(settings: Settings) -> CredentialCipher:
     return CredentialCipher(create_key_file(path), source)
 
 
+def call_counter(settings: Settings) -> DailyCounter | None:
+    """Where LinkedIn's daily quotas are counted: in PostgreSQL, for every worker, when the
+    credential store is there; else each worker counts its own."""
+    if settings.credential_store_url is None:
+        return None
+    return PostgresCallCounter(settings.credential_store_url)
+
+
 def call_budget(settings: Settings, metrics: LinkedInMetrics | None = None) -> CallBudget:
     """The worker's per-application LinkedIn call budget, shared by every activity."""
     limits = RateLimits(
@@ -219,7 +229,7 @@ def call_budget(settings: Settings, metrics: LinkedInMetrics | None = None) -> C
         per_second=settings.linkedin_calls_per_second,
         records_per_minute={JOB_SUBMISSIONS: settings.linkedin_job_records_per_minute},
     )
-    return CallBudget(limits, observer=metrics)
+    return CallBudget(limits, observer=metrics, counter=call_counter(settings))
 
 
 def job_batcher(
@@ -231,9 +241,9 @@ def job_batcher(
     """The worker's one batcher of job calls, within the per-application budget."""
     timing = BatchTiming(
         gather_seconds=settings.linkedin_batch_gather_seconds,
-        quiet_seconds=settings.linkedin_batch_quiet_seconds,
-        read_quiet_seconds=settings.linkedin_batch_read_quiet_seconds,
-        longest_wait_seconds=settings.linkedin_batch_longest_wait_seconds,
+        budget_seconds=settings.linkedin_batch_budget_seconds,
+        read_budget_seconds=settings.linkedin_batch_read_budget_seconds,
+        patience=settings.linkedin_batch_patience,
         busy_seconds=settings.linkedin_batch_busy_seconds,
     )
     return LinkedInBatcher(linkedin, budget or call_budget(settings, metrics), timing, metrics)
@@ -262,7 +272,8 @@ async def running_worker(
         credentials_wait_seconds=settings.job_credentials_wait_seconds,
     )
     budget = call_budget(settings, metrics)
-    jobs = JobActivities(job_batcher(settings, linkedin, metrics, budget), store, temporal, timing)
+    batcher = job_batcher(settings, linkedin, metrics, budget)
+    jobs = JobActivities(batcher, store, temporal, timing)
     reports = P4PReportActivities(linkedin, store, budget)
     offboarding = OffboardingActivities(temporal, linkedin, store)
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
@@ -309,6 +320,7 @@ async def running_worker(
             linkedin_api_url=settings.linkedin_api_url,
         )
         yield worker
+    await batcher.aclose()
     await linkedin.aclose()
     await webhook_http.aclose()
     if owned_documents and isinstance(documents, PostgresDocumentStore):
