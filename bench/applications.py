@@ -197,7 +197,7 @@ async def end_to_end(
     inbox = Inbox()
     server = ServerThread(receiver(lambda: inbox.secret, inbox), health="/healthz").start()
     try:
-        endpoint = await WebhooksClient(client, task_queue=settings.task_queue).register(
+        endpoint = await WebhooksClient.from_settings(client, settings).register(
             server.url + "/", customer
         )
         inbox.secret = endpoint.secret
