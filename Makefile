@@ -52,12 +52,14 @@ pytest: install
 check: install lint typecheck
 	$(BIN)/pytest -q -m "not server"
 
-# Printed tables, no assertions (docs/performance.md). BENCH_ARGS="--idle 2000" for a shorter run.
+# Printed tables, no assertions (docs/performance.md). BENCH_ARGS="--idle 2000" for a shorter run,
+# APPLICATIONS_ARGS="--applications 200 --jobs 5" for a shorter Apply Connect one.
 bench: install
 	$(BIN)/python -m bench.linkedin_client
 	$(BIN)/python -m bench.credential_store
 	$(BIN)/python -m bench.jobs $(BENCH_ARGS)
 	$(BIN)/python -m bench.linkedin_inbound $(INBOUND_ARGS)
+	$(BIN)/python -m bench.applications $(APPLICATIONS_ARGS)
 
 # The whole stack under faults and SIGKILLs, audited: make chaos CHAOS_ARGS="--seconds 600"
 chaos: install

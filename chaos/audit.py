@@ -328,6 +328,7 @@ def audit_applications(
         documents = application.get("documents") or {}
         for kind, digest in sorted(documents.items()):
             found.documents += 1
+            found.minimum["ambry"] += 1  # one download each
             served = mine.documents.get(kind)
             if served is None:
                 found.lost.append(f"application {urn}: its {kind} is not with us")

@@ -294,6 +294,7 @@ def test_the_auditor_passes_applications_received_once_with_their_documents_inta
     audit_applications(linkedin, {a["jobApplicationId"] for a in linkedin}, ours, heard, found)
     assert not found.failed
     assert (found.applications, found.documents, found.redelivered) == (2, 3, 1)
+    assert found.minimum["ambry"] == 3
 
 
 def test_the_auditor_finds_an_application_lost_twice_stuck_or_with_a_changed_document() -> None:
