@@ -235,7 +235,7 @@ async def end_to_end(
                 "coverLetter": base64.b64encode(letter).decode(),
             }
             async with gate:
-                answer = await sandbox.http.post(
+                answer = await candidates.post(
                     f"/sandbox/jobs/{ids[n % job_count]}/apply", json=body
                 )
             answer.raise_for_status()
@@ -245,10 +245,14 @@ async def end_to_end(
                 "coverLetter": hashlib.sha256(letter).hexdigest(),
             }
 
+        # fresh connections (an idle one the sandbox closed would fail the first POST)
+        limits = httpx.Limits(max_connections=IN_FLIGHT)
+        candidates = httpx.AsyncClient(base_url=sandbox.url, limits=limits, timeout=120)
         started = time.perf_counter()
-        await asyncio.gather(*(apply(n) for n in range(count)))
+        async with candidates:
+            await asyncio.gather(*(apply(n) for n in range(count)))
         applied = time.perf_counter() - started
-        await eventually(lambda: _noop(), lambda _: len(inbox.received) >= count, within=3600)
+        await eventually(lambda: _noop(), lambda _: set(sent) <= set(inbox.received), within=3600)
         took = time.perf_counter() - started
         twice = sum(1 for events in inbox.received.values() if len(events) > 1)
         intact = 0
