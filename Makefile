@@ -53,13 +53,15 @@ check: install lint typecheck
 	$(BIN)/pytest -q -m "not server"
 
 # Printed tables, no assertions (docs/performance.md). BENCH_ARGS="--idle 2000" for a shorter run;
-# HTTP_ARGS="--seconds 60 --profile .data/profile" runs the API under py-spy.
+# HTTP_ARGS="--seconds 60 --profile .data/profile" runs the API under py-spy;
+# APPLICATIONS_ARGS="--applications 200 --jobs 5" for a shorter Apply Connect one.
 bench: install
 	$(BIN)/python -m bench.linkedin_client
 	$(BIN)/python -m bench.credential_store
 	$(BIN)/python -m bench.jobs $(BENCH_ARGS)
 	$(BIN)/python -m bench.http_api $(HTTP_ARGS)
 	$(BIN)/python -m bench.linkedin_inbound $(INBOUND_ARGS)
+	$(BIN)/python -m bench.applications $(APPLICATIONS_ARGS)
 
 # The whole stack under faults and SIGKILLs, audited: make chaos CHAOS_ARGS="--seconds 600"
 chaos: install

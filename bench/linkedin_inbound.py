@@ -64,8 +64,10 @@ def quantiles(values: list[float]) -> tuple[str, str, str]:
 
 
 @asynccontextmanager
-async def api_process(client: Client, settings: Settings) -> AsyncIterator[str]:
-    port = free_port()
+async def api_process(
+    client: Client, settings: Settings, port: int | None = None
+) -> AsyncIterator[str]:
+    port = port or free_port()
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,

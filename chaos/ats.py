@@ -10,6 +10,8 @@ in the ledger the audit checks.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import random
 import time
 from collections import Counter
@@ -79,6 +81,33 @@ class Customer:
     enabled: bool = False
 
 
+APPLY_QUESTIONS: dict[str, Any] = {
+    "questions": {
+        "resumeQuestions": {"resumeQuestionRequirement": "REQUIRED"},
+        "coverLetterQuestions": {"coverLetterQuestionRequirement": "OPTIONAL"},
+        "additionalQuestions": {
+            "customQuestionSets": [
+                {
+                    "questions": [
+                        {
+                            "partnerQuestionIdentifier": "years",
+                            "questionText": "Years of experience?",
+                            "required": True,
+                            "questionDetails": {
+                                "numericQuestionDetails": {
+                                    "integerQuestionDetails": {"minValue": 0, "maxValue": 60}
+                                }
+                            },
+                        }
+                    ]
+                }
+            ]
+        },
+    }
+}
+"""The on-site apply questions of the jobs candidates apply to (Apply Connect)."""
+
+
 @dataclass
 class Ledger:
     requested: list[Requested] = field(default_factory=list)
@@ -92,6 +121,15 @@ class Ledger:
     """Operations LinkedIn failed (on purpose) that the ATS sent again as new requests."""
     refused: Counter[str] = field(default_factory=Counter)
     """Operations LinkedIn or our API refused for another reason: a driver or product bug."""
+    apply_jobs: dict[str, str] = field(default_factory=dict)
+    """external job id → customer id, for the jobs posted with on-site apply questions."""
+    applied: dict[str, dict[str, str]] = field(default_factory=dict)
+    """jobApplicationId LinkedIn answered 202 → document kind → sha256 the candidate sent."""
+    apply_refused: Counter[str] = field(default_factory=Counter)
+    """Candidates LinkedIn turned away (the job off-site or closed, the sandbox down)."""
+    heard: dict[str, list[str]] = field(default_factory=dict)
+    """jobApplicationId → the event id of each valid `application.received` the ATS got."""
+    bad_signatures: int = 0
 
 
 class Api:
@@ -201,15 +239,19 @@ class Ats:
             steps.append(OperationKind.CLOSE)
         return steps
 
-    async def run_job(self, customer: Customer, job: str) -> None:
+    async def run_job(self, customer: Customer, job: str, apply: bool = False) -> None:
+        """A job's life (`script`); a job with on-site apply questions is created and kept
+        open for candidates."""
         self.ledger.jobs[job] = customer.id
+        if apply:
+            self.ledger.apply_jobs[job] = customer.id
         revision = 0
-        for kind in self.script():
+        for kind in [OperationKind.CREATE] if apply else self.script():
             if time.monotonic() >= self.chaos_until:
                 return
             for attempt in range(3):
                 revision += kind in (OperationKind.CREATE, OperationKind.UPDATE)
-                requested = await self.request(customer, job, kind, revision, attempt)
+                requested = await self.request(customer, job, kind, revision, attempt, apply)
                 if requested is None:
                     return
                 await self.follow(requested)
@@ -231,14 +273,20 @@ class Ats:
                 return
 
     async def request(
-        self, customer: Customer, job: str, kind: OperationKind, revision: int = 0, attempt: int = 0
+        self,
+        customer: Customer,
+        job: str,
+        kind: OperationKind,
+        revision: int = 0,
+        attempt: int = 0,
+        apply: bool = False,
     ) -> Requested | None:
         """Send one operation until the API answers it; None when it refused it."""
         path = f"/v1/customers/{customer.id}/jobs/{job}"
         key = f"{job}-{kind.lower()}-{attempt}"
         if kind in (OperationKind.CREATE, OperationKind.UPDATE):
             answer = await self.api.call(
-                "PUT", path, self.settle_until, key=key, json=_job(job, revision)
+                "PUT", path, self.settle_until, key=key, json=_job(job, revision, apply)
             )
         else:
             body = {"contract": customer.contract} if kind == OperationKind.UPGRADE else None
@@ -285,8 +333,81 @@ class Ats:
                 await asyncio.sleep(2)
 
 
-def _job(external_id: str, revision: int) -> dict[str, Any]:
-    return {
+class Candidates:
+    """People applying on LinkedIn (the sandbox) to the jobs with on-site apply questions,
+    each with a resume and, often, a cover letter."""
+
+    def __init__(self, ats: Ats, count: int, in_flight: int = 8) -> None:
+        self.ats = ats
+        self.ledger = ats.ledger
+        self.count = count
+        self.gate = asyncio.Semaphore(in_flight)
+
+    def live_jobs(self) -> list[tuple[str, str]]:
+        """Apply jobs the ATS saw created."""
+        created = {
+            r.job
+            for r in self.ledger.requested
+            if r.kind == OperationKind.CREATE and r.outcome == "SUCCEEDED"
+        }
+        return sorted((j, c) for j, c in self.ledger.apply_jobs.items() if j in created)
+
+    async def apply_until(self, until: float) -> None:
+        """`count` applications spread over the time until `until`, as the jobs go live."""
+        started = time.monotonic()
+        pause = max(until - started, 1.0) / max(self.count, 1)
+        running: set[asyncio.Task[None]] = set()
+        sent = 0
+        while sent < self.count and time.monotonic() < until:
+            jobs = self.live_jobs()
+            if not jobs:
+                await asyncio.sleep(0.5)
+                continue
+            job, customer = self.ats.rng.choice(jobs)
+            sent += 1
+            task = asyncio.create_task(self.apply(customer, job, sent))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            await asyncio.sleep(pause)
+        if running:
+            await asyncio.wait(running)
+
+    async def apply(self, customer: str, job: str, n: int) -> None:
+        rng = self.ats.rng
+        documents = {"resume": rng.randbytes(rng.randint(1_000, 20_000))}
+        if rng.random() < 0.6:
+            documents["coverLetter"] = rng.randbytes(rng.randint(200, 4_000))
+        body = {
+            "customerId": customer,
+            "candidate": {"firstName": "Candidate", "lastName": f"N{n}", "email": f"{n}@c.example"},
+            "answers": {"years": rng.randint(0, 60)},
+            **{kind: base64.b64encode(content).decode() for kind, content in documents.items()},
+        }
+        async with self.gate:
+            try:
+                answer = await self.ats.sandbox.post(f"/sandbox/jobs/{job}/apply", json=body)
+            except httpx.HTTPError:
+                self.ledger.apply_refused["no answer"] += 1
+                return
+        if answer.status_code != 202:
+            self.ledger.apply_refused[f"HTTP {answer.status_code}"] += 1
+            return
+        self.ledger.applied[str(answer.json()["jobApplicationId"])] = {
+            kind: hashlib.sha256(content).hexdigest() for kind, content in documents.items()
+        }
+
+    def heard(self, event: dict[str, Any], valid: bool) -> None:
+        """The ATS's webhook endpoint: each `application.received`, signature checked."""
+        if not valid:
+            self.ledger.bad_signatures += 1
+        elif event.get("type") == "application.received":
+            urn = str(event["data"]["jobApplicationId"])
+            self.ledger.heard.setdefault(urn, []).append(str(event["id"]))
+
+
+def _job(external_id: str, revision: int, apply: bool = False) -> dict[str, Any]:
+    questions = {"onsiteApplyConfiguration": APPLY_QUESTIONS} if apply else {}
+    return questions | {
         "externalJobPostingId": external_id,
         "title": "Chaos Engineer",
         "description": DESCRIPTION.format(revision=revision),

@@ -55,6 +55,12 @@ class Findings:
     """Jobs LinkedIn changed on its own side whose final state was compared with ours."""
     resyncs: list[str] = field(default_factory=list)
     """Each resync LinkedIn requested: how many jobs came back in time."""
+    applications: int = 0
+    """Applications LinkedIn (the sandbox) accepted from candidates, each audited."""
+    documents: int = 0
+    """Their documents, each downloaded through our API and checked against LinkedIn's."""
+    redelivered: int = 0
+    """`application.received` deliveries the ATS got more than once (the same event id)."""
 
     @property
     def failed(self) -> bool:
@@ -269,6 +275,67 @@ def audit_customers(
                 found.wrong.append(
                     f"customer {customer.id}: {status} here, {theirs['status']} at LinkedIn"
                 )
+
+
+@dataclass(frozen=True)
+class Received:
+    """What we hold of one application LinkedIn sent (our API's view, documents downloaded)."""
+
+    runs: int
+    """ApplicationWorkflow runs for its jobApplicationId: exactly one."""
+    status: str | None
+    documents: dict[str, str]
+    """document kind → sha256 of the bytes our API served."""
+
+
+def audit_applications(
+    linkedin: list[dict[str, Any]],
+    accepted: set[str],
+    ours: dict[str, Received],
+    heard: dict[str, list[str]],
+    found: Findings,
+) -> None:
+    """Every application LinkedIn accepted (`linkedin`, the sandbox's own list) was received
+    by us exactly once, delivered to the ATS (`heard`: the event ids of each valid
+    `application.received`, by jobApplicationId) and its documents are the bytes LinkedIn
+    holds; `accepted` are the ids candidates got a 202 for, each one LinkedIn must keep."""
+    theirs = {a["jobApplicationId"]: a for a in linkedin}
+    for urn in sorted(accepted - set(theirs)):
+        found.lost.append(f"application {urn}: the candidate was answered 202; LinkedIn lost it")
+    for urn, application in sorted(theirs.items()):
+        found.applications += 1
+        if application["delivery"] == "FAILED":
+            found.lost.append(f"application {urn}: LinkedIn gave up delivering it")
+        elif application["delivery"] == "QUEUED":
+            found.stuck.append(f"application {urn}: LinkedIn is still delivering it")
+        mine = ours.get(urn)
+        if mine is None or mine.runs == 0:
+            if application["delivery"] == "DELIVERED":
+                found.lost.append(f"application {urn}: LinkedIn delivered it; we do not have it")
+            continue
+        if mine.runs > 1:
+            found.applied_twice.append(f"application {urn}: received {mine.runs} times")
+        if mine.status != "READY":
+            found.stuck.append(f"application {urn}: {mine.status}, not READY")
+        events = heard.get(urn, [])
+        if not events:
+            found.lost.append(f"application {urn}: the ATS never heard application.received")
+        elif len(set(events)) > 1:
+            found.applied_twice.append(
+                f"application {urn}: the ATS heard {len(set(events))} distinct receipts"
+            )
+        found.redelivered += len(events) - len(set(events))
+        documents = application.get("documents") or {}
+        for kind, digest in sorted(documents.items()):
+            found.documents += 1
+            found.minimum["ambry"] += 1  # one download each
+            served = mine.documents.get(kind)
+            if served is None:
+                found.lost.append(f"application {urn}: its {kind} is not with us")
+            elif digest is not None and served != digest:
+                found.wrong.append(f"application {urn}: its {kind} differs from LinkedIn's")
+        for kind in sorted(set(mine.documents) - set(documents)):
+            found.wrong.append(f"application {urn}: a {kind} LinkedIn never had")
 
 
 def count_calls(journal: list[dict[str, Any]], found: Findings) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import platform
 import random
 import shutil
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,9 +20,11 @@ import httpx
 import typer
 from rich.table import Table
 
-from chaos.ats import Api, Ats, Customer, Ledger
+from chaos.ats import Api, Ats, Candidates, Customer, Ledger
 from chaos.audit import (
     Findings,
+    Received,
+    audit_applications,
     audit_customers,
     audit_histories,
     audit_jobs,
@@ -32,6 +36,7 @@ from chaos.havoc import Havoc, Journal
 from chaos.stack import ChaosStack
 from cli.common import console, finish
 from cli.logs import configure_logging
+from domain.applications import APPLICATION_WORKFLOW_TYPE, application_workflow_id, document_path
 from domain.integration_workflow import IntegrationState
 from domain.job_workflow import JOB_STATUS_CHECKS_WORKFLOW_TYPE, JobState
 
@@ -44,6 +49,10 @@ class Plan:
     customers: int
     jobs: int
     kill_every: float
+    applications: int = 0
+    """Candidates applying over the chaos (Apply Connect)."""
+    apply_jobs: int = 0
+    """Jobs with on-site apply questions, kept open for them."""
 
 
 @dataclass
@@ -90,6 +99,12 @@ async def _drive(plan: Plan, stack: ChaosStack) -> Run:
     ]
     drivers = [asyncio.create_task(ats.onboard(c)) for c in customers]
     drivers.append(asyncio.create_task(_jobs(ats, customers, plan.jobs, drivers)))
+    inbox = None
+    if plan.applications and plan.apply_jobs:
+        candidates = Candidates(ats, plan.applications)
+        inbox = await _ats_webhooks(ats, candidates)
+        drivers.append(asyncio.create_task(_apply_jobs(ats, customers, plan.apply_jobs, drivers)))
+        drivers.append(asyncio.create_task(candidates.apply_until(ats.chaos_until)))
     await asyncio.gather(havoc.faults_until(ats.chaos_until), havoc.kills_until(ats.chaos_until))
     async with havoc.lock:
         await stack.revive()
@@ -98,7 +113,10 @@ async def _drive(plan: Plan, stack: ChaosStack) -> Run:
     await asyncio.wait(drivers, timeout=max(left, 1))
     collector.cancel()
     await journal.collect()
-    found = await _audit(stack, ledger, journal)
+    found = await _audit(stack, ledger, journal, applications=inbox is not None)
+    if inbox is not None:
+        inbox[0].should_exit = True
+        await inbox[1]
     for driver in drivers:  # a driver that broke leaves the audit incomplete: say so
         if not driver.done():
             driver.cancel()
@@ -127,7 +145,87 @@ async def _jobs(
         await asyncio.wait(running)
 
 
-async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Findings:
+async def _apply_jobs(
+    ats: Ats, customers: list[Customer], count: int, drivers: list[asyncio.Task[Any]]
+) -> None:
+    """`count` jobs with on-site apply questions, spread over the customers as they onboard."""
+    made = 0
+    while made < count and time.monotonic() < ats.chaos_until:
+        ready = [c for c in customers if c.onboarded]
+        if not ready:
+            await asyncio.sleep(0.5)
+            continue
+        customer = ready[made % len(ready)]
+        made += 1
+        job = ats.run_job(customer, f"{customer.id}-apply{made}", apply=True)
+        drivers.append(asyncio.create_task(job))
+        await asyncio.sleep(0.2)
+
+
+async def _ats_webhooks(ats: Ats, candidates: Candidates) -> tuple[Any, asyncio.Task[None]]:
+    """The ATS's webhook endpoint, in this process (never killed), registered with our API
+    for every customer; the uvicorn server, to stop after the audit."""
+    import uvicorn
+
+    from chaos.stack import free_port
+    from cli.webhooks import receiver
+
+    port, secret = free_port(), {"value": ""}
+    app = receiver(lambda: secret["value"], candidates.heard)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    serving = asyncio.create_task(server.serve())
+    answer = await ats.api.call(
+        "POST", "/v1/webhooks", ats.settle_until, json={"url": f"http://127.0.0.1:{port}/"}
+    )
+    if answer is None or answer.status_code >= 300:
+        raise RuntimeError(f"the ATS could not register its webhook: {answer}")
+    secret["value"] = answer.json()["secret"]
+    return server, serving
+
+
+async def _received(
+    stack: ChaosStack, ledger: Ledger, sandbox: httpx.AsyncClient, api: httpx.AsyncClient
+) -> tuple[list[dict[str, Any]], dict[str, Received]]:
+    """LinkedIn's applications once it has delivered them all and the ATS heard each (or
+    five minutes passed), and ours: runs, status, each document as our API serves it."""
+    linkedin: list[dict[str, Any]] = []
+    for _ in range(150):
+        linkedin = (await sandbox.get("/sandbox/applications")).raise_for_status().json()
+        waiting = [
+            a
+            for a in linkedin
+            if a["delivery"] == "QUEUED"
+            or (a["delivery"] == "DELIVERED" and a["jobApplicationId"] not in ledger.heard)
+        ]
+        if not waiting:
+            break
+        await asyncio.sleep(2)
+    temporal = await stack.temporal()
+    runs: Counter[str] = Counter()
+    async for execution in temporal.list_workflows(f'WorkflowType = "{APPLICATION_WORKFLOW_TYPE}"'):
+        runs[execution.id] += 1
+    ours: dict[str, Received] = {}
+    for application in linkedin:
+        urn, customer = application["jobApplicationId"], application["customerId"]
+        key = urn.rsplit(":", 1)[-1]
+        count = runs[application_workflow_id(customer, key)]
+        answer = await api.get(f"/v1/customers/{customer}/applications/{key}")
+        if answer.status_code != 200:
+            ours[urn] = Received(count, None, {})
+            continue
+        view = answer.json()
+        documents = {}
+        for document in view.get("documents") or []:
+            served = await api.get(document_path(customer, key, document["kind"]))
+            if served.status_code == 200:
+                documents[document["kind"]] = hashlib.sha256(served.content).hexdigest()
+        ours[urn] = Received(count, view.get("status"), documents)
+    return linkedin, ours
+
+
+async def _audit(
+    stack: ChaosStack, ledger: Ledger, journal: Journal, applications: bool = False
+) -> Findings:
     found = Findings()
     token = stack.settings.api_token.get_secret_value()
     await _check_statuses(stack)
@@ -147,6 +245,9 @@ async def _audit(stack: ChaosStack, ledger: Ledger, journal: Journal) -> Finding
             jobs[job] = (
                 JobState.model_validate(answer.json()).model_dump(mode="json") if ok else None
             )
+        if applications:
+            linkedin, received = await _received(stack, ledger, sandbox, api)
+            audit_applications(linkedin, set(ledger.applied), received, ledger.heard, found)
         integrations = {}
         for customer_id in ledger.customers:
             answer = await api.get(f"/v1/customers/{customer_id}/integrations")
@@ -190,7 +291,8 @@ def report(run: Run) -> None:
     console.print(
         f"chaos: seed {run.plan.seed}, {run.plan.seconds:.0f} s of chaos + settling "
         f"({run.elapsed:.0f} s in all), {run.plan.customers} customers, "
-        f"{run.plan.jobs} jobs at a time; {platform.node()} "
+        f"{run.plan.jobs} jobs at a time, {run.plan.applications} applications to "
+        f"{run.plan.apply_jobs} jobs; {platform.node()} "
         f"({os.cpu_count()} CPUs, Python {platform.python_version()})"
     )
     struck = sum(
@@ -228,6 +330,14 @@ def report(run: Run) -> None:
             f"{dict(havoc.linkedin) or 0}; {found.linkedin_changes} changed jobs compared; "
             f"resyncs back in time: {', '.join(found.resyncs) or 'none'}",
         ),
+        (
+            "applications",
+            found.applications,
+            f"accepted by LinkedIn over {len(ledger.apply_jobs)} jobs, each received once, "
+            f"at the ATS, documents intact: {found.documents} documents checked (sha256), "
+            f"{found.redelivered} webhooks redelivered (same event id); candidates turned "
+            f"away {dict(ledger.apply_refused) or 0}",
+        ),
     ):
         table.add_row(name, str(count), detail)
     console.print(table)
@@ -263,6 +373,10 @@ def main(
     customers: Annotated[int, typer.Option(help="Customers onboarded.")] = 3,
     jobs: Annotated[int, typer.Option(help="Jobs in flight at a time.")] = 6,
     kill_every: Annotated[float, typer.Option(help="Mean seconds between two SIGKILLs.")] = 10,
+    applications: Annotated[
+        int, typer.Option(help="Candidates applying through LinkedIn (Apply Connect).")
+    ] = 40,
+    apply_jobs: Annotated[int, typer.Option(help="Jobs with on-site apply questions.")] = 2,
     keep: Annotated[bool, typer.Option(help="Keep the data dir and logs.")] = False,
 ) -> None:
     """The whole stack under faults and SIGKILLs; exits 1 on any loss, double, wrong or stuck."""
@@ -274,6 +388,8 @@ def main(
         customers,
         jobs,
         kill_every,
+        applications,
+        apply_jobs,
     )
     data = Path(tempfile.mkdtemp(prefix="linkedin-ats-chaos-"))
     run = asyncio.run(chaos(plan, data))

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from rich.console import Console
 
+from client.applications import ApplicationsClient, UnknownApplication
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
 from client.webhooks import WebhooksClient
+from domain.applications import ActionRequest, ApplicationView, application_workflow_id
 from domain.integration_workflow import ContextStatus, IntegrationState, integration_workflow_id
 from domain.integrations import IntegrationType
 from domain.job_workflow import JobState, Operation, job_workflow_id
@@ -50,12 +54,14 @@ class Tour:
         onboarding: IntegrationsClient,
         jobs: JobsClient,
         webhooks: WebhooksClient,
+        applications: ApplicationsClient,
         console: Console,
     ) -> None:
         self.settings = settings
         self.onboarding = onboarding
         self.jobs = jobs
         self.webhooks = webhooks
+        self.applications = applications
         self.say = console.print
         self.ui = f"http://127.0.0.1:{settings.temporal_ui_port}/namespaces/default/workflows/"
 
@@ -170,6 +176,59 @@ class Tour:
             self.say("  LinkedIn asked for the job again: it was resent as one UPDATE")
         await self.jobs.close(customer, external_id, wait=True)
 
+    async def a_candidate_applies(self, customer: str) -> None:
+        """Apply Connect: a job with on-site questions, a candidate applying through LinkedIn
+        (the sandbox), the application and its resume with us; the ATS marks it viewed, then
+        rejected, and LinkedIn hears each once."""
+        sandbox = f"http://127.0.0.1:{self.settings.sandbox_port}"
+        external_id = f"apply-{int(time.time())}"
+        await self.jobs.create(customer, apply_job(customer, external_id), wait=True)
+        self.say(f"[bold]A candidate applies[/bold] to {external_id} (Apply Connect)")
+        resume = b"%PDF-1.7 Ada Lovelace, resume"
+        body = {
+            "customerId": customer,
+            "candidate": {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"},
+            "answers": {"years": 9, "authorized": "YES"},
+            "resume": base64.b64encode(resume).decode(),
+        }
+        async with httpx.AsyncClient(base_url=sandbox, timeout=30) as linkedin:
+            applied = await linkedin.post(f"/sandbox/jobs/{external_id}/apply", json=body)
+            applied.raise_for_status()
+            urn = str(applied.json()["jobApplicationId"])
+            key = urn.rsplit(":", 1)[-1]
+            link = self.link(application_workflow_id(customer, key))
+            self.say(f"  LinkedIn delivered {urn}, signed — {link}")
+            view = await self._application_until(customer, key)
+            sizes = ", ".join(f"{d.kind} {d.size} bytes" for d in view.documents)
+            self.say(f"  application {key} is {view.status}: {sizes}, sealed in the document store")
+            for action in ("APPLICATION_VIEWED", "APPLICATION_REJECTED"):
+                request = ActionRequest(action=action, performed_at=datetime.now(UTC))
+                await self.applications.record_action(customer, key, request, f"demo-{action}")
+            deadline = time.monotonic() + 60
+            while True:
+                journal = (await linkedin.get("/sandbox/lifecycle-actions")).json()
+                sent = [a["action"] for a in journal if a["jobApplicationId"] == urn]
+                if len(sent) >= 2:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"application {key}: LinkedIn heard only {sent}")
+                await asyncio.sleep(0.3)
+        self.say(f"  the ATS marked it viewed, then rejected: LinkedIn heard {', '.join(sent)}")
+        await self.jobs.close(customer, external_id, wait=True)
+
+    async def _application_until(self, customer: str, key: str) -> ApplicationView:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                view = await self.applications.state(customer, key)
+                if view.status == "READY":
+                    return view
+            except UnknownApplication:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"application {key} is not READY")
+            await asyncio.sleep(0.3)
+
     async def _job_until(
         self, customer: str, external_id: str, status: str | None = None, resent: bool = False
     ) -> JobState:
@@ -238,6 +297,8 @@ class Tour:
         async with self.webhook_listener(globex, expected=5):
             await self.job_life(globex, globex_contract)
         await self.linkedin_talks_back(initech)
+        async with self.webhook_listener(initech, expected=3):
+            await self.a_candidate_applies(initech)
         self.say(
             "[green]Demo complete.[/green] Filter the UI by IntegrationStatus or JobStatus, "
             f"e.g. {self.ui}?query=" + quote('IntegrationStatus="ENABLED"'),
@@ -254,6 +315,44 @@ def demo_job(customer: str, external_id: str) -> dict[str, Any]:
         "listedAt": int(time.time() * 1000) - 60_000,
         "location": "Springfield",
         "integrationContext": "urn:li:organization:42",
+    }
+
+
+def apply_job(customer: str, external_id: str) -> dict[str, Any]:
+    """A job with Apply Connect questions: a resume, years of experience, authorization."""
+    radio = {
+        "choices": [
+            {"symbolicName": "YES", "displayValue": "Yes"},
+            {"symbolicName": "NO", "displayValue": "No"},
+        ],
+        "preferredFormComponent": "RADIO_BUTTONS",
+    }
+    questions = [
+        {
+            "partnerQuestionIdentifier": "years",
+            "questionText": "Years of backend experience?",
+            "required": True,
+            "questionDetails": {
+                "numericQuestionDetails": {
+                    "integerQuestionDetails": {"minValue": 0, "maxValue": 60}
+                }
+            },
+        },
+        {
+            "partnerQuestionIdentifier": "authorized",
+            "questionText": "Are you authorized to work in Springfield?",
+            "required": True,
+            "questionDetails": {"multipleChoiceQuestionDetails": radio},
+        },
+    ]
+    return {
+        **demo_job(customer, external_id),
+        "onsiteApplyConfiguration": {
+            "questions": {
+                "resumeQuestions": {"resumeQuestionRequirement": "REQUIRED"},
+                "additionalQuestions": {"customQuestionSets": [{"questions": questions}]},
+            }
+        },
     }
 
 

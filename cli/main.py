@@ -254,6 +254,7 @@ def demo() -> None:
 
 async def tour() -> None:
     from cli.demo import Tour
+    from client.applications import ApplicationsClient
     from client.connection import connect
     from client.integrations import IntegrationsClient
     from client.jobs import JobsClient
@@ -269,6 +270,12 @@ async def tour() -> None:
         IntegrationsClient.from_settings(temporal, settings),
         JobsClient.from_settings(temporal, settings),
         WebhooksClient.from_settings(temporal, settings),
+        ApplicationsClient(
+            temporal,
+            task_queue=settings.task_queue,
+            webhooks=settings.webhooks,
+            retention_days=settings.application_retention_days,
+        ),
         console,
     ).run()
 

@@ -42,6 +42,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         outbox.start()  # a webhook kept in the state file is validated on time
+        api.state.applications.resume()  # and an application accepted, not yet delivered
         yield
         await outbox.aclose()
         sandbox.save()

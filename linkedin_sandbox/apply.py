@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import json
 import secrets
 import uuid
@@ -135,6 +136,25 @@ class Applications:
         self.deliveries.clear()
         self.wrong_secret_next = 0
 
+    def resume(self) -> int:
+        """Deliveries a restart interrupted start again (LinkedIn keeps what it accepted and
+        retries it); how many."""
+        world = self.sandbox.world
+        resumed = 0
+        for application in world.applications.values():
+            if application.delivery != "QUEUED":
+                continue
+            app = next(
+                (a for a in world.apps.values() if a.client_id == application.client_id), None
+            )
+            job = world.job(application.client_id, application.external_id)
+            config = (job.payload.get("onsiteApplyConfiguration") if job else None) or {}
+            url = config.get("jobApplicationWebhookUrl") if isinstance(config, dict) else None
+            if app is not None and url:
+                self.deliver(application, str(url), app)
+                resumed += 1
+        return resumed
+
     def deliver(self, application: JobApplication, url: str, app: App) -> None:
         task = asyncio.create_task(self._deliver(application, url, app, self._generation))
         self._tasks.add(task)
@@ -238,6 +258,23 @@ class Applications:
 
 class ApplicationFault(BaseModel):
     wrong_secret_next: int = Field(default=0, ge=0, le=1000, alias="wrongSecretNext")
+
+
+def _digests(world: World, application: JobApplication) -> dict[str, str | None]:
+    """The sha256 of each document the candidate sent, as LinkedIn holds it (None once gone)."""
+    responses = application.payload.get("questionResponses") or {}
+    found: dict[str, str | None] = {}
+    for kind, section, answer in (
+        ("resume", "resumeQuestionResponses", "resumeQuestionAnswer"),
+        ("coverLetter", "coverLetterQuestionResponses", "coverLetterQuestionAnswer"),
+    ):
+        url = ((responses.get(section) or {}).get(answer) or {}).get("mediaUrl")
+        if not url:
+            continue
+        media = world.media.get(str(url).rsplit("x-li-ambry-ep=", 1)[-1])
+        content = base64.b64decode(media.content_b64) if media else None
+        found[kind] = hashlib.sha256(content).hexdigest() if content is not None else None
+    return found
 
 
 def _job_of(world: World, customer_id: str, external_id: str) -> tuple[App, Job]:
@@ -357,6 +394,7 @@ def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> Applications:
                 "delivery": a.delivery,
                 "attempts": a.attempts,
                 "firstOfJob": a.first_of_job,
+                "documents": _digests(sandbox.world, a),
             }
             for a in sandbox.world.applications.values()
             if customer_id in (None, a.customer_id)

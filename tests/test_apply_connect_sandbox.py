@@ -11,15 +11,18 @@ import base64
 import copy
 import hashlib
 import hmac
+from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from linkedin import LinkedInClient
-from tests.conftest import Customer
+from linkedin_sandbox import SandboxSettings
+from tests.conftest import PARTNER, Customer, provision
 from tests.jobs_support import valid_job
-from tests.sandbox_control import SandboxControl, ServerThread
+from tests.sandbox_control import SandboxControl, SandboxServer, ServerThread
 from tests.test_apply_questions import full_configuration
 from tests.test_sandbox import enable, run
 
@@ -244,3 +247,41 @@ async def test_a_job_whose_first_application_cannot_be_delivered_turns_off_site(
     finally:
         server.stop()
         await sandbox.settings(**SANDBOX_DEFAULTS)
+
+
+async def test_a_delivery_a_restart_interrupted_is_resumed_and_documents_list_their_digest(
+    tmp_path: Path,
+) -> None:
+    """LinkedIn keeps an application it accepted: a delivery cut short by a restart (a
+    SIGKILL in `make chaos`) starts again when the sandbox is back."""
+    settings = SandboxSettings(
+        task_delay_seconds=0,
+        state_path=str(tmp_path / "state.sqlite"),
+        webhook_retry_seconds=3600,  # the next attempt would come only after the restart
+    )
+    server = SandboxServer(settings).start()
+    async with LinkedInClient(api_url=server.url, oauth_url=server.url, partner=PARTNER) as c:
+        customer = await provision(c, "cust-1")
+        receiver = Receiver(customer.creds.client_secret.get_secret_value(), failing=True)
+        intake = ServerThread(receiver.app, health="/docs-health").start()
+        try:
+            job = valid_job("j9", onsite_apply_configuration=configured(f"{intake.url}/intake"))
+            (submission,) = await c.submit_jobs(customer.creds, [job])
+            assert submission.error is None
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                applied = await http.post("/sandbox/jobs/j9/apply", json=apply_body())
+            assert applied.status_code == 202
+            await eventually(lambda: asyncio.sleep(0, bool(receiver.received)))
+            server.stop()
+            receiver.failing = False
+            again = SandboxServer(settings, port=server.port).start()
+            try:
+                await eventually(lambda: asyncio.sleep(0, len(receiver.received) == 2))
+                async with httpx.AsyncClient(base_url=again.url) as http:
+                    listed = (await http.get("/sandbox/applications")).json()
+            finally:
+                again.stop()
+        finally:
+            intake.stop()
+    assert [a["delivery"] for a in listed] == ["DELIVERED"]
+    assert listed[0]["documents"] == {"resume": hashlib.sha256(b"%PDF-1.7 resume").hexdigest()}

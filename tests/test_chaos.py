@@ -23,6 +23,8 @@ from temporalio.worker import Worker
 from chaos.ats import PARKED_PATIENCE, Ledger, Patience, Requested
 from chaos.audit import (
     Findings,
+    Received,
+    audit_applications,
     audit_jobs,
     audit_linkedin_changes,
     audit_resyncs,
@@ -264,3 +266,69 @@ def test_the_auditor_finds_a_resync_that_missed_linkedins_half_hour() -> None:
         "late: resync rs-1 asked for it; it came back late",
     ]
     assert found.resyncs == ["1/4"]
+
+
+def linkedin_application(n: int, delivery: str = "DELIVERED", **documents: str) -> dict[str, Any]:
+    return {
+        "jobApplicationId": f"urn:li:jobApplication:{n}",
+        "customerId": "c1",
+        "externalJobPostingId": "j1",
+        "delivery": delivery,
+        "documents": documents or {"resume": "r1", "coverLetter": "l1"},
+    }
+
+
+def received(runs: int = 1, status: str = "READY", **documents: str) -> Received:
+    return Received(runs, status, documents or {"resume": "r1", "coverLetter": "l1"})
+
+
+def test_the_auditor_passes_applications_received_once_with_their_documents_intact() -> None:
+    linkedin = [linkedin_application(1), linkedin_application(2, resume="r2")]
+    ours = {
+        "urn:li:jobApplication:1": received(),
+        "urn:li:jobApplication:2": received(resume="r2"),
+    }
+    # a webhook delivered twice under the same event id is one receipt (the ATS dedupes)
+    heard = {"urn:li:jobApplication:1": ["evt_a", "evt_a"], "urn:li:jobApplication:2": ["evt_b"]}
+    found = Findings()
+    audit_applications(linkedin, {a["jobApplicationId"] for a in linkedin}, ours, heard, found)
+    assert not found.failed
+    assert (found.applications, found.documents, found.redelivered) == (2, 3, 1)
+    assert found.minimum["ambry"] == 3
+
+
+def test_the_auditor_finds_an_application_lost_twice_stuck_or_with_a_changed_document() -> None:
+    linkedin = [
+        linkedin_application(1),  # we never got it
+        linkedin_application(2),  # received twice, the ATS told twice
+        linkedin_application(3),  # its cover letter changed with us
+        linkedin_application(4, delivery="FAILED"),  # LinkedIn gave up
+        linkedin_application(5),  # still RECEIVED, the ATS never told
+    ]
+    ours = {
+        "urn:li:jobApplication:2": received(runs=2),
+        "urn:li:jobApplication:3": received(coverLetter="tampered", resume="r1"),
+        "urn:li:jobApplication:5": received(status="RECEIVED", resume="r1"),
+    }
+    heard = {
+        "urn:li:jobApplication:2": ["evt_a", "evt_b"],
+        "urn:li:jobApplication:3": ["evt_c"],
+    }
+    accepted = {"urn:li:jobApplication:6"} | {a["jobApplicationId"] for a in linkedin}
+    found = Findings()
+    audit_applications(linkedin, accepted, ours, heard, found)
+    assert found.lost == [
+        "application urn:li:jobApplication:6: the candidate was answered 202; LinkedIn lost it",
+        "application urn:li:jobApplication:1: LinkedIn delivered it; we do not have it",
+        "application urn:li:jobApplication:4: LinkedIn gave up delivering it",
+        "application urn:li:jobApplication:5: the ATS never heard application.received",
+        "application urn:li:jobApplication:5: its coverLetter is not with us",
+    ]
+    assert found.applied_twice == [
+        "application urn:li:jobApplication:2: received 2 times",
+        "application urn:li:jobApplication:2: the ATS heard 2 distinct receipts",
+    ]
+    assert found.wrong == [
+        "application urn:li:jobApplication:3: its coverLetter differs from LinkedIn's"
+    ]
+    assert found.stuck == ["application urn:li:jobApplication:5: RECEIVED, not READY"]

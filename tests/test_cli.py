@@ -104,7 +104,19 @@ def test_up_prints_the_urls_and_the_demo_completes(stack: Stack) -> None:
     assert "LinkedIn took the job down; it reads UNLISTED_BY_LINKEDIN" in text
     assert "(LinkedIn says: Closed after member reports)" in text
     assert "LinkedIn asked for the job again: it was resent as one UPDATE" in text
-    for event in ("job.listed", "job.upgraded", "job.renewed", "job.downgraded", "job.closed"):
+    assert re.search(r"LinkedIn delivered urn:li:jobApplication:\d+, signed", text), text
+    assert re.search(r"application \d+ is READY: resume \d+ bytes, sealed", text), text
+    assert "the ATS marked it viewed, then rejected: LinkedIn heard " in text
+    assert "LinkedIn heard APPLICATION_VIEWED, APPLICATION_REJECTED" in text
+    for event in (
+        "job.listed",
+        "job.upgraded",
+        "job.renewed",
+        "job.downgraded",
+        "job.closed",
+        "application.received",
+        "application.action_sent",
+    ):
         assert re.search(rf"webhook {re.escape(event)} +evt_\w+  signature ok", text), event
 
 
