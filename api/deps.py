@@ -95,7 +95,9 @@ class Clients:
             integrations=integrations,
             jobs=JobsClient.from_settings(temporal, settings),
             webhooks=WebhooksClient.from_settings(temporal, settings),
-            linkedin_events=LinkedInEventsClient(temporal, settings.task_queue),
+            linkedin_events=LinkedInEventsClient(
+                temporal, settings.task_queue, settings.linkedin_event_dedupe_seconds
+            ),
             applications=ApplicationsClient(
                 temporal,
                 task_queue=settings.task_queue,

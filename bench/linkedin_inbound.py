@@ -113,7 +113,7 @@ async def signed_post(http: httpx.AsyncClient, body: Mapping[str, object]) -> fl
 
 async def routing(client: Client) -> int:
     """Events still being routed: each round starts on a quiet engine, as the starts do."""
-    query = 'WorkflowType = "LinkedInEventWorkflow" AND ExecutionStatus = "Running"'
+    query = 'WorkflowType = "LinkedInEventWorkflow" AND LinkedInEventOutcome = "RECEIVED"'
     return (await client.count_workflows(query)).count
 
 

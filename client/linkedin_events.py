@@ -17,6 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.documents import Document
 from domain.linkedin_events import (
+    DEFAULT_DEDUPE_SECONDS,
     LINKEDIN_EVENT_WORKFLOW_TYPE,
     EventOutcome,
     ReceivedEvent,
@@ -46,15 +47,19 @@ class LinkedInEventSummary(Document):
 
 
 class LinkedInEventsClient:
-    def __init__(self, temporal: Client, task_queue: str) -> None:
+    def __init__(
+        self, temporal: Client, task_queue: str, dedupe_seconds: int = DEFAULT_DEDUPE_SECONDS
+    ) -> None:
         self._temporal = temporal
         self._task_queue = task_queue
+        self._dedupe_seconds = dedupe_seconds
 
     async def accept(
         self, body: bytes, form: SignatureForm, customer_id: str | None = None
     ) -> AcceptedEvent:
         """Durable once this returns: a LinkedInEventWorkflow named by the body's digest.
-        The same bytes again start nothing (the workflow exists, running or ended)."""
+        The same bytes again start nothing while it is open (the dedupe window); after it,
+        they are a new event."""
         digest = event_digest(body)
         try:
             parsed: Any = json.loads(body)
@@ -71,6 +76,7 @@ class LinkedInEventsClient:
             body=content,
             customer_id=customer_id,
             signature_form=form,
+            dedupe_seconds=self._dedupe_seconds,
         )
         kind = content.get("type")
         attributes = [
@@ -85,11 +91,11 @@ class LinkedInEventsClient:
                 received,
                 id=linkedin_event_workflow_id(digest),
                 task_queue=self._task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=TypedSearchAttributes(attributes),
             )
-        except WorkflowAlreadyStartedError:  # running or ended: these bytes came before
+        except WorkflowAlreadyStartedError:  # open: these bytes came within the window
             return AcceptedEvent(event_id=digest, duplicate=True)
         return AcceptedEvent(event_id=digest, duplicate=False)
 

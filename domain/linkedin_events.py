@@ -7,7 +7,9 @@ signature, so both are accepted: (a) hex HMAC-SHA256 of `"hmacsha256=" + body`, 
 LinkedIn signs "the escaped Unicode version", which no re-serialisation reproduces.
 
 Events carry no id of their own (the job-status and resync schemas show none), so an
-event is known by the digest of its bytes: a redelivery is the same event.
+event is known by the digest of its bytes, for a while: the same bytes within the dedupe
+window are a redelivery; after it, a new event that happens to read the same (LinkedIn
+asking for every open job again, a job taken down a second time).
 """
 
 from __future__ import annotations
@@ -168,10 +170,16 @@ def parse_event(body: Any, customer_id: str | None = None) -> LinkedInEvent:
     raise UnreadableEvent(f"type: {kind!r} is not an event type we know")
 
 
+DEFAULT_DEDUPE_SECONDS = 600
+"""How long the same bytes count as a redelivery (LinkedIn's retries are undocumented)."""
+
+
 class ReceivedEvent(BaseModel):
     """The LinkedInEventWorkflow's input: the body as LinkedIn sent it, and where."""
 
     digest: str
+    dedupe_seconds: int = DEFAULT_DEDUPE_SECONDS
+    """The workflow stays open this long after routing: its id refuses the same bytes."""
     received_at: datetime
     body: dict[str, Any]
     customer_id: str | None = None

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     """How often an enabled integration is verified at LinkedIn to catch drift."""
     job_wakeup_interval_seconds: int = Field(default=900, ge=10)
     """How often the wake-up sweep renews and expires the jobs due (JobWakeAt passed)."""
+    linkedin_event_dedupe_seconds: int = Field(default=600, ge=1, le=86_400)
+    """How long the same bytes from LinkedIn count as a redelivery, not a new event."""
     status_check_interval_seconds: int = Field(default=6 * 3600, ge=60)
     """How often every live job reads its status at LinkedIn (LinkedIn asks partners to
     check at regular intervals; 100 jobs a call, so 10,000 jobs cost 400 calls a day)."""

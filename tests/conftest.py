@@ -144,6 +144,7 @@ def settings(sandbox: SandboxControl, tmp_path: Path) -> Settings:
         job_task_poll_seconds=0.1,
         job_settle_seconds=1.0,
         job_credentials_wait_seconds=2.0,
+        linkedin_event_dedupe_seconds=3,
     )
 
 

@@ -202,8 +202,7 @@ async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
     }
     accepted = await post_event(api_url, resync)
     await post_event(api_url, resync)  # LinkedIn sends it again
-    handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{accepted.json()['eventId']}")
-    result = await handle.result()
+    result = await routed(temporal_env, accepted)
     reasons = {job["external_job_posting_id"]: job.get("reason") for job in result["jobs"]}
     assert reasons == {
         "open-1": None,
@@ -225,9 +224,26 @@ async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
 
     everything = {**resync, "syncAllOpenJobs": True, "externalJobPostingIds": []}
     every = await post_event(api_url, everything)
-    handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{every.json()['eventId']}")
-    result = await handle.result()
+    result = await routed(temporal_env, every)
     assert sorted(job["external_job_posting_id"] for job in result["jobs"]) == ["open-1", "open-2"]
+
+    # The same bytes after the dedupe window are LinkedIn asking again, not a redelivery.
+    again = await eventually(
+        lambda: post_event(api_url, resync), lambda r: r.json()["duplicate"] is False, within=30
+    )
+    assert again.json()["eventId"] == accepted.json()["eventId"]
+    await routed(temporal_env, again)
+    job = await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/jobs/open-1"),
+        lambda r: sum(op["id"].startswith("resync-") for op in r.json()["operations"]) == 2,
+    )
+
+
+async def routed(temporal_env: WorkflowEnvironment, accepted: httpx.Response) -> Any:
+    """What routing did with the event (its workflow stays open for the dedupe window)."""
+    handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{accepted.json()['eventId']}")
+    found = await eventually(lambda: handle.query("routed"), lambda r: r is not None, within=60)
+    return found
 
 
 async def test_the_sandbox_as_linkedin_validates_our_door_and_its_events_reach_the_jobs(
