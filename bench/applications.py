@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +35,7 @@ import structlog
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from bench.jobs import machine, onboard, sandbox_process, table, wire
+from bench.jobs import bench_settings, machine, onboard, sandbox_process, table, wire
 from bench.linkedin_inbound import CONCURRENT, ROUNDS, api_process, p99, quantiles
 from bench.trivial import TrivialWorkflow
 from cli.webhooks import receiver
@@ -300,11 +299,9 @@ async def main(count: int, job_count: int) -> None:
         async with sandbox_process() as sandbox:
             with tempfile.TemporaryDirectory() as data:
                 port = free_port()
-                settings = Settings(
-                    linkedin_api_url=sandbox.url,
-                    linkedin_oauth_url=sandbox.url,
-                    task_queue=f"bench-{uuid.uuid4()}",
-                    data_dir=Path(data),
+                settings = bench_settings(
+                    sandbox,
+                    data,
                     payload_keys=SecretStr(TEST_KEYS_TEXT),
                     api_port=port,
                     public_url=f"http://127.0.0.1:{port}",

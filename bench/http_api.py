@@ -43,6 +43,8 @@ from temporalio.client import Client
 from bench.jobs import (
     BIN,
     JOB_ENDPOINTS,
+    bench_settings,
+    healthy,
     journal,
     machine,
     onboard,
@@ -130,13 +132,7 @@ async def api_and_worker(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(600):
-                try:
-                    (await http.get(f"{url}/healthz")).raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.05)
+        await healthy(f"{url}/healthz", 600)
         if profile is None:
             yield Processes(url, api.pid, worker.pid)
         else:
@@ -329,12 +325,7 @@ async def main(
     try:
         async with sandbox_process() as sandbox:
             with tempfile.TemporaryDirectory() as data:
-                settings = Settings(
-                    linkedin_api_url=sandbox.url,
-                    linkedin_oauth_url=sandbox.url,
-                    task_queue=f"bench-{uuid.uuid4()}",
-                    data_dir=Path(data),
-                )
+                settings = bench_settings(sandbox, data)
                 async with api_and_worker(env.client, settings, sandbox, profile) as processes:
                     every = [
                         await onboard(env.client, sandbox, settings)

@@ -23,16 +23,14 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
 import structlog
 
 from api.app import create_app
-from bench.jobs import machine, onboard, sandbox_process, table, wire
+from bench.jobs import bench_settings, machine, onboard, sandbox_process, table, wire
 from client.connection import connect
 from domain.job_workflow import JOB_WORKFLOW_TYPE, JobStatus
 from domain.visibility import where
@@ -95,11 +93,9 @@ async def main(jobs: int, batch: int, concurrency: int, budget: float) -> None:
     try:
         async with sandbox_process() as sandbox:
             with tempfile.TemporaryDirectory() as data:
-                settings = Settings(
-                    linkedin_api_url=sandbox.url,
-                    linkedin_oauth_url=sandbox.url,
-                    task_queue=f"bench-{uuid.uuid4()}",
-                    data_dir=Path(data),
+                settings = bench_settings(
+                    sandbox,
+                    data,
                     job_import_concurrency=concurrency,
                     linkedin_batch_budget_seconds=budget,
                     webhooks=False,

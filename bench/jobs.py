@@ -98,6 +98,28 @@ def p50_p95(values: list[float]) -> tuple[str, str]:
     return ms(statistics.median(ordered)), ms(ordered[round(0.95 * (len(ordered) - 1))])
 
 
+def bench_settings(sandbox: SandboxControl, data: str, **overrides: Any) -> Settings:
+    """One run's settings: the sandbox as LinkedIn, a task queue and data dir of its own."""
+    return Settings(
+        linkedin_api_url=sandbox.url,
+        linkedin_oauth_url=sandbox.url,
+        task_queue=f"bench-{uuid.uuid4()}",
+        data_dir=Path(data),
+        **overrides,
+    )
+
+
+async def healthy(url: str, tries: int = 400) -> None:
+    """Until `url` answers 2xx (a process just started), at most `tries` times 50 ms."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(tries):
+            try:
+                (await http.get(url)).raise_for_status()
+                return
+            except httpx.HTTPError:
+                await asyncio.sleep(0.05)
+
+
 def wire(external_id: str, **overrides: Any) -> dict[str, Any]:
     return JobPosting.model_validate(job_fields(external_id, **overrides)).to_wire()
 
@@ -609,12 +631,7 @@ async def main(parts: str, idle: int, idle_seconds: float) -> None:
     try:
         async with sandbox_process() as sandbox:
             with tempfile.TemporaryDirectory() as data:
-                settings = Settings(
-                    linkedin_api_url=sandbox.url,
-                    linkedin_oauth_url=sandbox.url,
-                    task_queue=f"bench-{uuid.uuid4()}",
-                    data_dir=Path(data),
-                )
+                settings = bench_settings(sandbox, data)
                 async with running_worker(env.client, settings):
                     customer = await onboard(env.client, sandbox, settings)
                     stack = Stack(

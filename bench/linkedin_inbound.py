@@ -28,13 +28,23 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import structlog
 from temporalio.client import Client
 
-from bench.jobs import BIN, create, journal, machine, onboard, sandbox_process, table, wire
+from bench.jobs import (
+    BIN,
+    bench_settings,
+    create,
+    healthy,
+    journal,
+    machine,
+    onboard,
+    sandbox_process,
+    table,
+    wire,
+)
 from bench.trivial import TrivialWorkflow
 from client.jobs import JobsClient
 from domain.job_workflow import JOB_STATUS_CHECKS_WORKFLOW_TYPE, JOB_WORKFLOW_TYPE
@@ -86,13 +96,7 @@ async def api_process(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(400):
-                try:
-                    (await http.get(f"{url}/healthz")).raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.05)
+        await healthy(f"{url}/healthz", 400)
         yield url
     finally:
         process.terminate()
@@ -265,12 +269,7 @@ async def main(count: int) -> None:
     try:
         async with sandbox_process() as sandbox:
             with tempfile.TemporaryDirectory() as data:
-                settings = Settings(
-                    linkedin_api_url=sandbox.url,
-                    linkedin_oauth_url=sandbox.url,
-                    task_queue=f"bench-{uuid.uuid4()}",
-                    data_dir=Path(data),
-                )
+                settings = bench_settings(sandbox, data)
                 async with (
                     running_worker(env.client, settings),
                     api_process(env.client, settings) as api_url,

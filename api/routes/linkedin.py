@@ -101,14 +101,7 @@ async def linkedin_application(
     request: Request, secrets: Secrets, applications: Applications, customer_id: CustomerId
 ) -> AcceptedApplication:
     """An Apply Connect application: durable before the 200; a retry is a no-op."""
-    body = await _bounded_body(request, MAX_APPLICATION_BYTES)
-    header = request.headers.get(SIGNATURE_HEADER)
-    if not header:
-        raise HTTPException(401, f"{SIGNATURE_HEADER}: required; LinkedIn signs every application")
-    form = await _verified(secrets, header, body, customer_id)
-    if form is None:
-        log.warning("linkedin.forged", path=request.url.path, bytes=len(body))
-        raise HTTPException(401, f"{SIGNATURE_HEADER}: does not match this body")
+    body, form = await _signed(request, secrets, customer_id, MAX_APPLICATION_BYTES)
     accepted = await applications.accept(customer_id, body, form)
     log.info(
         "linkedin.application",
@@ -143,14 +136,7 @@ async def _event(
     events: LinkedInEventsClient,
     customer_id: str | None,
 ) -> AcceptedEvent:
-    body = await _bounded_body(request)
-    header = request.headers.get(SIGNATURE_HEADER)
-    if not header:
-        raise HTTPException(401, f"{SIGNATURE_HEADER}: required; LinkedIn signs every event")
-    form = await _verified(secrets, header, body, customer_id)
-    if form is None:
-        log.warning("linkedin.forged", path=request.url.path, bytes=len(body))
-        raise HTTPException(401, f"{SIGNATURE_HEADER}: does not match this body")
+    body, form = await _signed(request, secrets, customer_id, MAX_EVENT_BYTES)
     accepted = await events.accept(body, form, customer_id)
     log.info(
         "linkedin.event",
@@ -162,7 +148,23 @@ async def _event(
     return accepted
 
 
-async def _bounded_body(request: Request, limit: int = MAX_EVENT_BYTES) -> bytes:
+async def _signed(
+    request: Request, secrets: AppSecrets, customer_id: str | None, limit: int
+) -> tuple[bytes, SignatureForm]:
+    """The raw body and the signature form that proved it LinkedIn's; 401 or 413 otherwise,
+    before anything parses it."""
+    body = await _bounded_body(request, limit)
+    header = request.headers.get(SIGNATURE_HEADER)
+    if not header:
+        raise HTTPException(401, f"{SIGNATURE_HEADER}: required; LinkedIn signs what it sends")
+    form = await _verified(secrets, header, body, customer_id)
+    if form is None:
+        log.warning("linkedin.forged", path=request.url.path, bytes=len(body))
+        raise HTTPException(401, f"{SIGNATURE_HEADER}: does not match this body")
+    return body, form
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
     body = b""
     async for chunk in request.stream():
         body += chunk
