@@ -171,7 +171,7 @@ class CustomersClient:
         listing = where(
             WorkflowType=INTEGRATION_WORKFLOW_TYPE,
             ExecutionStatus="Running",
-            IntegrationStatus=ContextStatus(status) if status else None,
+            IntegrationStatus=status if status in ContextStatus.__members__ else None,
         )
         executions, next_cursor = await page(self._temporal, listing.query, page_size, cursor)
         items: list[CustomerSummary] = []

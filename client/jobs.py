@@ -324,7 +324,10 @@ class JobsClient:
                 f"Idempotency-Key: 1 to {MAX_BATCH_KEY_LENGTH} characters",
                 str(RefusalReason.INVALID),
             )
-        raw = [self._with_intake(customer_id, job) for job in jobs]
+        raw = [
+            self._with_intake(customer_id, job) if isinstance(job, JobPosting | dict) else job
+            for job in jobs
+        ]  # anything else is named invalid by check_batch
         valid, invalid = check_batch(raw, int(time.time() * 1000))
         if invalid and not partial:
             raise BatchInvalid(invalid, len(jobs))
