@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from client.integrations import IntegrationsClient, IntegrationSummary
 from client.jobs import UnknownCustomer
@@ -27,7 +28,12 @@ from domain.customers import (
     representative,
     with_offboarding,
 )
-from domain.integration_workflow import INTEGRATION_WORKFLOW_TYPE, ContextStatus
+from domain.integration_workflow import (
+    INTEGRATION_WORKFLOW_TYPE,
+    ContextStatus,
+    integration_workflow_id,
+)
+from domain.integrations import IntegrationType
 from domain.job_workflow import JOB_WORKFLOW_TYPE, JobStatus
 from domain.offboarding import OffboardingState
 from domain.visibility import where
@@ -124,7 +130,7 @@ class CustomersClient:
             done = await offboarding_state(self._temporal, customer_id)
             assert done is not None
             return done
-        if not summaries and status is None:
+        if not summaries and status is None and not await self._started_just_now(customer_id):
             raise UnknownCustomer(customer_id)
         return await start_offboarding(
             self._temporal,
@@ -134,6 +140,23 @@ class CustomersClient:
             erase=erase,
             webhooks=self._webhooks,
         )
+
+    async def _started_just_now(self, customer_id: str) -> bool:
+        """Whether an integration of the customer runs that the listing (visibility, which
+        lags) does not show yet: onboarded a moment ago, then offboarded."""
+        for integration_type in IntegrationType:
+            handle = self._temporal.get_workflow_handle(
+                integration_workflow_id(customer_id, integration_type)
+            )
+            try:
+                described = await handle.describe()
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue
+            if described.status == WorkflowExecutionStatus.RUNNING:
+                return True
+        return False
 
     async def job_counts(self, customer_id: str) -> JobCounts:
         """The customer's jobs by status, one count query per status (closed ones too)."""

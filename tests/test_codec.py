@@ -36,7 +36,12 @@ EMAIL = b"hiring.manager@globex.example"
 
 
 def without_search_attributes(event: HistoryEvent) -> bytes:
+    """The event's bytes without what Temporal must read in plain: search attributes, and
+    patch markers (`workflow.patched`), which hold a patch's name and nothing of ours."""
     if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+        return b""
+    marker = event.marker_recorded_event_attributes
+    if event.HasField("marker_recorded_event_attributes") and marker.marker_name == "core_patch":
         return b""
     copy = HistoryEvent()
     copy.CopyFrom(event)
