@@ -233,7 +233,7 @@ async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
     )
     assert again.json()["eventId"] == accepted.json()["eventId"]
     await routed(temporal_env, again)
-    job = await eventually(
+    await eventually(
         lambda: api.get(f"/v1/customers/{cid}/jobs/open-1"),
         lambda r: sum(op["id"].startswith("resync-") for op in r.json()["operations"]) == 2,
     )
@@ -242,8 +242,7 @@ async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
 async def routed(temporal_env: WorkflowEnvironment, accepted: httpx.Response) -> Any:
     """What routing did with the event (its workflow stays open for the dedupe window)."""
     handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{accepted.json()['eventId']}")
-    found = await eventually(lambda: handle.query("routed"), lambda r: r is not None, within=60)
-    return found
+    return await eventually(lambda: handle.query("routed"), lambda r: r is not None, within=60)
 
 
 async def test_the_sandbox_as_linkedin_validates_our_door_and_its_events_reach_the_jobs(
