@@ -13,6 +13,22 @@ from rich.console import Console
 
 T = TypeVar("T")
 console = Console(soft_wrap=True)
+
+
+class OutlivesItsReader(Console):
+    """A console for `up`: when whoever read its output is gone it falls silent, not exits.
+
+    Rich's default raises SystemExit(1) on a broken pipe, which would replace the stop
+    signal that `up` is handling (`make up | tee up.log`, then Ctrl-C).
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 errors = Console(stderr=True, soft_wrap=True)
 
 

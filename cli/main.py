@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,13 +11,15 @@ import httpx
 import typer
 
 from cli.applications import applications_app
-from cli.common import console, errors, fail, finish, run_briefly
+from cli.common import OutlivesItsReader, console, errors, fail, finish, run_briefly
 from cli.jobs import job_app, jobs, linkedin_events
 from cli.logs import configure_logging
 from cli.webhooks import webhooks_app
 from domain.integration_workflow import ContextStatus
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from client.codec import PayloadKeys
     from client.integrations import IntegrationsClient
     from domain.integration_workflow import IntegrationState
@@ -289,9 +290,10 @@ def up(
     from settings import get_settings
 
     settings = get_settings()
+    out = OutlivesItsReader(soft_wrap=True)
     created = ensure_payload_key_file(settings)
     if created:
-        console.print(
+        out.print(
             f"created the payload key file {created} (mode 0600): Temporal's data can be read "
             "only with it, so back it up; `linkedin-ats payload-key --rotate` adds a newer key"
         )
@@ -300,21 +302,19 @@ def up(
         with stack.supervising():
             try:
                 stack.check_ports()
-                with console.status("starting…") as status:
+                with out.status("starting…") as status:
                     stack.start(lambda name: status.update(f"{name} is up; starting the next…"))
             except StartupError as error:
                 stack.stop()
                 fail(str(error))
-            print_urls(settings)
+            print_urls(settings, out)
             if with_demo:
                 try:
                     asyncio.run(tour())
                 except Exception as error:  # the stack stays up for a look at what went wrong
                     errors.print(f"[red]demo failed:[/red] {type(error).__name__}: {error}")
             reason = stack.wait()
-            # Whoever read our output may be gone; rich then raises SystemExit(1).
-            with contextlib.suppress(OSError, SystemExit):
-                console.print(f"stopping ({reason})…")
+            out.print(f"stopping ({reason})…")
     except Interrupted:
         pass  # a stop signal while starting: supervising() has stopped what had started
     finish(0)
@@ -530,7 +530,7 @@ def apps_sync(
     finish(0)
 
 
-def print_urls(settings: Settings) -> None:
+def print_urls(settings: Settings, out: Console) -> None:
     from rich.table import Table
 
     table = Table(title="linkedin-ats is up", show_header=False)
@@ -542,7 +542,7 @@ def print_urls(settings: Settings) -> None:
     table.add_row("Temporal gRPC", f"127.0.0.1:{settings.temporal_port}")
     table.add_row("Worker metrics", f"http://{settings.metrics_address}/metrics")
     table.add_row("Logs", str(settings.data_dir.resolve() / "logs"))
-    console.print(table)
+    out.print(table)
     console.print("Try, in another terminal:")
     console.print("  .venv/bin/linkedin-ats onboard globex --name Globex")
     console.print(

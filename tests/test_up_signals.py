@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -83,3 +84,29 @@ def test_up_leaves_no_service_running(tmp_path: Path, ending: str) -> None:
             os.killpg(pid, signal.SIGKILL)
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(("console", "exit_code"), [("Console", 1), ("OutlivesItsReader", 0)])
+def test_up_console_falls_silent_when_its_reader_is_gone(console: str, exit_code: int) -> None:
+    """Rich's console exits 1 on a broken pipe, which replaced a Ctrl-C being handled
+    (`make up | tee up.log`, the CI run met it); `up`'s console falls silent instead."""
+    script = (
+        "import sys, time\n"
+        "from rich.console import Console\n"
+        "from cli.common import OutlivesItsReader, finish\n"
+        "sys.stdin.read()\n"  # the test has closed our stdout's reader
+        f"out = {console}()\n"
+        "for _ in range(100):\n"
+        "    out.print('stopping…' * 100)\n"
+        "finish(0)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    child.stdout.close()
+    child.stdin.close()
+    assert child.wait(timeout=30) == exit_code
