@@ -310,7 +310,7 @@ def up(
             print_urls(settings, out)
             if with_demo:
                 try:
-                    asyncio.run(tour())
+                    stack.run(tour())
                 except Exception as error:  # the stack stays up for a look at what went wrong
                     errors.print(f"[red]demo failed:[/red] {type(error).__name__}: {error}")
             reason = stack.wait()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import faulthandler
 import os
 import secrets
 import signal
@@ -18,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from settings import Settings
 BIN = Path(sys.executable).parent
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1
+POLL_SECONDS = 0.2
 
 
 class Interrupted(BaseException):
@@ -176,6 +178,7 @@ class Stack:
         # Yours when set (to use the codec from the temporal CLI), else fresh each start.
         codec_token = settings.codec_token or SecretStr(secrets.token_urlsafe(24))
         self.children = children(settings, self.data, codec_token.get_secret_value())
+        self._stop_signal: str | None = None
 
     def check_ports(self) -> None:
         s = self.settings
@@ -198,6 +201,7 @@ class Stack:
         self.data.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.logs.mkdir(mode=0o700, exist_ok=True)
         for child in self.children:
+            self.checkpoint()
             path = self.logs / f"{child.name}.log"
             log = open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")  # noqa: SIM115
             child.process = subprocess.Popen(
@@ -216,6 +220,7 @@ class Stack:
     def _wait(self, child: Child, within: float = 60.0) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
+            self.checkpoint()
             assert child.process is not None
             if child.process.poll() is not None:
                 raise StartupError(
@@ -224,7 +229,7 @@ class Stack:
                 )
             if child.ready():
                 return
-            time.sleep(0.2)
+            time.sleep(POLL_SECONDS)
         raise StartupError(
             f"{child.name} was not ready within {within:.0f}s; see "
             f"{self.logs / (child.name + '.log')}"
@@ -241,34 +246,63 @@ class Stack:
             )
             await prepare_namespace(client, self.settings)
 
-        asyncio.run(register())
+        self.run(register())
 
     @contextlib.contextmanager
     def supervising(self) -> Iterator[None]:
-        """Stop signals raise Interrupted inside; on leaving, however, every child stops."""
+        """Stop signals raise Interrupted inside, at the stack's own checkpoints; on leaving,
+        however, every child stops.
 
-        def interrupt(signum: int, _: object) -> None:
-            raise Interrupted(signal.Signals(signum).name)
+        The handler only notes the signal: raised from the handler, Interrupted could land
+        anywhere in the main thread (inside rich's console, httpx, a lock being taken), and
+        CPython promises nothing about the state it leaves there. `kill -USR1` writes every
+        thread's stack to logs/up-stacks.log, for a stop that seems stuck.
+        """
 
+        def note(signum: int, _: object) -> None:
+            self._stop_signal = self._stop_signal or signal.Signals(signum).name
+
+        self.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stacks = open(self.logs / "up-stacks.log", "a")  # noqa: SIM115 (faulthandler keeps it)
+        faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
         for signum in STOP_SIGNALS:
-            signal.signal(signum, interrupt)
+            signal.signal(signum, note)
         try:
             yield
         finally:
-            for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the stop short
-                signal.signal(signum, signal.SIG_IGN)
             self.stop()
+            faulthandler.unregister(signal.SIGUSR1)
+            stacks.close()
+
+    def checkpoint(self) -> None:
+        """Raise Interrupted if a stop signal has come."""
+        if self._stop_signal is not None:
+            raise Interrupted(self._stop_signal)
+
+    def run(self, work: Coroutine[object, object, None]) -> None:
+        """Run async work to its end, or cancel it when a stop signal comes."""
+
+        async def until_stopped() -> None:
+            task = asyncio.ensure_future(work)
+            while not task.done() and self._stop_signal is None:
+                await asyncio.wait([task], timeout=POLL_SECONDS)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self.checkpoint()
+            task.result()
+
+        asyncio.run(until_stopped())
 
     def wait(self) -> str:
         """Block until a child dies or a stop signal arrives; returns why."""
-        try:
-            while True:
-                for child in self.children:
-                    if child.process is not None and child.process.poll() is not None:
-                        return f"{child.name} exited with status {child.process.returncode}"
-                time.sleep(0.5)
-        except Interrupted as stop:
-            return str(stop)
+        while self._stop_signal is None:
+            for child in self.children:
+                if child.process is not None and child.process.poll() is not None:
+                    return f"{child.name} exited with status {child.process.returncode}"
+            time.sleep(POLL_SECONDS)
+        return self._stop_signal
 
     def stop(self) -> None:
         stop_children(self.children)
@@ -276,16 +310,19 @@ class Stack:
 
 def stop_children(children: Sequence[Child], grace: float = 15.0) -> None:
     """SIGTERM each child's process group, the last started first; SIGKILL any still
-    running `grace` seconds later."""
+    running `grace` seconds later (one deadline for all, so a stop is bounded by it)."""
     processes = [child.process for child in reversed(children) if child.process is not None]
     for process in processes:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
     for process in processes:
         try:
-            process.wait(timeout=grace)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

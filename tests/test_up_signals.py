@@ -75,7 +75,13 @@ def test_up_leaves_no_service_running(tmp_path: Path, ending: str) -> None:
             os.killpg(up.pid, signal.SIGHUP)
         else:
             os.kill(up.pid, signal.SIGKILL)
-        up.wait(timeout=60)
+        try:
+            up.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.kill(up.pid, signal.SIGUSR1)  # every thread's stack, to see where it stuck
+            time.sleep(1)
+            stacks = tmp_path / "logs" / "up-stacks.log"
+            raise AssertionError(f"up still running 60s on:\n{stacks.read_text()}") from None
         wait_until(lambda: all(gone(pid) for pid in children), 30, "all stopped")
         if ending != "SIGKILL":
             assert up.returncode == 0
