@@ -1,9 +1,9 @@
-"""Routing what LinkedIn sent: which customer its app is, which job workflows it names.
+"""Routing what LinkedIn sent: which customer its app is, which workflows it names.
 
 A job-status event makes the job read its status (the event has no timestamp, so what is
 current is read, not the event trusted); a resync request makes each named open job
-resend itself. A job we do not hold, or one that has ended, is reported, never dropped.
-"""
+resend itself; an integration status push makes the customer's integrations verify. A job
+we do not hold, or one that has ended, is reported, never dropped."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.credentials import CredentialStore
 from activities.jobs import LIVE_JOBS
+from domain.integration_workflow import INTEGRATION_WORKFLOW_TYPE, STATUS_PUSHED
 from domain.job_workflow import JOB_WORKFLOW_TYPE, JobSignal, ResyncJob, job_workflow_id
 from domain.linkedin_events import (
     MAX_REPORTED,
@@ -51,13 +52,7 @@ class LinkedInEventActivities:
             return RoutedEvent(outcome=EventOutcome.UNREADABLE, reason=str(error))
         kind = str(event.type)
         if isinstance(event, IntegrationStatusChanged):
-            return RoutedEvent(
-                outcome=EventOutcome.KEPT,
-                type=kind,
-                customer_id=received.customer_id,
-                reason="integration status pushes are kept; the integration re-verifies "
-                "on its own schedule",
-            )
+            return await self._push_to_integrations(received.customer_id, kind)
         stored = await self._store.find_application(event.developer_application_urn)
         if stored is None:
             return RoutedEvent(
@@ -98,6 +93,42 @@ class LinkedInEventActivities:
             jobs=routed[:MAX_REPORTED],
             delivered=delivered,
             undelivered=undelivered,
+        )
+
+    async def _push_to_integrations(self, customer_id: str | None, kind: str) -> RoutedEvent:
+        """An integration status push makes each of the customer's integrations verify soon:
+        what changed is read from LinkedIn, not taken from the push (its fields are not
+        documented)."""
+        if customer_id is None:
+            return RoutedEvent(
+                outcome=EventOutcome.KEPT,
+                type=kind,
+                reason="an integration status push names no customer here: LinkedIn sends "
+                "it to the customer's own callback path",
+            )
+        listing = where(
+            WorkflowType=INTEGRATION_WORKFLOW_TYPE,
+            ExecutionStatus="Running",
+            CustomerId=customer_id,
+        )
+        delivered = 0
+        async for execution in self._temporal.list_workflows(listing.query):
+            if not listing.admits(execution.search_attributes):
+                continue
+            handle = self._temporal.get_workflow_handle(execution.id)
+            try:
+                await handle.signal(STATUS_PUSHED)
+                delivered += 1
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:  # ended since it was listed
+                    raise
+        log.info("linkedin.event_routed", customer_id=customer_id, type=kind, delivered=delivered)
+        return RoutedEvent(
+            outcome=EventOutcome.ROUTED if delivered else EventOutcome.UNMATCHED,
+            type=kind,
+            customer_id=customer_id,
+            reason=None if delivered else "no integration of this customer runs here",
+            delivered=delivered,
         )
 
     async def _resync_targets(self, customer_id: str, event: ResyncRequested) -> list[str]:

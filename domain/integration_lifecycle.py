@@ -70,6 +70,9 @@ from domain.webhooks import WebhookEvent, integration_event
 RELOOK_LIMIT = timedelta(hours=1)
 """The longest wait between looks at an app we did not create."""
 VERIFY_AT_THE_EARLIEST = timedelta(seconds=1)
+PUSHED_VERIFY_GAP = timedelta(minutes=1)
+"""The least time between two verifies LinkedIn's status pushes bring forward: a flood of
+pushes costs one read a minute."""
 """A periodic verify overdue when the workflow goes idle still waits this long."""
 
 # -- events ---------------------------------------------------------------------------------
@@ -122,6 +125,13 @@ class Parked:
 @dataclass(frozen=True)
 class TimerFired:
     """A `WaitUntil` reached its time."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StatusPushed:
+    """LinkedIn pushed an INTEGRATION_STATUS_CHANGE: what it changed is read, not trusted."""
 
     at: datetime
 
@@ -217,6 +227,7 @@ Event = (
     | ProvisioningFailed
     | Parked
     | TimerFired
+    | StatusPushed
     | EnableRequested
     | ContractRequested
     | NotInTime
@@ -513,6 +524,8 @@ def evolve(state: IntegrationState, event: Event) -> list[Moved]:
             state.last_error = event.problem
         case TimerFired():
             _timer_fired(state, event.at)
+        case StatusPushed():
+            state.verify_pushed_at = state.verify_pushed_at or event.at
         case EnableRequested():
             if event.integration_context is not None:
                 _context(state, event.integration_context)
@@ -629,6 +642,9 @@ def _asked(state: IntegrationState, command: Command, at: datetime) -> None:
         case Verify():
             _round(state).verify = None
             state.last_verified_at = at
+            if not command.after_enable and state.verify_pushed_at is not None:
+                state.verify_pushed_at = None
+                state.push_verified_at = at
         case NotifyJobs():
             _round(state).notify = None
         case SetUpContract():
@@ -873,10 +889,14 @@ def has_work(state: IntegrationState) -> bool:
 
 
 def verify_at(state: IntegrationState, now: datetime) -> datetime | None:
-    """When the periodic verify is due; None while no context is ENABLED."""
+    """When the periodic verify is due (sooner after a status push); None while no context
+    is ENABLED."""
     if not any(c.status == ContextStatus.ENABLED for c in state.contexts.values()):
         return None
     due = (state.last_verified_at or now) + state.verify_interval
+    if state.verify_pushed_at is not None:  # LinkedIn said something changed: read it soon
+        last = state.push_verified_at
+        due = min(due, max(state.verify_pushed_at, last + PUSHED_VERIFY_GAP if last else now))
     return max(due, now + VERIFY_AT_THE_EARLIEST)
 
 
@@ -924,7 +944,7 @@ def waiting_for(state: IntegrationState, now: datetime) -> str:
             return f"LinkedIn to enable {context.integration_context}"
         if context.status == ContextStatus.REQUESTED:
             return f"the customer to save the widget for {context.integration_context}"
-    due = (state.last_verified_at or now) + state.verify_interval
+    due = verify_at(state, now) or (state.last_verified_at or now) + state.verify_interval
     return f"the next verify at {due:%Y-%m-%d %H:%M} UTC ({len(contexts)} enabled)"
 
 

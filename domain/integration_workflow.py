@@ -20,6 +20,8 @@ from domain.integrations import (
 from domain.validation import printable_id
 
 INTEGRATION_WORKFLOW_TYPE = "CustomerIntegrationWorkflow"
+STATUS_PUSHED = "status_pushed"
+"""The signal a customer's INTEGRATION_STATUS_CHANGE push sends its integration workflows."""
 
 PROVISION_CUSTOMER = "provision_customer"
 ENABLE_INTEGRATION = "enable_integration"
@@ -267,6 +269,10 @@ class IntegrationState(Document):
     earlier_rejected_callbacks: int = 0
     last_error: str | None = None
     last_verified_at: datetime | None = None
+    verify_pushed_at: datetime | None = None
+    """When LinkedIn pushed an INTEGRATION_STATUS_CHANGE not verified since (None: none)."""
+    push_verified_at: datetime | None = None
+    """When the last verify a push brought forward began (pushes bring one a minute)."""
     hiring_contracts: dict[str, HiringContractState] = Field(default_factory=dict)
     """P4P contracts by partnerContractId (on the job-posting integration's workflow)."""
     application_sync: ApplicationSync | None = None

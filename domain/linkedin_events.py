@@ -102,7 +102,7 @@ class EventOutcome(StrEnum):
     UNREADABLE = "UNREADABLE"
     """Signed by LinkedIn, but not an event we can read: kept with the reason."""
     KEPT = "KEPT"
-    """Read and kept; nothing acts on its type yet (integration status pushes)."""
+    """Read and kept; nothing acts on it (an integration status push at the shared path)."""
 
 
 class _Camel(BaseModel):

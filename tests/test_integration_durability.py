@@ -10,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 from client.integrations import IntegrationsClient
 from domain.integration_workflow import (
     INTEGRATION_WORKFLOW_TYPE,
+    STATUS_PUSHED,
     ContextStatus,
     IntegrationInput,
     IntegrationState,
@@ -100,6 +101,32 @@ async def test_periodic_verify_catches_drift_and_re_enables(
     assert drift.at - enabled_at >= timedelta(hours=24) - timedelta(minutes=1)
     handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
     await record_history(handle, "integration_drift_detected")
+
+
+async def test_a_status_push_catches_drift_without_waiting_for_the_periodic_verify(
+    time_skipping_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
+) -> None:
+    onboarding = IntegrationsClient(time_skipping_env.client, task_queue=settings.task_queue)
+    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
+    async with running_worker(time_skipping_env.client, settings):
+        await onboarding.start_onboarding(cid, "Globex")
+        await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
+        await onboarding.widget_saved(cid, await widget_values(sandbox, cid, "boss@globex.com"))
+        await eventually(
+            lambda: onboarding.integration_state(cid), lambda s: s.status == ContextStatus.ENABLED
+        )
+        await widget_values(sandbox, cid, "")  # changed at LinkedIn, which pushes a status change
+        await handle.signal(STATUS_PUSHED)
+        state = await eventually(
+            lambda: onboarding.integration_state(cid),
+            lambda s: len(s.contexts[CONTRACT].transitions) == 4,
+        )
+    assert transitions(state) == ["REQUESTED", "ENABLED", "REQUESTED", "ENABLED"]
+    drift = state.contexts[CONTRACT].transitions[2]
+    assert drift.reason == "drift: LinkedIn reports REQUESTED; enabling again"
+    assert drift.at - state.contexts[CONTRACT].transitions[1].at < timedelta(hours=1)
+    assert state.verify_pushed_at is None and state.push_verified_at is not None
+    await record_history(handle, "integration_drift_pushed")
 
 
 async def test_continue_as_new_carries_the_state(

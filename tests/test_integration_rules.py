@@ -461,6 +461,44 @@ def test_the_periodic_verify_is_due_an_interval_after_the_last_and_never_sooner_
     assert rules.verify_at(i.state, late) == late + timedelta(seconds=1)
 
 
+def test_a_status_push_brings_the_verify_forward_and_drift_is_enabled_again() -> None:
+    i = enabled(A)
+    i.now = T0 + timedelta(hours=2)
+    i.linkedin.records[A] = REQUESTED  # changed at LinkedIn, which pushed a status change
+    i.evolve(rules.StatusPushed(i.now))
+    assert i.decide() == rules.WaitUntil(i.now + timedelta(seconds=1))
+    assert i.verify() == [rules.Verify((A,), after_enable=False)]
+    assert i.statuses(A)[-1] == "REQUESTED" and rules.has_work(i.state)
+    assert i.state.verify_pushed_at is None
+    i.round()
+    assert i.status_of(A) == ContextStatus.ENABLED
+    assert i.decide() == rules.WaitUntil(i.state.last_verified_at + timedelta(hours=24))
+
+
+def test_a_flood_of_status_pushes_costs_one_verify_a_minute() -> None:
+    i = enabled(A)
+    for seconds in range(0, 40, 10):
+        i.evolve(rules.StatusPushed(T0 + timedelta(seconds=seconds)))
+    first = T0 + timedelta(seconds=1)
+    assert i.decide() == rules.WaitUntil(first)  # the first at once (a second's clamp)
+    i.verify()
+    for seconds in range(5, 50, 10):
+        i.evolve(rules.StatusPushed(first + timedelta(seconds=seconds)))
+    assert i.decide() == rules.WaitUntil(first + rules.PUSHED_VERIFY_GAP)
+    i.verify()
+    assert i.decide() == rules.WaitUntil(i.now + timedelta(hours=24))  # all read: none due
+
+
+def test_a_status_push_before_anything_is_enabled_waits_for_the_first_verify() -> None:
+    i = Integration().provisioned()
+    i.evolve(rules.StatusPushed(i.now))
+    assert i.decide() == rules.WaitUntil(None)
+    i.save(A)
+    i.round()
+    assert i.state.verify_pushed_at == T0  # an enable's own verify is not the periodic one
+    assert i.decide() == rules.WaitUntil(T0 + timedelta(seconds=1))
+
+
 # -- P4P hiring contracts -------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from settings import Settings
 from tests.cli_support import run_cli
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually
-from tests.test_api import enabled_customer, job_body
+from tests.test_api import CONTRACT, enabled_customer, job_body
 from tests.test_job_status_checks import cli_env
 from workers.worker import credential_store
 
@@ -178,6 +178,49 @@ async def test_events_for_jobs_and_apps_we_do_not_hold_are_kept_and_listed(
     )
     assert listed.returncode == 0, listed.stderr
     assert all(event_id[:20] in listed.stdout for event_id in ids)
+
+
+async def test_an_integration_status_push_makes_the_customers_integration_verify_at_once(
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    settings: Settings,
+    cid: str,
+) -> None:
+    """The customer re-saves the widget with another poster and no callback reaches us:
+    LinkedIn's push, not the verify a day later, brings the drift to light."""
+    await enabled_customer(api, api_url, sandbox, cid)
+    await sandbox.widget_save(
+        customerId=cid, integrationContext=CONTRACT, jobPosterEmail="other@globex.com"
+    )
+    _, child_secret = await app_of(settings, cid)
+    pushed = await post_event(
+        api_url,
+        {"type": "INTEGRATION_STATUS_CHANGE", "requestId": "r-1"},
+        secret=child_secret,
+        path=f"/linkedin/customers/{cid}/events",
+    )
+    assert pushed.status_code == 200, pushed.text
+
+    def drifted_and_enabled_again(r: httpx.Response) -> bool:
+        context = r.json()[0]["contexts"][CONTRACT]
+        reasons = [t["reason"] for t in context["transitions"]]
+        return context["status"] == "ENABLED" and any(x.startswith("drift") for x in reasons)
+
+    await eventually(
+        lambda: api.get(f"/v1/customers/{cid}/integrations"), drifted_and_enabled_again
+    )
+    routed = await eventually(
+        lambda: api.get("/v1/linkedin-events", params={"outcome": "ROUTED"}),
+        lambda r: pushed.json()["eventId"] in {e["eventId"] for e in r.json()},
+    )
+    assert {e["customerId"] for e in routed.json()} >= {cid}
+
+    shared = await post_event(api_url, {"type": "INTEGRATION_STATUS_CHANGE", "requestId": "r-2"})
+    await eventually(
+        lambda: api.get("/v1/linkedin-events", params={"outcome": "KEPT"}),
+        lambda r: shared.json()["eventId"] in {e["eventId"] for e in r.json()},
+    )
 
 
 async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import integration_lifecycle as rules
     from domain.integration_workflow import (
         INTEGRATION_WORKFLOW_TYPE,
+        STATUS_PUSHED,
         SYNC_APPLICATION,
         ApplicationSync,
         ContextStatus,
@@ -46,11 +47,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.ordering import updates_after_results
     from workflows.policies import (
-        BACKGROUND_DEADLINE,
         HEARTBEAT_TIMEOUT,
         INTERACTIVE_DEADLINE,
         LINKEDIN_CALL,
         LINKEDIN_CALL_TIMEOUT,
+        call_time_left,
+        wait_time_left,
     )
     from workflows.search_attributes import CUSTOMER_ID, INTEGRATION_STATUS, INTEGRATION_TYPE
     from workflows.webhooks import EventOutbox
@@ -63,9 +65,6 @@ UPDATES_WITHIN_DEADLINE = "updates-within-deadline"
 PROVISIONING_CONTINUES_AS_NEW = "provisioning-continues-as-new"
 """Patch: provisioning about to wait for a person or a relook continues as new when due;
 before it, an app we did not create was looked up hourly in one unbounded history."""
-
-MIN_CALL_TIME = timedelta(seconds=5)
-"""The least time an update gives one call; its waits end three of these before its deadline."""
 
 
 class _NotInTime(Exception):
@@ -83,6 +82,8 @@ class CustomerIntegrationWorkflow:
         """Held by whoever calls LinkedIn for a round: the run loop, or one update."""
         self._published_status: ContextStatus | None = None
         self._outbox = EventOutbox()
+        self._pushed = False
+        """A status push came since the run loop last woke."""
 
     # -- run loop -------------------------------------------------------------------------
 
@@ -113,9 +114,14 @@ class CustomerIntegrationWorkflow:
             assert isinstance(wait, rules.WaitUntil), wait
             try:
                 await workflow.wait_condition(
-                    lambda: rules.has_work(self._state) or self._should_continue_as_new(),
+                    lambda: (
+                        rules.has_work(self._state)
+                        or self._should_continue_as_new()
+                        or self._pushed
+                    ),
                     timeout=_until(wait.until),
                 )
+                self._pushed = False  # the next wait is for the verify the push brought forward
             except TimeoutError:
                 self._evolve(rules.TimerFired(workflow.now()))
                 async with self._lock:
@@ -207,6 +213,12 @@ class CustomerIntegrationWorkflow:
         """
         self._evolve(rules.WidgetSaved(save.values, workflow.now()))
         self._publish()
+
+    @workflow.signal(name=STATUS_PUSHED)
+    def status_pushed(self) -> None:
+        """LinkedIn pushed an INTEGRATION_STATUS_CHANGE: verify soon (`rules.verify_at`)."""
+        self._evolve(rules.StatusPushed(workflow.now()))
+        self._pushed = True
 
     @workflow.signal
     def retry(self) -> None:
@@ -322,7 +334,7 @@ class CustomerIntegrationWorkflow:
             await workflow.wait_condition(settled)
         elif not settled():
             try:
-                await workflow.wait_condition(settled, timeout=_wait_left(until))
+                await workflow.wait_condition(settled, timeout=wait_time_left(until))
             except TimeoutError:
                 return False
         if state.client_id is None:
@@ -335,7 +347,7 @@ class CustomerIntegrationWorkflow:
             await self._lock.acquire()
             return True
         try:
-            await asyncio.wait_for(self._lock.acquire(), _wait_left(until).total_seconds())
+            await asyncio.wait_for(self._lock.acquire(), wait_time_left(until).total_seconds())
         except TimeoutError:
             return False
         return True
@@ -373,21 +385,9 @@ async def _run_activity(call: rules.Call, until: datetime | None) -> Any:
         result_type=call.result_type,
         start_to_close_timeout=LINKEDIN_CALL_TIMEOUT,
         heartbeat_timeout=HEARTBEAT_TIMEOUT,
-        schedule_to_close_timeout=_left(until),
+        schedule_to_close_timeout=call_time_left(until),
         retry_policy=LINKEDIN_CALL,
     )
-
-
-def _left(until: datetime | None) -> timedelta:
-    """An activity's schedule-to-close: what an update has left, or the background's hours."""
-    if until is None:
-        return BACKGROUND_DEADLINE
-    return max(until - workflow.now(), MIN_CALL_TIME)
-
-
-def _wait_left(until: datetime) -> timedelta:
-    """How long an update may wait for the lock or the app: room is left for its calls."""
-    return max(until - 3 * MIN_CALL_TIME - workflow.now(), timedelta(seconds=1))
 
 
 def _until(moment: datetime | None) -> timedelta | None:

@@ -6,8 +6,9 @@ overrides the next delay); permanent ones fail at once and the workflow decides.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from domain.errors import PERMANENT_FAILURES
@@ -48,3 +49,18 @@ minutes (found by `make chaos`)."""
 
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 """A worker that dies mid-operation is noticed within this, not after the attempt's timeout."""
+
+MIN_CALL_TIME = timedelta(seconds=5)
+"""The least time an update gives one call; its waits end three of these before its deadline."""
+
+
+def call_time_left(until: datetime | None) -> timedelta:
+    """An activity's schedule-to-close: what an update has left, or the background's hours."""
+    if until is None:
+        return BACKGROUND_DEADLINE
+    return max(until - workflow.now(), MIN_CALL_TIME)
+
+
+def wait_time_left(until: datetime) -> timedelta:
+    """How long an update may wait for the lock or the app: room is left for its calls."""
+    return max(until - 3 * MIN_CALL_TIME - workflow.now(), timedelta(seconds=1))
