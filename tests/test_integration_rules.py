@@ -816,6 +816,14 @@ class IntegrationMachine(RuleBasedStateMachine):
         self.i.evolve(rules.OperatorRetried(self.i.now))
         assert rules.status(self.state) != ContextStatus.NEEDS_ATTENTION
 
+    @rule()
+    def linkedin_pushes_a_status_change(self) -> None:
+        self.i.evolve(rules.StatusPushed(self.i.now))
+        if is_enabled(self):  # the verify comes within a minute, never past the periodic one
+            wait = rules.decide(self.state, self.i.now)
+            assert isinstance(wait, rules.WaitUntil) and wait.until is not None
+            assert wait.until <= self.i.now + rules.PUSHED_VERIFY_GAP
+
     @rule(hours=st.integers(1, 48))
     def time_passes(self, hours: int) -> None:
         self.i.now += timedelta(hours=hours)
