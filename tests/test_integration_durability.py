@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from client.integrations import IntegrationsClient
@@ -75,10 +76,22 @@ async def test_worker_restart_mid_enable_finishes_without_provisioning_twice(
     await record_history(handle, "integration_worker_restarted_mid_enable")
 
 
-async def test_periodic_verify_catches_drift_and_re_enables(
-    time_skipping_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
+@pytest.mark.parametrize(
+    ("learned_by", "history"),
+    [("the periodic verify", "integration_drift_detected"), ("a push", "integration_drift_pushed")],
+)
+async def test_drift_at_linkedin_is_found_and_enabled_again(
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    cid: str,
+    learned_by: str,
+    history: str,
 ) -> None:
+    """The poster is removed on LinkedIn's side and no callback reaches the ATS: the verify
+    a day later finds it, or at once the verify LinkedIn's status push brings forward."""
     onboarding = IntegrationsClient(time_skipping_env.client, task_queue=settings.task_queue)
+    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
     async with running_worker(time_skipping_env.client, settings):
         await onboarding.start_onboarding(cid, "Globex")
         await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
@@ -86,9 +99,11 @@ async def test_periodic_verify_catches_drift_and_re_enables(
         await eventually(
             lambda: onboarding.integration_state(cid), lambda s: s.status == ContextStatus.ENABLED
         )
-        # The poster is removed on LinkedIn's side; no callback reaches the ATS.
         await widget_values(sandbox, cid, "")
-        await time_skipping_env.sleep(timedelta(hours=25))
+        if learned_by == "a push":
+            await handle.signal(STATUS_PUSHED)
+        else:
+            await time_skipping_env.sleep(timedelta(hours=25))
         state = await eventually(
             lambda: onboarding.integration_state(cid),
             lambda s: len(s.contexts[CONTRACT].transitions) == 4,
@@ -96,37 +111,14 @@ async def test_periodic_verify_catches_drift_and_re_enables(
     assert transitions(state) == ["REQUESTED", "ENABLED", "REQUESTED", "ENABLED"]
     drift = state.contexts[CONTRACT].transitions[2]
     assert drift.reason == "drift: LinkedIn reports REQUESTED; enabling again"
-    # 24 h after the verify that enabled it, which ran moments before the ENABLED transition
-    enabled_at = state.contexts[CONTRACT].transitions[1].at
-    assert drift.at - enabled_at >= timedelta(hours=24) - timedelta(minutes=1)
-    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
-    await record_history(handle, "integration_drift_detected")
-
-
-async def test_a_status_push_catches_drift_without_waiting_for_the_periodic_verify(
-    time_skipping_env: WorkflowEnvironment, sandbox: SandboxControl, settings: Settings, cid: str
-) -> None:
-    onboarding = IntegrationsClient(time_skipping_env.client, task_queue=settings.task_queue)
-    handle = time_skipping_env.client.get_workflow_handle(integration_workflow_id(cid, PJP))
-    async with running_worker(time_skipping_env.client, settings):
-        await onboarding.start_onboarding(cid, "Globex")
-        await eventually(lambda: onboarding.integration_state(cid), lambda s: s.client_id)
-        await onboarding.widget_saved(cid, await widget_values(sandbox, cid, "boss@globex.com"))
-        await eventually(
-            lambda: onboarding.integration_state(cid), lambda s: s.status == ContextStatus.ENABLED
-        )
-        await widget_values(sandbox, cid, "")  # changed at LinkedIn, which pushes a status change
-        await handle.signal(STATUS_PUSHED)
-        state = await eventually(
-            lambda: onboarding.integration_state(cid),
-            lambda s: len(s.contexts[CONTRACT].transitions) == 4,
-        )
-    assert transitions(state) == ["REQUESTED", "ENABLED", "REQUESTED", "ENABLED"]
-    drift = state.contexts[CONTRACT].transitions[2]
-    assert drift.reason == "drift: LinkedIn reports REQUESTED; enabling again"
-    assert drift.at - state.contexts[CONTRACT].transitions[1].at < timedelta(hours=1)
-    assert state.verify_pushed_at is None and state.push_verified_at is not None
-    await record_history(handle, "integration_drift_pushed")
+    # after the verify that enabled it, which ran moments before the ENABLED transition
+    waited = drift.at - state.contexts[CONTRACT].transitions[1].at
+    if learned_by == "a push":
+        assert waited < timedelta(hours=1)
+        assert state.verify_pushed_at is None and state.push_verified_at is not None
+    else:
+        assert waited >= timedelta(hours=24) - timedelta(minutes=1)
+    await record_history(handle, history)
 
 
 async def test_continue_as_new_carries_the_state(
