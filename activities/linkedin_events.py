@@ -30,6 +30,7 @@ from domain.linkedin_events import (
     RoutedEvent,
     UnreadableEvent,
     parse_event,
+    resync_request_id,
 )
 from domain.visibility import first, where
 
@@ -73,7 +74,7 @@ class LinkedInEventActivities:
             routed = await self._signal_jobs(customer_id, jobs, JobSignal.CHECK_STATUS, None)
         else:
             jobs = await self._resync_targets(customer_id, event)
-            request = ResyncJob(request_id=received.digest)
+            request = ResyncJob(request_id=resync_request_id(received))
             routed = await self._signal_jobs(customer_id, jobs, JobSignal.RESYNC, request)
         delivered = sum(job.delivered for job in routed)
         undelivered = len(routed) - delivered

@@ -14,12 +14,16 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.documents import Document
 from domain.linkedin_events import (
+    ASKED_AGAIN,
     DEFAULT_DEDUPE_SECONDS,
     LINKEDIN_EVENT_WORKFLOW_TYPE,
+    AskedAgain,
     EventOutcome,
+    EventType,
     ReceivedEvent,
     SignatureForm,
     event_digest,
@@ -58,8 +62,8 @@ class LinkedInEventsClient:
         self, body: bytes, form: SignatureForm, customer_id: str | None = None
     ) -> AcceptedEvent:
         """Durable once this returns: a LinkedInEventWorkflow named by the body's digest.
-        The same bytes again start nothing while it is open (the dedupe window); after it,
-        they are a new event."""
+        The same bytes again start nothing while it is open (the dedupe window; a resync's
+        are handed to it, which may route them again); after it, they are a new event."""
         digest = event_digest(body)
         try:
             parsed: Any = json.loads(body)
@@ -85,19 +89,30 @@ class LinkedInEventsClient:
         ]
         if customer_id:
             attributes.append(SearchAttributePair(CUSTOMER_ID, customer_id))
-        try:
-            await self._temporal.start_workflow(
-                LINKEDIN_EVENT_WORKFLOW_TYPE,
-                received,
-                id=linkedin_event_workflow_id(digest),
-                task_queue=self._task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                search_attributes=TypedSearchAttributes(attributes),
-            )
-        except WorkflowAlreadyStartedError:  # open: these bytes came within the window
-            return AcceptedEvent(event_id=digest, duplicate=True)
-        return AcceptedEvent(event_id=digest, duplicate=False)
+        for _ in range(2):  # a second time only if it closed between start and signal
+            try:
+                await self._temporal.start_workflow(
+                    LINKEDIN_EVENT_WORKFLOW_TYPE,
+                    received,
+                    id=linkedin_event_workflow_id(digest),
+                    task_queue=self._task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    search_attributes=TypedSearchAttributes(attributes),
+                )
+            except WorkflowAlreadyStartedError:  # open: these bytes came within the window
+                if kind != EventType.RESYNC_JOBS:
+                    return AcceptedEvent(event_id=digest, duplicate=True)
+                handle = self._temporal.get_workflow_handle(linkedin_event_workflow_id(digest))
+                try:  # maybe LinkedIn asking again: the workflow decides
+                    await handle.signal(ASKED_AGAIN, AskedAgain(at=received.received_at))
+                except RPCError as error:
+                    if error.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    continue
+                return AcceptedEvent(event_id=digest, duplicate=True)
+            return AcceptedEvent(event_id=digest, duplicate=False)
+        return AcceptedEvent(event_id=digest, duplicate=True)
 
     async def list_events(
         self, outcome: EventOutcome | None = None, limit: int = 100

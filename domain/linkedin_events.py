@@ -9,7 +9,10 @@ LinkedIn signs "the escaped Unicode version", which no re-serialisation reproduc
 Events carry no id of their own (the job-status and resync schemas show none), so an
 event is known by the digest of its bytes, for a while: the same bytes within the dedupe
 window are a redelivery; after it, a new event that happens to read the same (LinkedIn
-asking for every open job again, a job taken down a second time).
+asking for every open job again, a job taken down a second time). A resync is the one
+exception: the same bytes after its routing is done are LinkedIn asking again (nothing
+tells the two apart), and it is routed again (ASKED_AGAIN), since a job sent twice costs
+one UPDATE and a job not sent breaks LinkedIn's 30 minutes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from domain.job_postings import JobPostingStatus
 
 LINKEDIN_EVENT_WORKFLOW_TYPE = "LinkedInEventWorkflow"
 ROUTE_LINKEDIN_EVENT = "route_linkedin_event"
+ASKED_AGAIN = "asked_again"
+"""The signal a resync's bytes send the open LinkedInEventWorkflow they match."""
+MAX_ASKED_AGAIN = 20
+"""Resync re-routings one event workflow makes at most: later ones are absorbed."""
 
 SIGNATURE_HEADER = "X-LI-Signature"
 SIGNED_PREFIX = b"hmacsha256="
@@ -185,6 +192,18 @@ class ReceivedEvent(BaseModel):
     customer_id: str | None = None
     """Set when it came to a customer's own path (push events)."""
     signature_form: SignatureForm
+
+
+class AskedAgain(BaseModel):
+    """The ASKED_AGAIN signal: the same resync came again at `at`."""
+
+    at: datetime
+
+
+def resync_request_id(received: ReceivedEvent) -> str:
+    """Which request a job's resend answers: the bytes and when they came, so LinkedIn
+    asking again is a new request, and a retried routing the same one."""
+    return f"{received.digest}@{received.received_at.isoformat()}"
 
 
 class JobRouting(BaseModel):

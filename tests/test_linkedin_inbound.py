@@ -11,6 +11,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from client.linkedin_events import LinkedInEventsClient
 from domain.linkedin_events import (
     LINKEDIN_EVENT_WORKFLOW_TYPE,
     MAX_EVENT_BYTES,
@@ -21,7 +22,7 @@ from domain.linkedin_events import (
 from settings import Settings
 from tests.cli_support import run_cli
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 from tests.test_api import CONTRACT, enabled_customer, job_body
 from tests.test_job_status_checks import cli_env
 from workers.worker import credential_store
@@ -271,15 +272,57 @@ async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
     assert sorted(job["external_job_posting_id"] for job in result["jobs"]) == ["open-1", "open-2"]
 
     # The same bytes after the dedupe window are LinkedIn asking again, not a redelivery.
-    again = await eventually(
-        lambda: post_event(api_url, resync), lambda r: r.json()["duplicate"] is False, within=30
-    )
-    assert again.json()["eventId"] == accepted.json()["eventId"]
+    event_id = accepted.json()["eventId"]
+    await temporal_env.client.get_workflow_handle(f"linkedin-event/{event_id}").result()
+    again = await post_event(api_url, resync)
+    assert again.json() == {"eventId": event_id, "duplicate": False}
     await routed(temporal_env, again)
     await eventually(
         lambda: api.get(f"/v1/customers/{cid}/jobs/open-1"),
-        lambda r: sum(op["id"].startswith("resync-") for op in r.json()["operations"]) == 2,
+        lambda r: sum(op["id"].startswith("resync-") for op in r.json()["operations"]) == 3,
     )
+
+
+async def test_a_resync_asked_again_once_routed_is_sent_again_a_redelivery_meanwhile_not(
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    settings: Settings,
+    cid: str,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    """A resync has no id: the same bytes while it is routed are absorbed (the resends
+    follow them), and once it is routed they are LinkedIn asking again (the chaos run's
+    sandbox asked for every open job three times in a minute and waited for each)."""
+    await enabled_customer(api, api_url, sandbox, cid)
+    job = f"/v1/customers/{cid}/jobs/r-1"
+    await api.put(job, params={"wait": "true"}, json=job_body())
+    urn, _ = await app_of(settings, cid)
+    events = LinkedInEventsClient(temporal_env.client, settings.task_queue, dedupe_seconds=600)
+    raw = json.dumps(
+        {
+            "type": "RESYNC_JOBS",
+            "developerApplicationUrn": urn,
+            "syncAllOpenJobs": False,
+            "externalJobPostingIds": ["r-1"],
+        }
+    ).encode()
+    form = SignatureForm.HMAC_OF_PREFIXED_BODY
+    first = await events.accept(raw, form)
+    assert (await events.accept(raw, form)).duplicate  # a redelivery while it is routed
+
+    def resent(r: httpx.Response) -> list[str]:
+        ops = r.json()["operations"]
+        return [op["outcome"] for op in ops if op["id"].startswith("resync-")]
+
+    await eventually(lambda: api.get(job), lambda r: resent(r) == ["SUCCEEDED"])
+    again = await events.accept(raw, form)  # routed, the window still open: asked again
+    assert again.duplicate and again.event_id == first.event_id
+    await eventually(lambda: api.get(job), lambda r: resent(r) == ["SUCCEEDED", "SUCCEEDED"])
+    updates = [e for e in await sandbox.job_submissions() if e["externalJobPostingId"] == "r-1"]
+    assert [e["jobPostingOperationType"] for e in updates] == ["CREATE", "UPDATE", "UPDATE"]
+    handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{first.event_id}")
+    await record_history(handle, "linkedin_event_resync_asked_again")
 
 
 async def routed(temporal_env: WorkflowEnvironment, accepted: httpx.Response) -> Any:
