@@ -414,7 +414,7 @@ class JobActivities:
         and the batcher puts up to 100 of those reads in one jobPostingStatus call."""
         fields: dict[str, str] = {"CustomerId": request.customer_id} if request.customer_id else {}
         listing = where(WorkflowType=JOB_WORKFLOW_TYPE, ExecutionStatus="Running", **fields)
-        checked = await self._signal_each(listing, JobSignal.CHECK_STATUS, also=LIVE_JOBS)
+        checked = await signal_each(self._temporal, listing, JobSignal.CHECK_STATUS, also=LIVE_JOBS)
         log.info("jobs.status_checks", workflows=checked, customer_id=request.customer_id)
         return checked
 
@@ -429,8 +429,8 @@ class JobActivities:
         )
         notified = 0
         try:
-            notified = await self._signal_each(
-                listing, JobSignal.INTEGRATION_ENABLED, request.contract
+            notified = await signal_each(
+                self._temporal, listing, JobSignal.INTEGRATION_ENABLED, request.contract
             )
         except RPCError as error:
             if error.status != RPCStatusCode.UNIMPLEMENTED:
@@ -449,31 +449,32 @@ class JobActivities:
         due_by = request.due_by.astimezone(UTC).isoformat().replace("+00:00", "Z")
         listing = where(WorkflowType=JOB_WORKFLOW_TYPE, ExecutionStatus="Running")
         due = f'{WAKE_AT_ATTRIBUTE} <= "{due_by}"'
-        woken = await self._signal_each(listing, JobSignal.WAKE, also=due)
+        woken = await signal_each(self._temporal, listing, JobSignal.WAKE, also=due)
         log.info("jobs.woken", workflows=woken, due_by=due_by)
         return woken
 
-    async def _signal_each(
-        self, listing: Listing, signal: JobSignal, *args: Any, also: str | None = None
-    ) -> int:
-        """Signal every workflow the listing (`AND also`) finds, in its latest run (one that
-        continued as new since it was listed still gets it); one that ended since is passed
-        over. Heartbeats as it goes: a listing may be long."""
-        query = f"{listing.query} AND {also}" if also else listing.query
-        signalled = 0
-        async for execution in self._temporal.list_workflows(query):
-            if not listing.admits(execution.search_attributes):
-                continue
-            handle = self._temporal.get_workflow_handle(execution.id)  # its latest run
-            try:
-                await handle.signal(signal, *args)
-            except RPCError as error:
-                if error.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                continue
-            signalled += 1
-            activity.heartbeat(signalled)
-        return signalled
+
+async def signal_each(
+    temporal: Client, listing: Listing, signal: str, *args: Any, also: str | None = None
+) -> int:
+    """Signal every workflow the listing (`AND also`) finds, in its latest run (one that
+    continued as new since it was listed still gets it); one that ended since is passed
+    over. Heartbeats as it goes: a listing may be long."""
+    query = f"{listing.query} AND {also}" if also else listing.query
+    signalled = 0
+    async for execution in temporal.list_workflows(query):
+        if not listing.admits(execution.search_attributes):
+            continue
+        handle = temporal.get_workflow_handle(execution.id)  # its latest run
+        try:
+            await handle.signal(signal, *args)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            continue
+        signalled += 1
+        activity.heartbeat(signalled)
+    return signalled
 
 
 def _resume(request: RunJobOperation) -> _Progress:

@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.credentials import CredentialStore
-from activities.jobs import LIVE_JOBS
+from activities.jobs import LIVE_JOBS, signal_each
 from domain.integration_workflow import INTEGRATION_WORKFLOW_TYPE, STATUS_PUSHED
 from domain.job_workflow import JOB_WORKFLOW_TYPE, JobSignal, ResyncJob, job_workflow_id
 from domain.linkedin_events import (
@@ -112,17 +112,7 @@ class LinkedInEventActivities:
             ExecutionStatus="Running",
             CustomerId=customer_id,
         )
-        delivered = 0
-        async for execution in self._temporal.list_workflows(listing.query):
-            if not listing.admits(execution.search_attributes):
-                continue
-            handle = self._temporal.get_workflow_handle(execution.id)
-            try:
-                await handle.signal(STATUS_PUSHED)
-                delivered += 1
-            except RPCError as error:
-                if error.status != RPCStatusCode.NOT_FOUND:  # ended since it was listed
-                    raise
+        delivered = await signal_each(self._temporal, listing, STATUS_PUSHED)
         log.info("linkedin.event_routed", customer_id=customer_id, type=kind, delivered=delivered)
         return RoutedEvent(
             outcome=EventOutcome.ROUTED if delivered else EventOutcome.UNMATCHED,
