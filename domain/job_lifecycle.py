@@ -965,6 +965,9 @@ def already_applied(
 
     Read before sending an operation again. jobPostingStatus does not show a job's content,
     so an UPDATE is never seen as applied: sending the same whole job again is harmless.
+    LinkedIn changes promotionStatus on its own too, so a promotion alone proves neither an
+    upgrade nor a downgrade: what only the operation does is looked for (seed 003: an
+    upgrade resets the job's expiry, a downgrade gives it a new jobId).
     """
     if status is None:
         return False
@@ -978,12 +981,15 @@ def already_applied(
             return listing == closed and before.listing_status != closed
         case OperationKind.UPGRADE:
             promoted = PromotionStatus.PROMOTED
-            return promotion == promoted and before.promotion_status != promoted
+            if promotion != promoted:
+                return False
+            if expire_at is not None and before.expire_at_ms is not None:
+                return expire_at != before.expire_at_ms
+            return before.promotion_status != promoted
         case OperationKind.DOWNGRADE:
-            changed = before.job_id is not None and status.job_id not in (None, before.job_id)
-            return changed or (
-                promotion == "NOT_PROMOTED" and before.promotion_status == "PROMOTED"
-            )
+            if before.job_id is not None:
+                return status.job_id not in (None, before.job_id)
+            return promotion == "NOT_PROMOTED" and before.promotion_status == "PROMOTED"
         case OperationKind.RENEW:  # 30 days from now: earlier than a premium expireAt may be
             return (
                 expire_at is not None

@@ -30,6 +30,8 @@ from domain.job_workflow import (
     CreateJob,
     JobInput,
     JobOperationResult,
+    JobSignal,
+    JobState,
     JobStatus,
     JobUpdate,
     Operation,
@@ -100,6 +102,47 @@ async def test_every_write_reaches_linkedin_once_though_its_answer_is_lost(
         assert await sent(sandbox, operation, listing) == 1, operation
     state = await jobs.state(customer, "job-1")
     assert state.status == JobStatus.CLOSED and len(state.replaced_listings) == 1
+
+
+def _promoted(state: JobState) -> bool:
+    return state.promotion_status == "PROMOTED"
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["told", "not told"])
+@pytest.mark.parametrize(
+    ("fault", "note"),
+    [
+        ({"dropNext": 1}, "answer was lost"),  # LinkedIn upgraded it; the answer was lost
+        ({"failNext": 1, "status": 503}, None),  # the upgrade never got through
+    ],
+    ids=["applied, answer lost", "not applied"],
+)
+async def test_an_upgrade_is_not_told_by_a_promotion_linkedin_made_itself(
+    jobs: JobsClient,
+    customer: str,
+    sandbox: SandboxControl,
+    temporal_env: WorkflowEnvironment,
+    fault: dict[str, Any],
+    note: str | None,
+    told: bool,
+) -> None:
+    """LinkedIn promotes the job on its own while an upgrade's answer is uncertain: the
+    soak sent such an upgrade twice, a chaos run took one as done that LinkedIn never did."""
+    await jobs.create(customer, wire(), wait=True)
+    await sandbox.change_at_linkedin(customer, "job-1", promotionStatus="PROMOTED")
+    if told:  # LinkedIn's webhook routes as a check_status signal: the job reads it
+        handle = temporal_env.client.get_workflow_handle(job_workflow_id(customer, "job-1"))
+        await handle.signal(JobSignal.CHECK_STATUS)
+        await eventually(lambda: jobs.state(customer, "job-1"), _promoted)
+    await sandbox.fault("simpleJobPostings", **fault)
+    done = await jobs.upgrade(customer, "job-1", CONTRACT, wait=True)
+    assert done.outcome == "SUCCEEDED", done.error
+    assert (note is None) or note in (done.note or "")
+    linkedin = await sandbox.state()
+    upgrades = [t for t in linkedin["tasks"] if t["operation"] == "UPDATE"]
+    assert [t["status"] for t in upgrades] == ["SUCCEEDED"]  # a 503 made no task
+    (job,) = [j for j in linkedin["jobs"] if j["external_id"] == "job-1"]
+    assert job["listing_type"] == "PREMIUM"
 
 
 async def test_a_status_read_linkedin_refuses_after_the_task_parks_nothing_and_is_read_again(

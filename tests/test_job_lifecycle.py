@@ -186,6 +186,32 @@ def test_already_applied_reads_each_operations_effect(
     assert rules.already_applied(kind, BEFORE, seen_status) is applied
 
 
+PROMOTED_BEFORE = BEFORE.model_copy(update={"promotion_status": "PROMOTED"})
+SAME_EXPIRY = {"jobPostingInfo": {"expireAt": BEFORE.expire_at_ms}}
+PROMOTED = {"promotionStatus": "PROMOTED"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "before", "seen", "applied"),
+    [
+        # LinkedIn promoted the job itself: an upgrade would have reset its expiry (seed 003)
+        (OperationKind.UPGRADE, BEFORE, {**PROMOTED, **SAME_EXPIRY}, False),
+        # LinkedIn promoted it before: the upgrade shows in the expiry it reset
+        (OperationKind.UPGRADE, PROMOTED_BEFORE, PROMOTED, True),
+        (OperationKind.UPGRADE, PROMOTED_BEFORE, {**PROMOTED, **SAME_EXPIRY}, False),
+        # LinkedIn stopped promoting it: a downgrade would have given it a new jobId (seed 003)
+        (OperationKind.DOWNGRADE, PROMOTED_BEFORE, {"promotionStatus": "NOT_PROMOTED"}, False),
+    ],
+)
+def test_a_change_linkedin_makes_itself_is_not_taken_for_an_operations_effect(
+    kind: OperationKind, before: ListingSnapshot, seen: dict[str, Any], applied: bool
+) -> None:
+    """The chaos run and the soak met both: LinkedIn changed promotionStatus on its own
+    while an upgrade's answer was lost; the upgrade was taken as done (and never was), or
+    never seen and sent again."""
+    assert rules.already_applied(kind, before, status(**seen)) is applied
+
+
 # -- never fails, never hangs ---------------------------------------------------------------
 
 
