@@ -31,6 +31,7 @@ from domain.integration_workflow import (
     VerifyIntegrationsRequest,
     application_foreign_id,
 )
+from domain.integrations import CALLBACK_URL_TYPES, events_url
 from domain.provisioning import ApplicationProfile, NewApplication, ProvisionedApplication
 from linkedin import LinkedInClient, LinkedInConflictError
 
@@ -43,10 +44,13 @@ class IntegrationActivities:
         linkedin: LinkedInClient,
         store: CredentialStore,
         profile: ApplicationProfile | None = None,
+        events_base_url: str | None = None,
     ) -> None:
         self._linkedin = linkedin
         self._store = store
         self._profile = profile or ApplicationProfile()
+        self._events_base_url = events_base_url
+        """Our door's public base: a CALLBACK_URL type's enable registers the customer's."""
 
     @activity.defn(name=PROVISION_CUSTOMER)
     @heartbeating
@@ -134,6 +138,11 @@ class IntegrationActivities:
             "integration.enable", integration_context=request.key.integration_context
         )
         async with linkedin_errors():
+            if request.key.integration_type in CALLBACK_URL_TYPES and self._events_base_url:
+                # First: once enabled, LinkedIn may push at once; a PUT again is harmless.
+                url = events_url(self._events_base_url, request.customer_id)
+                await self._linkedin.register_callback_url(creds, request.key, url)
+                activity_log(request.customer_id).info("integration.callback_url", url=url)
             await self._linkedin.enable_integration(creds, request.key, request.integration_name)
 
     @activity.defn(name=VERIFY_INTEGRATIONS)

@@ -55,6 +55,18 @@ BUNDLE_TYPES: dict[IntegrationBundle, tuple[IntegrationType, ...]] = {
 """The atsIntegrations key types each plugin bundle enables (LinkedIn's RSC collection)."""
 
 
+CALLBACK_URL_TYPES = frozenset({IntegrationType.ONE_CLICK_EXPORT})
+"""Types that take the customer's CALLBACK_URL configuration at enable: where LinkedIn
+pushes the customer's events (linkedin-inbound.md §5: PM-RSC registers it on a
+ONE_CLICK_EXPORT key; no other type's is documented)."""
+
+
+def events_url(public_base_url: str, customer_id: str) -> str:
+    """The customer's callback URL: our door for its push events, one URL a customer."""
+    customer = quote(customer_id, safe="")
+    return f"{public_base_url.rstrip('/')}/linkedin/customers/{customer}/events"
+
+
 def integration_types(names: Iterable[str]) -> list[IntegrationType]:
     """Key types for names that are key types or bundle names, in order, each once."""
     types: list[IntegrationType] = []

@@ -564,6 +564,22 @@ class LinkedInClient:
         if error is not None:
             raise error
 
+    async def register_callback_url(
+        self, creds: AppCredentials, key: IntegrationKey, url: str
+    ) -> None:
+        """Set the customer's CALLBACK_URL configuration on an integration (linkedin-inbound
+        §5, PM-RSC): where LinkedIn pushes the customer's events. A PUT: repeating it is
+        harmless."""
+        await self._call(
+            "PUT",
+            "atsIntegrations",
+            creds,
+            rest=f"/{key.render()}/configurations",
+            query="ids=CALLBACK_URL",
+            json={"entities": {"CALLBACK_URL": {"configurationValue": {"string": url}}}},
+            headers={"x-restli-method": "batch_update"},
+        )
+
     async def verify_integrations(
         self, creds: AppCredentials, keys: Sequence[IntegrationKey]
     ) -> dict[IntegrationKey, VerifiedIntegration]:

@@ -57,10 +57,10 @@ def create_app(
     gateway.install(api, sandbox)
     oauth.routes(api, sandbox)
     provisioning.routes(api, sandbox)
-    integrations.routes(api, sandbox)
+    integrations.routes(api, sandbox, outbox)
     jobs.routes(api, sandbox)
     reports.routes(api, sandbox)
-    widget.routes(api, sandbox)
+    widget.routes(api, sandbox, outbox)
     webhooks.routes(api, sandbox, outbox)  # before control: /sandbox/faults/webhooks first
     events.routes(api, sandbox, outbox)
     api.state.applications = apply.routes(api, sandbox, outbox)

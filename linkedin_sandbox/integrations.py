@@ -7,6 +7,7 @@ configuration plugin, which creates the REQUESTED records) lives in the widget m
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -14,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from linkedin_sandbox.errors import LinkedInRefusal, json_body
+from linkedin_sandbox.outbox import Outbox
 from linkedin_sandbox.sandbox import Sandbox
 
 TENANT = {
@@ -31,6 +33,9 @@ CONTRACT_CONTEXT = {"PREMIUM_JOB_POSTING", "CSA_API"}
 """Types keyed by a contract; every other type by an organization."""
 KEY_PARTS = ("integrationContext", "integrationType", "tenantType", "dataProvider")
 _CONTEXT = re.compile(r"^urn:li:(organization|company|contract):[A-Za-z0-9_.\-]+$")
+CALLBACK_TYPES = {"ONE_CLICK_EXPORT"}
+"""The integration types whose CALLBACK_URL configuration LinkedIn documents (§5, PM-RSC)."""
+STATUS_CHANGE = "INTEGRATION_STATUS_CHANGE"
 ALREADY_ENABLED = (
     "One or more of your update keys are violating update rule : modifying "
     "onboarding status for already enabled integration is not allowed"
@@ -87,7 +92,59 @@ def _render(key: tuple[str, str, str, str], encode: bool) -> str:
     )
 
 
-def routes(api: FastAPI, sandbox: Sandbox) -> None:
+def push_status_change(sandbox: Sandbox, outbox: Outbox, client_id: str) -> None:
+    """Tell the customer's callback URL, if it has one, that an integration's status
+    changed (§5: an event type and a request id; the field names are not visible)."""
+    url = sandbox.world.callback_url(client_id)
+    app = sandbox.world.apps.get(client_id)
+    if url is None or app is None:
+        return
+    body = {"type": STATUS_CHANGE, "requestId": uuid.uuid4().hex}
+    outbox.push(url, app.client_secret, STATUS_CHANGE, body)
+
+
+def _callback_url(body: dict[str, Any]) -> str:
+    """The one CALLBACK_URL entity of a configurations batch_update (§5)."""
+    entities = body.get("entities")
+    entity = entities.get("CALLBACK_URL") if isinstance(entities, dict) else None
+    value = ((entity or {}).get("configurationValue") or {}).get("string")
+    if not isinstance(value, str) or not value:
+        raise LinkedInRefusal(
+            422,
+            "ERROR :: /entities/CALLBACK_URL/configurationValue/string :: field is required "
+            "but not found and has no default value\n",
+        )
+    return value
+
+
+def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
+    @api.put("/v2/atsIntegrations/{raw_key}/configurations")
+    async def configure(raw_key: str, request: Request) -> JSONResponse:
+        """The customer's CALLBACK_URL (§5): an ATS registers it with the customer's token."""
+        app = sandbox.customer(request, "PUT /atsIntegrations/configurations")
+        if request.headers.get("x-restli-method", "").lower() != "batch_update":
+            raise LinkedInRefusal(
+                400, "Invalid request: the x-restli-method header must be batch_update"
+            )
+        if request.query_params.getlist("ids") != ["CALLBACK_URL"]:
+            raise LinkedInRefusal(400, "Invalid configuration ids: only CALLBACK_URL is known")
+        key = _parts(_parse_entity_key(raw_key))
+        if key[1] not in CALLBACK_TYPES:
+            raise LinkedInRefusal(400, f"No CALLBACK_URL configuration for {key[1]}")
+        url = _callback_url(await json_body(request))
+        world = sandbox.world
+        if any(r.callback_url == url and r.client_id != app.client_id for r in world.integrations):
+            raise LinkedInRefusal(400, "The callback URL is registered for another customer")
+        record = world.integration(app.client_id, *key[:3])
+        if record is None:
+            raise LinkedInRefusal(404, "No record found to update")
+        for other in world.integrations:  # one URL per customer (§5)
+            if other.client_id == app.client_id:
+                other.callback_url = None
+        record.callback_url = url
+        world.changed()
+        return JSONResponse({"results": {"CALLBACK_URL": {"status": 204}}, "errors": {}})
+
     @api.post("/v2/atsIntegrations")
     async def enable(request: Request) -> JSONResponse:
         app = sandbox.customer(request, "POST /atsIntegrations")
@@ -137,6 +194,8 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
             record.integration_name = name
             world.changed()
             results[rendered] = {"status": 204}
+        if results:
+            push_status_change(sandbox, outbox, app.client_id)
         return JSONResponse({"errors": errors, "results": results})
 
     @api.get("/v2/atsIntegrations")

@@ -51,6 +51,9 @@ class Event:
     body: dict[str, Any]
     raw: bytes
     """The bytes signed and sent: JSON with non-ASCII escaped, the form [RA] says is signed."""
+    callback: tuple[str, str] | None = None
+    """(url, secret) of a customer's callback URL (§5) it goes to, not the parent app's
+    webhook; signed with that customer's app secret (§5 shows no signature: assumed)."""
 
 
 class Outbox:
@@ -66,6 +69,7 @@ class Outbox:
         self._held: list[Event] = []
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._pushes: set[asyncio.Task[None]] = set()
         self._generation = 0
         """Bumped by reset: events of an earlier world are not sent any more."""
         self._seq = 0
@@ -81,9 +85,10 @@ class Outbox:
             ]
 
     async def aclose(self) -> None:
-        for task in self._tasks:
+        running = [*self._tasks, *self._pushes]
+        for task in running:
             task.cancel()
-        for task in self._tasks:
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
@@ -229,6 +234,16 @@ class Outbox:
             self._queue.put_nowait((self._generation, event))
         return event, "QUEUED"
 
+    def push(self, url: str, secret: str, type_: str, body: dict[str, Any]) -> Event:
+        """Send a push event to one customer's callback URL (§5), apart from the webhook's
+        queue: a customer's URL that does not answer delays no other delivery."""
+        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
+        event = Event(id=uuid.uuid4().hex, type=type_, body=body, raw=raw, callback=(url, secret))
+        task = asyncio.create_task(self._deliver(event, self._generation))
+        self._pushes.add(task)
+        task.add_done_callback(self._pushes.discard)
+        return event
+
     def _release(self, events: list[Event]) -> None:
         for event in events:
             self._queue.put_nowait((self._generation, event))
@@ -244,21 +259,25 @@ class Outbox:
         settings = self.sandbox.settings
         attempt = 0
         while generation == self._generation:
-            hook = self.sandbox.world.webhook
-            if hook is None or hook.status == "BLOCKED":
-                self._skipped(event, hook, "NO_WEBHOOK" if hook is None else "BLOCKED")
-                return
+            if event.callback is not None:
+                url, secret = event.callback
+            else:
+                hook = self.sandbox.world.webhook
+                if hook is None or hook.status == "BLOCKED":
+                    self._skipped(event, hook, "NO_WEBHOOK" if hook is None else "BLOCKED")
+                    return
+                url, secret = hook.url, settings.partner_client_secret
             form = settings.webhook_signature_form
             if attempt == 0 and self.faults.forge_next > 0:
                 self.faults.forge_next -= 1
                 forged = signature(secrets.token_urlsafe(12), event.raw, form)
-                await self._post(event, hook.url, "FORGED", 1, forged, form)
+                await self._post(event, url, "FORGED", 1, forged, form)
             attempt += 1
-            signed = signature(settings.partner_client_secret, event.raw, form)
-            if await self._post(event, hook.url, "DELIVERY", attempt, signed, form):
+            signed = signature(secret, event.raw, form)
+            if await self._post(event, url, "DELIVERY", attempt, signed, form):
                 if self.faults.duplicate_next > 0:
                     self.faults.duplicate_next -= 1
-                    await self._post(event, hook.url, "DUPLICATE", 1, signed, form)
+                    await self._post(event, url, "DUPLICATE", 1, signed, form)
                 return
             if attempt > settings.webhook_retries:
                 return

@@ -41,6 +41,9 @@ class Integration(BaseModel):
     status: str
     integration_name: str | None = None
     job_poster_email: str | None = None
+    callback_url: str | None = None
+    """The customer's CALLBACK_URL configuration (linkedin-inbound.md §5), where LinkedIn
+    pushes the customer's events."""
 
 
 class Contract(BaseModel):
@@ -225,6 +228,11 @@ class World(BaseModel):
             ) == (client_id, context, integration_type, tenant_type):
                 return record
         return None
+
+    def callback_url(self, client_id: str) -> str | None:
+        """Where LinkedIn pushes this app's customer's events: one URL per customer (§5)."""
+        urls = (r.callback_url for r in self.integrations if r.client_id == client_id)
+        return next((url for url in urls if url), None)
 
     def job(self, client_id: str, external_id: str) -> Job | None:
         return self.jobs.get(f"{client_id}|{external_id}")

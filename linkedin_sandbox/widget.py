@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from linkedin_sandbox.integrations import TENANT, context_fits
+from linkedin_sandbox.integrations import TENANT, context_fits, push_status_change
+from linkedin_sandbox.outbox import Outbox
 from linkedin_sandbox.sandbox import Sandbox
 from linkedin_sandbox.state import App, Contract, Integration, World
 
@@ -55,7 +56,7 @@ class WidgetSave(BaseModel):
     """Whether the customer signs in with a Recruiter admin seat."""
 
 
-def routes(api: FastAPI, sandbox: Sandbox) -> None:
+def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
     @api.post(SAVE_PATH)
     async def widget_save(save: WidgetSave) -> JSONResponse:
         world = sandbox.world
@@ -94,9 +95,12 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
             return JSONResponse(
                 {"message": "Please select a job poster from the drop down"}, status_code=400
             )
-        values = [
+        saved = [
             _save_integration(world, app, kind, save.integration_context, poster) for kind in kinds
         ]
+        values = [value for value, _ in saved]
+        if any(changed for _, changed in saved):
+            push_status_change(sandbox, outbox, app.client_id)
         if pjp and save.integration_context not in world.contracts:
             world.contracts[save.integration_context] = Contract(
                 urn=save.integration_context, kind=save.contract_kind
@@ -110,10 +114,12 @@ def routes(api: FastAPI, sandbox: Sandbox) -> None:
 
 def _save_integration(
     world: World, app: App, kind: str, context: str, poster: str | None
-) -> dict[str, str]:
-    """Record one saved integration (REQUESTED; again REQUESTED when the poster changed)."""
+) -> tuple[dict[str, str], bool]:
+    """Record one saved integration (REQUESTED; again REQUESTED when the poster changed);
+    whether its status changed."""
     tenant = TENANT[kind]
     record = world.integration(app.client_id, context, kind, tenant)
+    before = record.status if record is not None else None
     if record is None:
         world.integrations.append(
             Integration(
@@ -130,12 +136,14 @@ def _save_integration(
         record.status = "REQUESTED"
         record.job_poster_email = poster
         world.changed()
-    return {
+    value = {
         "tenantType": tenant,
         "onboardingStatus": "REQUESTED",
         "integrationType": kind,
         "integrationContext": context,
     }
+    after = world.integration(app.client_id, context, kind, tenant)
+    return value, after is not None and after.status != before
 
 
 def _widget_refusal(sandbox: Sandbox, app: App, save: WidgetSave) -> JSONResponse | None:

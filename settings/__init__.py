@@ -153,7 +153,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     """Our API as LinkedIn reaches it (https://ats-connector.example.com): Apply Connect
     jobs carry {public_url}/linkedin/customers/{id}/applications as their
-    jobApplicationWebhookUrl. Default http://{api_host}:{api_port}."""
+    jobApplicationWebhookUrl, and a ONE_CLICK_EXPORT enable registers .../events as the
+    customer's CALLBACK_URL. Default http://{api_host}:{api_port}."""
     application_retention_days: int = Field(default=30, ge=1, le=3650)
     """How long an application's documents and personal data are kept (LinkedIn keeps its
     media 30 days); then they are erased."""

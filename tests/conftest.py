@@ -166,14 +166,16 @@ API_AUTH = {"Authorization": "Bearer dev-token"}
 
 @pytest.fixture
 def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
-    """Our HTTP API, served for real on loopback, over the test's Temporal and settings."""
+    """Our HTTP API, served for real on loopback, over the test's Temporal and settings; on
+    `api_port` when the test gave it a public_url (where LinkedIn is told to deliver)."""
     address = temporal_env.client.service_client.config.target_host
     app = create_app(
         settings,
         lambda: connect(TEST_KEYS, target_host=address),
         app_secrets=StoredAppSecrets(settings),
     )
-    server = ServerThread(app, health="/healthz").start()
+    port = settings.api_port if settings.public_url else None
+    server = ServerThread(app, port=port, health="/healthz").start()
     yield server.url
     server.stop()
 

@@ -18,9 +18,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from cli.webhooks import receiver
-from client.connection import connect
 from domain.applications import (
     APPLICATION_WORKFLOW_TYPE,
     ERASE,
@@ -33,7 +31,6 @@ from tests.cli_support import run_cli
 from tests.sandbox_control import SandboxControl, ServerThread, free_port
 from tests.temporal_support import (
     CONVERTER,
-    TEST_KEYS,
     TEST_KEYS_TEXT,
     eventually,
     record_history,
@@ -45,7 +42,6 @@ from tests.test_job_status_checks import cli_env
 from tests.test_linkedin_inbound import PARTNER_SECRET, app_of
 from tests.test_webhooks import Inbox
 from workers.replay import replay
-from workers.worker import StoredAppSecrets
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -62,19 +58,6 @@ def settings(settings: Settings) -> Settings:
             "payload_keys": SecretStr(TEST_KEYS_TEXT),
         }
     )
-
-
-@pytest.fixture
-def api_url(temporal_env: WorkflowEnvironment, settings: Settings) -> Iterator[str]:
-    address = temporal_env.client.service_client.config.target_host
-    app = create_app(
-        settings,
-        lambda: connect(TEST_KEYS, target_host=address),
-        app_secrets=StoredAppSecrets(settings),
-    )
-    server = ServerThread(app, port=settings.api_port, health="/healthz").start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture

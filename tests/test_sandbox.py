@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 from domain.integrations import IntegrationKey, IntegrationType
-from linkedin import LinkedInClient
+from linkedin import LinkedInClient, LinkedInError
 from linkedin_sandbox import SandboxSettings
 from tests.conftest import PARTNER, Customer, provision
 from tests.jobs_support import valid_job
@@ -268,6 +268,31 @@ async def test_widget_states(
     await linkedin.enable_integration(customer.creds, PJP_KEY, "again")
     await sandbox.widget_save(customerId="cust-1", integrationContext=CONTRACT, jobPosterEmail="")
     assert await status_of(linkedin, customer) == "REQUESTED"  # poster removed
+
+
+async def test_a_callback_url_follows_linkedins_rules(
+    linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
+) -> None:
+    """§5: set on a ONE_CLICK_EXPORT record the customer saved; one URL a customer, never
+    another customer's."""
+    org = "urn:li:organization:77"
+    export = IntegrationKey.for_type(org, IntegrationType.ONE_CLICK_EXPORT)
+    url = "https://ats.example.com/linkedin/customers/cust-1/events"
+    with pytest.raises(LinkedInError, match="No record found"):
+        await linkedin.register_callback_url(customer.creds, export, url)
+    rsc = {"integrationType": "RECRUITER_SYSTEM_CONNECT_COMPANY", "integrationContext": org}
+    (await sandbox.widget_save(customerId="cust-1", **rsc)).raise_for_status()
+    await linkedin.register_callback_url(customer.creds, export, url)
+    await linkedin.register_callback_url(customer.creds, export, url)  # a PUT: again is harmless
+    plugin = IntegrationKey.for_type(org, IntegrationType.PROFILE_PLUGIN)
+    with pytest.raises(LinkedInError, match="No CALLBACK_URL configuration for PROFILE_PLUGIN"):
+        await linkedin.register_callback_url(customer.creds, plugin, url)
+    other = await provision(linkedin, "cust-2")
+    (await sandbox.widget_save(customerId="cust-2", **rsc)).raise_for_status()
+    with pytest.raises(LinkedInError, match="registered for another customer"):
+        await linkedin.register_callback_url(other.creds, export, url)
+    records = [i for i in (await sandbox.state())["integrations"] if i["callback_url"]]
+    assert [(r["client_id"], r["callback_url"]) for r in records] == [(customer.app.client_id, url)]
 
 
 async def test_widget_callback_is_posted_to_the_ats(

@@ -265,7 +265,9 @@ async def running_worker(
     store = store or credential_store(settings)
     await store.open()
     linkedin = linkedin or linkedin_client(settings, metrics, store)
-    integrations = IntegrationActivities(linkedin, store, settings.application_profile)
+    integrations = IntegrationActivities(
+        linkedin, store, settings.application_profile, events_base_url=settings.intake_base_url
+    )
     timing = JobTiming(
         task_poll_seconds=settings.job_task_poll_seconds,
         settle_seconds=settings.job_settle_seconds,

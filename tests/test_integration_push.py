@@ -1,0 +1,76 @@
+"""LinkedIn's push events reach us at the customer's callback URL, which its enable
+registered (linkedin-inbound.md §5): the sandbox pushes, our door verifies and routes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from client.integrations import IntegrationsClient
+from domain.integration_workflow import ContextStatus
+from domain.integrations import IntegrationType, events_url
+from settings import Settings
+from tests.sandbox_control import SandboxControl, free_port
+from tests.temporal_support import eventually
+
+pytestmark = pytest.mark.usefixtures("worker")
+ORGANIZATION = "urn:li:organization:77"
+RSC = (
+    IntegrationType.ONE_CLICK_EXPORT,
+    IntegrationType.IN_ATS_INDICATOR,
+    IntegrationType.PROFILE_PLUGIN,
+)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The API's public URL known before the worker starts: its enable registers it."""
+    port = free_port()
+    return settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}", "api_port": port})
+
+
+async def test_the_enable_registers_the_callback_url_and_linkedins_push_lands_there(
+    onboarding: IntegrationsClient,
+    sandbox: SandboxControl,
+    settings: Settings,
+    api: httpx.AsyncClient,
+    cid: str,
+) -> None:
+    await onboarding.start_onboarding(cid, "Globex", ["RECRUITER_SYSTEM_CONNECT_COMPANY"])
+    await eventually(
+        lambda: onboarding.integration_state(cid, IntegrationType.PROFILE_PLUGIN),
+        lambda s: s.client_id is not None,
+    )
+    saved = await sandbox.widget_save(
+        customerId=cid,
+        integrationType="RECRUITER_SYSTEM_CONNECT_COMPANY",
+        integrationContext=ORGANIZATION,
+    )
+    await onboarding.widget_saved(cid, saved.json())
+    for kind in RSC:
+        await eventually(
+            lambda kind=kind: onboarding.integration_state(cid, kind),  # type: ignore[misc]
+            lambda s: s.status == ContextStatus.ENABLED,
+        )
+
+    records = {i["integration_type"]: i for i in (await sandbox.state())["integrations"]}
+    url = events_url(settings.intake_base_url, cid)
+    assert records["ONE_CLICK_EXPORT"]["callback_url"] == url
+    assert records["IN_ATS_INDICATOR"]["callback_url"] is None  # one URL a customer
+
+    # Each enable is a status change LinkedIn pushes there, signed with the customer's app
+    delivered = await eventually(
+        lambda: sandbox.http.get("/sandbox/deliveries"),
+        lambda r: any(d["url"] == url and d["status"] == 200 for d in r.json()),
+    )
+    pushes = [d for d in delivered.json() if d["url"] == url]
+    assert {d["type"] for d in pushes} == {"INTEGRATION_STATUS_CHANGE"}
+    await eventually(
+        lambda: api.get("/v1/linkedin-events", params={"outcome": "ROUTED"}),
+        lambda r: any(e["customerId"] == cid for e in r.json()),
+    )
+    state = await eventually(
+        lambda: onboarding.integration_state(cid, IntegrationType.ONE_CLICK_EXPORT),
+        lambda s: s.push_verified_at is not None,
+    )
+    assert state.status == ContextStatus.ENABLED
