@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.webhooks import SharedRegistryReads
 from cli.webhooks import receiver
 from client.jobs import JobsClient
 from client.webhooks import Delivery, DeliveryPage, WebhooksClient
 from domain.job_postings import JobPosting
-from domain.webhooks import endpoint_secret, sign, verify
+from domain.webhooks import WebhookEndpoint, endpoint_secret, sign, verify
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
@@ -150,3 +152,54 @@ async def test_no_delivery_workflow_starts_when_no_endpoint_wants_the_event(
     query = f'WorkflowType = "WebhookDeliveryWorkflow" AND CustomerId = "{cid}"'
     assert (await temporal_env.client.count_workflows(query)).count == 0
     assert await webhooks.remove(other.id)
+
+
+# -- "is this event wanted?": reads of the registry shared by a burst ---------------------
+
+
+class Registry:
+    """A registry whose reads are counted and held until released."""
+
+    def __init__(self, endpoints: list[WebhookEndpoint]) -> None:
+        self.endpoints = endpoints
+        self.reads = 0
+        self.reading = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def read(self) -> list[WebhookEndpoint]:
+        self.reads += 1
+        seen = list(self.endpoints)
+        self.reading.set()
+        await self.gate.wait()
+        return seen
+
+
+ACME = WebhookEndpoint(id="e-1", url="https://ats.example.com/hooks", customer_id="acme")
+
+
+async def test_a_burst_asking_whether_it_is_wanted_shares_one_read() -> None:
+    registry = Registry([ACME])
+    shared = SharedRegistryReads(registry.read)
+    burst = [asyncio.ensure_future(shared.targets("acme")) for _ in range(100)]
+    await asyncio.sleep(0)
+    registry.gate.set()
+    assert all(found == [ACME] for found in await asyncio.gather(*burst))
+    assert await shared.targets("acme") == [ACME]  # kept: a stale "wanted" costs nothing
+    assert registry.reads == 1
+
+
+async def test_nobody_wants_it_only_by_a_read_begun_after_the_question() -> None:
+    registry = Registry([])
+    shared = SharedRegistryReads(registry.read)
+    early = asyncio.ensure_future(shared.targets("acme"))
+    await registry.reading.wait()
+    registry.endpoints = [ACME]  # registered while that read runs
+    late = asyncio.ensure_future(shared.targets("acme"))
+    await asyncio.sleep(0)
+    registry.gate.set()
+    assert await early == []
+    assert await late == [ACME]
+    assert registry.reads == 2
+    registry.endpoints = []
+    stale = SharedRegistryReads(registry.read, fresh_seconds=0)
+    assert await stale.targets("acme") == []  # nothing kept past its freshness
