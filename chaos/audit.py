@@ -54,7 +54,8 @@ class Findings:
     linkedin_changes: int = 0
     """Jobs LinkedIn changed on its own side whose final state was compared with ours."""
     resyncs: list[str] = field(default_factory=list)
-    """Each resync LinkedIn requested: how many jobs came back in time."""
+    """Each resync LinkedIn requested: how many jobs came back in time, of how many it
+    named, and how many of those had ended here (not re-posted)."""
     applications: int = 0
     """Applications LinkedIn (the sandbox) accepted from candidates, each audited."""
     documents: int = 0
@@ -224,7 +225,8 @@ def audit_resyncs(
         for job in missing + report["late"]:
             when = "late" if job in report["late"] else "never"
             found.wrong.append(f"{job}: resync {report['id']} asked for it; it came back {when}")
-        found.resyncs.append(f"{len(report['inTime'])}/{len(report['requested'])}")
+        closed = f" ({len(ended)} ended here)" if ended else ""
+        found.resyncs.append(f"{len(report['inTime'])}/{len(report['requested'])}{closed}")
 
 
 def _expectations(job: str, ledger: Ledger, state: dict[str, Any], found: Findings) -> None:

@@ -265,7 +265,7 @@ def test_the_auditor_finds_a_resync_that_missed_linkedins_half_hour() -> None:
         "never: resync rs-1 asked for it; it came back never",
         "late: resync rs-1 asked for it; it came back late",
     ]
-    assert found.resyncs == ["1/4"]
+    assert found.resyncs == ["1/4 (1 ended here)"]
 
 
 def linkedin_application(n: int, delivery: str = "DELIVERED", **documents: str) -> dict[str, Any]:
