@@ -28,11 +28,13 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import structlog
 from temporalio.client import Client
 
+from bench.http_api import spied
 from bench.jobs import (
     BIN,
     bench_settings,
@@ -75,7 +77,7 @@ def quantiles(values: list[float]) -> tuple[str, str, str]:
 
 @asynccontextmanager
 async def api_process(
-    client: Client, settings: Settings, port: int | None = None
+    client: Client, settings: Settings, port: int | None = None, profile: Path | None = None
 ) -> AsyncIterator[str]:
     port = port or free_port()
     env = {
@@ -85,11 +87,9 @@ async def api_process(
         "LINKEDIN_ATS_TASK_QUEUE": settings.task_queue,
         "LINKEDIN_ATS_DATA_DIR": str(settings.data_dir),
     }
+    command = [str(BIN / "linkedin-ats"), "api", "--port", str(port)]
     process = await asyncio.create_subprocess_exec(
-        str(BIN / "linkedin-ats"),
-        "api",
-        "--port",
-        str(port),
+        *spied(profile, "api", command),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -262,7 +262,7 @@ async def resync_and_checks(
     print(f"\n(posting the {count} jobs first took {posted / 60:.1f} min)")
 
 
-async def main(count: int) -> None:
+async def main(count: int, profile: Path | None) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     machine()
     env = await dev_server()
@@ -272,7 +272,7 @@ async def main(count: int) -> None:
                 settings = bench_settings(sandbox, data)
                 async with (
                     running_worker(env.client, settings),
-                    api_process(env.client, settings) as api_url,
+                    api_process(env.client, settings, profile=profile) as api_url,
                 ):
                     customer = await onboard(env.client, sandbox, settings)
                     jobs = JobsClient(env.client, task_queue=settings.task_queue)
@@ -280,16 +280,20 @@ async def main(count: int) -> None:
                     stored = await credential_store(settings).get(customer)
                     assert stored is not None
                     await intake(env.client, api_url, stored.application_key, "watched")
-                    await resync_and_checks(env.client, settings, sandbox, api_url, count)
+                    if count:
+                        await resync_and_checks(env.client, settings, sandbox, api_url, count)
     finally:
         await env.shutdown()
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--jobs", type=int, default=5000, help="open jobs to resync and check")
+    parser.add_argument(
+        "--jobs", type=int, default=5000, help="open jobs to resync and check (0: intake only)"
+    )
+    parser.add_argument("--profile", type=Path, help="run the API under py-spy; profile here")
     args = parser.parse_args()
-    asyncio.run(main(args.jobs))
+    asyncio.run(main(args.jobs, args.profile))
 
 
 if __name__ == "__main__":
