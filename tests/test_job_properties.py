@@ -62,7 +62,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.jobs import FORBIDDEN_READ_ATTEMPTS
 from client.errors import Refused
-from client.jobs import DEFAULT_WAIT_SECONDS, JobsClient
+from client.jobs import DEFAULT_WAIT_SECONDS, JobsClient, UnknownJob
+from client.reads import NO_WORKER, WorkflowUnreadable
 from domain import job_lifecycle as rules
 from domain.job_postings import JobPosting, JobPostingStatus
 from domain.job_workflow import (
@@ -453,7 +454,13 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         deadline = time.monotonic() + SETTLE_SECONDS
         state = None
         while time.monotonic() < deadline:
-            state = await self._state(job)
+            try:
+                state = await self._state(job)
+            except WorkflowUnreadable as unread:  # a worker restarting: read again
+                if unread.reason != NO_WORKER:
+                    raise  # its workflow task fails: a finding, not a wait
+                await asyncio.sleep(0.1)
+                continue
             if state is None or await self._settled(job, state):
                 return state
             await asyncio.sleep(0.1)
@@ -472,9 +479,10 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         return True
 
     async def _state(self, job: str) -> JobState | None:
+        """The job's state; None when it has no workflow (never sent)."""
         try:
             return await self.jobs.state(self.customer_id, job)
-        except Refused:
+        except UnknownJob:
             return None
 
     async def _workflow_status(self, job: str) -> WorkflowExecutionStatus | None:
