@@ -12,14 +12,9 @@ from domain.integrations import IntegrationType, events_url
 from settings import Settings
 from tests.sandbox_control import SandboxControl, free_port
 from tests.temporal_support import eventually
+from tests.test_onboarding_steps import onboard_rsc
 
 pytestmark = pytest.mark.usefixtures("worker")
-ORGANIZATION = "urn:li:organization:77"
-RSC = (
-    IntegrationType.ONE_CLICK_EXPORT,
-    IntegrationType.IN_ATS_INDICATOR,
-    IntegrationType.PROFILE_PLUGIN,
-)
 
 
 @pytest.fixture
@@ -36,22 +31,7 @@ async def test_the_enable_registers_the_callback_url_and_linkedins_push_lands_th
     api: httpx.AsyncClient,
     cid: str,
 ) -> None:
-    await onboarding.start_onboarding(cid, "Globex", ["RECRUITER_SYSTEM_CONNECT_COMPANY"])
-    await eventually(
-        lambda: onboarding.integration_state(cid, IntegrationType.PROFILE_PLUGIN),
-        lambda s: s.client_id is not None,
-    )
-    saved = await sandbox.widget_save(
-        customerId=cid,
-        integrationType="RECRUITER_SYSTEM_CONNECT_COMPANY",
-        integrationContext=ORGANIZATION,
-    )
-    await onboarding.widget_saved(cid, saved.json())
-    for kind in RSC:
-        await eventually(
-            lambda kind=kind: onboarding.integration_state(cid, kind),  # type: ignore[misc]
-            lambda s: s.status == ContextStatus.ENABLED,
-        )
+    await onboard_rsc(onboarding, sandbox, cid)
 
     records = {i["integration_type"]: i for i in (await sandbox.state())["integrations"]}
     url = events_url(settings.intake_base_url, cid)

@@ -219,16 +219,19 @@ async def test_a_changed_setting_reaches_existing_apps_once(
 # -- 3. Recruiter System Connect, by the types LinkedIn keys ---------------------------------
 
 
-@pytest.mark.usefixtures("worker")
-async def test_an_rsc_bundle_onboards_each_type_it_enables(
+RSC_TYPES = (
+    IntegrationType.ONE_CLICK_EXPORT,
+    IntegrationType.IN_ATS_INDICATOR,
+    IntegrationType.PROFILE_PLUGIN,
+)
+
+
+async def onboard_rsc(
     onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
-) -> None:
+) -> list[IntegrationState]:
+    """The RSC company bundle onboarded and saved for organization 77: each type ENABLED."""
     started = await onboarding.start_onboarding(cid, "Globex", ["RECRUITER_SYSTEM_CONNECT_COMPANY"])
-    assert started == [
-        f"integration/{cid}/ONE_CLICK_EXPORT",
-        f"integration/{cid}/IN_ATS_INDICATOR",
-        f"integration/{cid}/PROFILE_PLUGIN",
-    ]
+    assert started == [f"integration/{cid}/{kind}" for kind in RSC_TYPES]
     await eventually(
         lambda: onboarding.integration_state(cid, IntegrationType.PROFILE_PLUGIN),
         lambda s: s.client_id is not None,
@@ -239,15 +242,20 @@ async def test_an_rsc_bundle_onboards_each_type_it_enables(
         integrationContext="urn:li:organization:77",
     )
     await onboarding.widget_saved(cid, saved.json())
-    for kind in (
-        IntegrationType.ONE_CLICK_EXPORT,
-        IntegrationType.IN_ATS_INDICATOR,
-        IntegrationType.PROFILE_PLUGIN,
-    ):
-        state = await eventually(
+    return [
+        await eventually(
             lambda kind=kind: onboarding.integration_state(cid, kind),  # type: ignore[misc]
             lambda s: s.status == ContextStatus.ENABLED,
         )
+        for kind in RSC_TYPES
+    ]
+
+
+@pytest.mark.usefixtures("worker")
+async def test_an_rsc_bundle_onboards_each_type_it_enables(
+    onboarding: IntegrationsClient, sandbox: SandboxControl, cid: str
+) -> None:
+    for state in await onboard_rsc(onboarding, sandbox, cid):
         assert list(state.contexts) == ["urn:li:organization:77"]
 
 
