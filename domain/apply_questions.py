@@ -19,10 +19,11 @@ import re
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from domain.integrations import customer_door_url
 
 ALLOWED_TAGS = frozenset({"ul", "li", "b", "i", "a", "p"})
 """The HTML LinkedIn renders in question text (SDK `SimpleTalentQuestionDefinition`)."""
@@ -49,8 +50,7 @@ _ID = re.compile(r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$")
 
 def intake_url(public_base_url: str, customer_id: str) -> str:
     """Where LinkedIn delivers the customer's applications: our door, one URL a customer."""
-    customer = quote(customer_id, safe="")
-    return f"{public_base_url.rstrip('/')}/linkedin/customers/{customer}/applications"
+    return customer_door_url(public_base_url, customer_id, "applications")
 
 
 class QuestionRequirement(StrEnum):

@@ -61,10 +61,15 @@ pushes the customer's events (linkedin-inbound.md §5: PM-RSC registers it on a
 ONE_CLICK_EXPORT key; no other type's is documented)."""
 
 
+def customer_door_url(public_base_url: str, customer_id: str, leaf: str) -> str:
+    """Where LinkedIn delivers one customer's `leaf` (events, applications) to our door."""
+    customer = quote(customer_id, safe="")
+    return f"{public_base_url.rstrip('/')}/linkedin/customers/{customer}/{leaf}"
+
+
 def events_url(public_base_url: str, customer_id: str) -> str:
     """The customer's callback URL: our door for its push events, one URL a customer."""
-    customer = quote(customer_id, safe="")
-    return f"{public_base_url.rstrip('/')}/linkedin/customers/{customer}/events"
+    return customer_door_url(public_base_url, customer_id, "events")
 
 
 def integration_types(names: Iterable[str]) -> list[IntegrationType]:
