@@ -56,6 +56,11 @@ class Event:
     webhook; signed with that customer's app secret (§5 shows no signature: assumed)."""
 
 
+def _event(type_: str, body: dict[str, Any], callback: tuple[str, str] | None = None) -> Event:
+    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
+    return Event(id=uuid.uuid4().hex, type=type_, body=body, raw=raw, callback=callback)
+
+
 class Outbox:
     """The HTTP client LinkedIn uses towards the partner, and its queue of events."""
 
@@ -217,8 +222,7 @@ class Outbox:
 
     def send(self, type_: str, body: dict[str, Any]) -> tuple[Event, str]:
         """Queue an event for the webhook: QUEUED, or NO_WEBHOOK / BLOCKED (not sent)."""
-        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
-        event = Event(id=uuid.uuid4().hex, type=type_, body=body, raw=raw)
+        event = _event(type_, body)
         hook = self.sandbox.world.webhook
         if hook is None or hook.status == "BLOCKED":
             state = "NO_WEBHOOK" if hook is None else "BLOCKED"
@@ -237,8 +241,7 @@ class Outbox:
     def push(self, url: str, secret: str, type_: str, body: dict[str, Any]) -> Event:
         """Send a push event to one customer's callback URL (§5), apart from the webhook's
         queue: a customer's URL that does not answer delays no other delivery."""
-        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
-        event = Event(id=uuid.uuid4().hex, type=type_, body=body, raw=raw, callback=(url, secret))
+        event = _event(type_, body, callback=(url, secret))
         task = asyncio.create_task(self._deliver(event, self._generation))
         self._pushes.add(task)
         task.add_done_callback(self._pushes.discard)
