@@ -119,7 +119,7 @@ def _save_integration(
     whether its status changed."""
     tenant = TENANT[kind]
     record = world.integration(app.client_id, context, kind, tenant)
-    before = record.status if record is not None else None
+    changed = record is None or (poster != record.job_poster_email and record.status != "REQUESTED")
     if record is None:
         world.integrations.append(
             Integration(
@@ -142,8 +142,7 @@ def _save_integration(
         "integrationType": kind,
         "integrationContext": context,
     }
-    after = world.integration(app.client_id, context, kind, tenant)
-    return value, after is not None and after.status != before
+    return value, changed
 
 
 def _widget_refusal(sandbox: Sandbox, app: App, save: WidgetSave) -> JSONResponse | None:
