@@ -78,14 +78,17 @@ class SharedRegistryReads:
             and (known := _for(last[1], customer_id))
         ):
             return known
-        started, read = self._running if self._running is not None else self._start()
+        started, read = self._joined()
         found = _for(await asyncio.shield(read), customer_id)
         if found or started >= asked:
             return found
-        _, read = self._running if self._running is not None else self._start()
+        _, read = self._joined()  # begun after the question: the read that ended did not
         return _for(await asyncio.shield(read), customer_id)
 
-    def _start(self) -> tuple[float, asyncio.Task[list[WebhookEndpoint]]]:
+    def _joined(self) -> tuple[float, asyncio.Task[list[WebhookEndpoint]]]:
+        """The read under way (when it began, the read), or one begun now."""
+        if self._running is not None:
+            return self._running
         started = time.monotonic()
         read = asyncio.ensure_future(self._read())
         self._running = (started, read)
