@@ -199,10 +199,16 @@ class StatusRead:
 
 @dataclass(frozen=True)
 class ResyncAsked:
-    """LinkedIn asked for the job again (RESYNC_JOBS request `request_id`)."""
+    """LinkedIn asked for the job again (RESYNC_JOBS request `request_id`).
+
+    `own_resend` (runs since the workflow's RESYNC_OWN_RESEND patch): the request gets its
+    own UPDATE, built from the job as it stands when it goes out. Before, a queued UPDATE
+    stood in for it, and the request went unanswered when that UPDATE parked.
+    """
 
     request_id: str
     at: datetime
+    own_resend: bool = False
 
 
 Event = (
@@ -563,7 +569,7 @@ def evolve(state: JobState, event: Event) -> JobState:
         case StatusRead():
             _status_read(state, event.read, event.at)
         case ResyncAsked():
-            _resync(state, event.request_id, event.at)
+            _resync(state, event.request_id, event.at, event.own_resend)
     _trim(state)
     _refresh(state, event.at)
     return state
@@ -720,7 +726,7 @@ def _status_read(state: JobState, read: JobStatusRead, at: datetime) -> None:
         state.unlisted_by_linkedin = True
 
 
-def _resync(state: JobState, request_id: str, at: datetime) -> None:
+def _resync(state: JobState, request_id: str, at: datetime, own_resend: bool) -> None:
     """Resend the job as LinkedIn last accepted it, once per request, if it is still open."""
     if request_id in state.resyncs:
         return
@@ -729,14 +735,18 @@ def _resync(state: JobState, request_id: str, at: datetime) -> None:
     live = state.posting is not None and state.status not in FINAL_JOB_STATUSES
     if not live or state.has(OperationKind.CLOSE):
         return
-    if any(op.kind == OperationKind.UPDATE and op.outcome == _QUEUED for op in state.operations):
-        return  # an UPDATE about to run sends the whole job anyway
+    queued_update = any(
+        op.kind == OperationKind.UPDATE and op.outcome == _QUEUED for op in state.operations
+    )
+    if queued_update and not own_resend:
+        return  # runs before RESYNC_OWN_RESEND: a queued UPDATE stood in for the request
     _requested(
         state,
         OperationRequested(
             operation_id=RESYNC_PREFIX + request_id,
             kind=OperationKind.UPDATE,
-            params=OperationParams(job=state.posting),
+            # Without a job, the resend is built from the job as it stands when it goes out.
+            params=OperationParams(job=None if own_resend else state.posting),
             at=at,
             note="LinkedIn asked for the job again (resync)",
         ),
@@ -849,10 +859,11 @@ def decide(state: JobState, now: datetime) -> Command:
 
 def _start(state: JobState, op: Operation, now: datetime) -> StartOperation | FailOperation:
     """The operation, built on the job as it is now, or failed when it cannot be."""
+    params = op.params or OperationParams()
+    if op.id.startswith(RESYNC_PREFIX) and params.job is None:
+        params = OperationParams(job=state.posting)  # a resend: the job as it stands
     try:
-        return StartOperation(
-            op.id, build_posting(state.posting, op.kind, op.params or OperationParams(), now)
-        )
+        return StartOperation(op.id, build_posting(state.posting, op.kind, params, now))
     except OperationRefused as refusal:
         return FailOperation(op.id, str(refusal))
 

@@ -35,6 +35,7 @@ from domain.job_workflow import (
     JobStatus,
     JobUpdate,
     Operation,
+    ResyncJob,
     RunJobOperation,
     job_workflow_id,
 )
@@ -42,7 +43,7 @@ from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs, onboard_with_contract
 from tests.sandbox_control import JOB_POSTINGS, SandboxControl
-from tests.temporal_support import eventually
+from tests.temporal_support import eventually, record_history
 from workflows.job import JobPostingWorkflow
 
 CONTRACT = "urn:li:contract:555"
@@ -189,6 +190,33 @@ async def test_a_parked_operation_blocks_no_caller_and_can_be_cancelled(
     assert [op.outcome for op in state.operations][:2] == ["SUCCEEDED", "CANCELLED"]
     with pytest.raises(ValidationError, match=r"urn:li:contract:<digits>"):
         await jobs.upgrade(customer, "job-1", "urn:li:contract:abc")
+
+
+async def test_a_resync_goes_out_past_an_update_queued_behind_a_parked_operation(
+    jobs: JobsClient, customer: str, sandbox: SandboxControl, temporal_env: WorkflowEnvironment
+) -> None:
+    """The soak's finding: an UPDATE queued behind a parked upgrade stood in for LinkedIn's
+    resync and never ran, so LinkedIn's half hour passed unanswered. The resend goes out
+    with the job as LinkedIn last accepted it; the queued UPDATE still waits its turn."""
+    await jobs.create(customer, wire(), wait=True)
+    parked = await jobs.upgrade(customer, "job-1", NOT_AUTHORISED, wait=True)
+    assert parked.outcome == "NEEDS_ATTENTION"
+    queued = await jobs.update(customer, wire(title="Queued behind"))
+    handle = temporal_env.client.get_workflow_handle(job_workflow_id(customer, "job-1"))
+    await handle.signal(JobSignal.RESYNC, ResyncJob(request_id="rs-1"))
+    await eventually(lambda: jobs.state(customer, "job-1"), lambda s: s.resyncs == ["rs-1"])
+    await record_history(handle, "job_resync_behind_a_queued_update")
+    resend = await jobs.await_operation(customer, "job-1", "resync-rs-1")
+    assert resend.outcome == "SUCCEEDED"
+    updates = [e for e in await sandbox.job_submissions() if e.get("listingType") != "PREMIUM"]
+    assert [(e["jobPostingOperationType"], e["title"]) for e in updates] == [
+        ("CREATE", wire()["title"]),
+        ("UPDATE", wire()["title"]),
+    ]
+    state = await jobs.state(customer, "job-1")
+    assert state.operation(queued.id).outcome == "QUEUED"  # type: ignore[union-attr]
+    # The first history was recorded before RESYNC_OWN_RESEND, this one with it.
+    await record_history(handle, "job_resync_sent_past_a_parked_operation")
 
 
 async def test_continue_as_new_with_a_parked_and_a_queued_operation(

@@ -266,3 +266,46 @@ def test_a_resync_goes_out_ahead_of_an_operation_parked_for_an_operator() -> Non
     assert command.operation_id == rules.RESYNC_PREFIX + "req-a"
     j.answer(JobOperationResult(succeeded=True, status=status()))
     assert j.op(parked).outcome == OperationOutcome.NEEDS_ATTENTION  # still the operator's
+
+
+def test_a_resync_behind_a_queued_update_goes_out_when_that_update_parks() -> None:
+    """The queued UPDATE that would have carried the job parks: the request is still
+    answered, with the job as LinkedIn last accepted it (the soak's finding)."""
+    j = listed()
+    update = j.request(OperationKind.UPDATE, job=job(title="Staff engineer"))
+    rules.evolve(j.state, rules.ResyncAsked("req-a", j.now, own_resend=True))
+    j.start()
+    rules.evolve(j.state, rules.OperationUnanswered(update, "503", j.now))
+    assert j.op(update).outcome == OperationOutcome.NEEDS_ATTENTION
+    command = rules.decide(j.state, j.now)
+    assert isinstance(command, rules.StartOperation)
+    assert command.operation_id == rules.RESYNC_PREFIX + "req-a"
+    assert command.posting.title == job().title
+
+
+def test_a_resync_sends_the_job_as_it_stands_when_it_goes_out() -> None:
+    """An UPDATE running when LinkedIn asks goes first; the resend then carries it, not
+    the job as it was when LinkedIn asked."""
+    j = listed()
+    j.request(OperationKind.UPDATE, job=job(title="Staff engineer"))
+    j.start()
+    rules.evolve(j.state, rules.ResyncAsked("req-a", j.now, own_resend=True))
+    rules.evolve(
+        j.state,
+        rules.OperationAnswered(
+            j.state.operations[-2].id, JobOperationResult(succeeded=True, status=status()), j.now
+        ),
+    )
+    command = rules.decide(j.state, j.now)
+    assert isinstance(command, rules.StartOperation)
+    assert command.operation_id == rules.RESYNC_PREFIX + "req-a"
+    assert command.posting.title == "Staff engineer"
+
+
+def test_runs_before_the_own_resend_patch_let_a_queued_update_stand_in_for_a_resync() -> None:
+    """What recorded histories replay: without own_resend a queued UPDATE absorbs it."""
+    j = listed()
+    j.request(OperationKind.UPDATE, job=job(title="Staff engineer"))
+    rules.evolve(j.state, rules.ResyncAsked("req-a", j.now))
+    assert not any(op.id.startswith(rules.RESYNC_PREFIX) for op in j.state.operations)
+    assert j.state.resyncs == ["req-a"]

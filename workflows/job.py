@@ -74,6 +74,10 @@ OFFSITE_WATCHED = "offsite-watched"
 """Runs since this patch raise job.needs_attention when LinkedIn turns an Apply Connect job
 off-site; only jobs with onsiteApplyConfiguration (new with it) reach the branch."""
 
+RESYNC_OWN_RESEND = "resync-own-resend"
+"""Runs since this patch give each resync request its own UPDATE, built when it goes out;
+runs before let a queued UPDATE stand in for it (`rules.ResyncAsked.own_resend`)."""
+
 WOKEN_BY_SWEEP = "woken-by-sweep"
 """Runs started before this patch time their own expiry and auto-renew; runs since publish
 JobWakeAt and are woken by the sweep (`workflows/job_wakeups.py`)."""
@@ -424,7 +428,8 @@ class JobPostingWorkflow:
     @workflow.signal(name=JobSignal.RESYNC)
     def resync(self, request: ResyncJob) -> None:
         """LinkedIn asked for the job again: resend it as UPDATE, once per request."""
-        self._evolve(rules.ResyncAsked(request.request_id, workflow.now()))
+        own_resend = workflow.patched(RESYNC_OWN_RESEND)
+        self._evolve(rules.ResyncAsked(request.request_id, workflow.now(), own_resend))
 
     @workflow.query(name=STATE_QUERY)
     def state(self) -> JobState:
