@@ -100,9 +100,17 @@ class ChaosStack:
         child.process = self._spawn(child)
         deadline = time.monotonic() + within
         while not await asyncio.to_thread(child.ready):
-            if child.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start; see {self.logs / (name + '.log')}")
+            exited = child.process.poll()
+            if exited is not None or time.monotonic() > deadline:
+                why = f"exited with status {exited}" if exited is not None else "was not ready"
+                raise RuntimeError(f"{name} {why} within {within:.0f}s:\n{self._log_tail(name)}")
             await asyncio.sleep(0.2)
+
+    def _log_tail(self, name: str, lines: int = 20) -> str:
+        """The end of a child's log: the run's directory is gone when a test reports it."""
+        path = self.logs / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:]) or f"({path} is empty)"
 
     def _spawn(self, child: Child) -> subprocess.Popen[bytes]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("LINKEDIN_", "TEMPORAL_"))}
