@@ -38,6 +38,7 @@ from temporalio.client import Client
 from bench.jobs import bench_settings, machine, onboard, sandbox_process, table, wire
 from bench.linkedin_inbound import CONCURRENT, ROUNDS, api_process, p99, quantiles
 from bench.trivial import TrivialWorkflow
+from cli.up import free_port
 from cli.webhooks import receiver
 from client.applications import ApplicationsClient, UnknownApplication
 from client.jobs import JobsClient
@@ -45,7 +46,7 @@ from client.webhooks import WebhooksClient
 from domain.applications import ApplicationStatus
 from domain.linkedin_events import SignatureForm, sign
 from settings import Settings
-from tests.sandbox_control import SandboxControl, ServerThread, free_port
+from tests.sandbox_control import SandboxControl, ServerThread
 from tests.temporal_support import TEST_KEYS_TEXT, dev_server, eventually
 from workers.worker import credential_store, running_worker
 

@@ -53,9 +53,10 @@ from bench.jobs import (
     trivial,
     wire,
 )
+from cli.up import free_port
 from domain.job_workflow import MAX_WAIT_SECONDS
 from settings import Settings
-from tests.sandbox_control import SandboxControl, free_port
+from tests.sandbox_control import SandboxControl
 from tests.temporal_support import TEST_KEYS_TEXT, dev_server
 
 TOKEN = "bench-token"

@@ -47,6 +47,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.jobs import JobActivities, JobTiming
 from bench.trivial import TrivialWorkflow, noop
+from cli.up import free_port
 from client.errors import Refused
 from client.jobs import JobsClient
 from domain.job_postings import JobPosting
@@ -63,7 +64,7 @@ from linkedin import LinkedInClient
 from settings import Settings
 from tests.conftest import PARTNER
 from tests.jobs_support import job_fields, onboard_with_contract
-from tests.sandbox_control import SandboxControl, free_port
+from tests.sandbox_control import SandboxControl
 from tests.temporal_support import TEST_KEYS, dev_server
 from workers.worker import (
     WORKFLOW_RUNNER,

@@ -48,11 +48,12 @@ from bench.jobs import (
     wire,
 )
 from bench.trivial import TrivialWorkflow
+from cli.up import free_port
 from client.jobs import JobsClient
 from domain.job_workflow import JOB_STATUS_CHECKS_WORKFLOW_TYPE, JOB_WORKFLOW_TYPE
 from domain.linkedin_events import SignatureForm, sign
 from settings import Settings
-from tests.sandbox_control import SandboxControl, free_port
+from tests.sandbox_control import SandboxControl
 from tests.temporal_support import TEST_KEYS_TEXT, dev_server, eventually
 from workers.worker import credential_store, running_worker
 

@@ -167,7 +167,7 @@ async def _ats_webhooks(ats: Ats, candidates: Candidates) -> tuple[Any, asyncio.
     for every customer; the uvicorn server, to stop after the audit."""
     import uvicorn
 
-    from chaos.stack import free_port
+    from cli.up import free_port
     from cli.webhooks import receiver
 
     port, secret = free_port(), {"value": ""}

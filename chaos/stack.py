@@ -10,7 +10,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -19,18 +18,12 @@ from pathlib import Path
 import structlog
 from temporalio.client import Client
 
-from cli.up import Child, children, ensure_payload_key_file, stop_children
+from cli.up import Child, children, ensure_payload_key_file, free_port, stop_children
 from settings import Settings
 
 log = structlog.get_logger("chaos")
 
 KILLABLE = ("worker", "sandbox", "temporal", "api")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def chaos_settings(data: Path) -> tuple[Settings, dict[str, str]]:

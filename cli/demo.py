@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -15,6 +14,7 @@ from urllib.parse import quote
 import httpx
 from rich.console import Console
 
+from cli.up import free_port
 from client.applications import ApplicationsClient, UnknownApplication
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
@@ -251,7 +251,7 @@ class Tour:
 
         from cli.webhooks import receiver
 
-        port = _free_port()
+        port = free_port()
         endpoint = await self.webhooks.register(f"http://127.0.0.1:{port}/", customer)
         received: list[str] = []
         all_in = asyncio.Event()
@@ -354,10 +354,3 @@ def apply_job(customer: str, external_id: str) -> dict[str, Any]:
             }
         },
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import faulthandler
 import os
+import random
 import secrets
 import signal
 import socket
@@ -60,6 +61,22 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+UNCLAIMED_PORTS = range(20_000, 32_000)
+"""Below Linux's ephemeral range (32768-60999), which nobody hands out by itself."""
+
+
+def free_port() -> int:
+    """A free loopback port for a child to bind later. A port the kernel picked (bind 0)
+    comes from the ephemeral range, where any outgoing connection, or a server choosing its
+    own random port (the dev server does), may take it before the child binds it."""
+    chooser = random.SystemRandom()  # chaos seeds `random`: runs side by side must differ
+    for _ in range(100):
+        port = chooser.choice(UNCLAIMED_PORTS)
+        if port_free(port):
+            return port
+    raise StartupError(f"no free port on 127.0.0.1 in {UNCLAIMED_PORTS}")
 
 
 def http_ok(url: str) -> Callable[[], bool]:

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.sandbox_control import free_port
+from cli.up import free_port
 
 SUPERUSER = "ats_test"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from typing import Any, Self
@@ -10,6 +9,7 @@ from typing import Any, Self
 import httpx
 import uvicorn
 
+from cli.up import free_port
 from linkedin_sandbox import SandboxSettings, create_app
 
 JOB_POSTINGS = "/rest/simpleJobPostings"
@@ -19,12 +19,6 @@ JOB_TASKS = "/rest/simpleJobPostingTasks"
 """Where it reads job tasks by default, likewise."""
 JOB_STATUSES = "/v2/jobPostingStatus"
 """Where it reads job statuses: /v2/ only, as LinkedIn's SDK does."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerThread:

@@ -15,10 +15,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.errors import install
+from cli.up import free_port
 from client.jobs import JobsClient
 from domain.job_workflow import JOB_WORKFLOW_TYPE, job_workflow_id
 from tests.cli_support import run_cli
-from tests.sandbox_control import ServerThread, free_port
+from tests.sandbox_control import ServerThread
 from tests.temporal_support import TEST_KEYS_TEXT, eventually
 from workers.metrics import prometheus_runtime
 from workflows.search_attributes import CUSTOMER_ID

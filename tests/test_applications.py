@@ -18,6 +18,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
+from cli.up import free_port
 from cli.webhooks import receiver
 from domain.applications import (
     APPLICATION_WORKFLOW_TYPE,
@@ -28,7 +29,7 @@ from domain.applications import (
 from domain.linkedin_events import SignatureForm, challenge_response, sign
 from settings import Settings
 from tests.cli_support import run_cli
-from tests.sandbox_control import SandboxControl, ServerThread, free_port
+from tests.sandbox_control import SandboxControl, ServerThread
 from tests.temporal_support import (
     CONVERTER,
     TEST_KEYS_TEXT,

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from cli.demo import DESCRIPTION
+from cli.up import free_port
 from tests.cli_support import CLI, run_cli
-from tests.sandbox_control import free_port
 from tests.temporal_support import TEST_KEYS
 
 

@@ -15,9 +15,10 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 
 from api.codec import create_codec_app
+from cli.up import free_port
 from client.codec import EncryptionCodec, new_key
 from tests.cli_support import run_cli
-from tests.sandbox_control import ServerThread, free_port
+from tests.sandbox_control import ServerThread
 from tests.temporal_support import TEST_KEYS
 
 TOKEN = "codec-test-token"

@@ -26,6 +26,7 @@ from activities.credentials import (
     CustomerNotOnboarded,
     customer_credentials,
 )
+from cli.up import free_port
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
 from domain.errors import PERMANENT_FAILURES, FailureType
@@ -38,7 +39,7 @@ from settings import Settings
 from tests.cli_support import run_cli
 from tests.jobs_support import job_fields, onboard_for_jobs
 from tests.postgres_support import PostgresCluster
-from tests.sandbox_control import JOB_POSTINGS, SandboxControl, free_port
+from tests.sandbox_control import JOB_POSTINGS, SandboxControl
 from tests.temporal_support import TEST_KEYS, eventually
 from workers.worker import credential_store, running_worker
 

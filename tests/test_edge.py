@@ -13,10 +13,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from cli.up import free_port
 from client.connection import connect
 from settings import Settings
 from tests.cli_support import run_cli
-from tests.sandbox_control import ServerThread, free_port
+from tests.sandbox_control import ServerThread
 from tests.temporal_support import TEST_KEYS
 
 AUTH = {"Authorization": "Bearer dev-token"}

@@ -6,11 +6,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from cli.up import free_port
 from client.integrations import IntegrationsClient
 from domain.integration_workflow import ContextStatus
 from domain.integrations import IntegrationType, events_url
 from settings import Settings
-from tests.sandbox_control import SandboxControl, free_port
+from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually
 from tests.test_onboarding_steps import onboard_rsc
 

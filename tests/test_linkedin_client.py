@@ -11,13 +11,14 @@ import pytest
 import structlog
 from pydantic import SecretStr, ValidationError
 
+from cli.up import free_port
 from domain.integrations import IntegrationKey, IntegrationType
 from domain.provisioning import AppCredentials, NewApplication
 from linkedin import LinkedInAuthError, LinkedInClient, TransientLinkedInError
 from settings import Settings
 from tests.conftest import PARTNER, Customer
 from tests.jobs_support import valid_job
-from tests.sandbox_control import JOB_POSTINGS, JOB_TASKS, SandboxControl, free_port
+from tests.sandbox_control import JOB_POSTINGS, JOB_TASKS, SandboxControl
 from workers.worker import credential_store, linkedin_client
 
 PJP = IntegrationType.PREMIUM_JOB_POSTING

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from cli.up import free_port
 from tests.cli_support import CLI
-from tests.sandbox_control import free_port
 from tests.temporal_support import TEST_KEYS
 
 TOKEN = "a-token-that-must-never-be-logged"

@@ -16,8 +16,8 @@ from activities.rate_limits import (
     CallHeldBack,
     RateLimits,
 )
+from cli.up import free_port
 from settings import Settings
-from tests.sandbox_control import free_port
 from workers.metrics import LinkedInMetrics, prometheus_runtime
 
 

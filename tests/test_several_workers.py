@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 from temporalio.testing import WorkflowEnvironment
 
+from cli.up import free_port
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
 from domain.integration_workflow import ContextStatus
@@ -29,7 +30,7 @@ from domain.job_workflow import JobStatus, job_workflow_id
 from settings import Settings
 from tests.cli_support import CLI
 from tests.jobs_support import job_fields
-from tests.sandbox_control import SandboxControl, free_port
+from tests.sandbox_control import SandboxControl
 from tests.temporal_support import TEST_KEYS, eventually
 
 CONTRACT = "urn:li:contract:555"
