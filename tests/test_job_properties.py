@@ -771,6 +771,12 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         self.harness.run(self._check())
 
     async def _check(self) -> None:
+        ended = {job: view is not None and view.status in FINAL for job, view in self.views.items()}
+        for job in self.views:
+            if not ended[job]:  # an ended job cannot change
+                self.views[job] = await self._settle(job)
+        # LinkedIn is read once every job settled: an operation still running when it was
+        # read before made tasks the check never saw (the soak's "SUCCEEDED, no task").
         world = await self.control.state()
         linkedin_jobs = {
             j["external_id"]: j for j in world["jobs"] if j["client_id"] == self.client_id
@@ -778,19 +784,15 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         tasks = [t for t in world["tasks"] if t["client_id"] == self.client_id]
         for job in set(linkedin_jobs) | {t["external_id"] for t in tasks}:
             assert job in self.views, f"LinkedIn has {job}, which the machine never sent"
-        for job in self.views:
+        for job, state in self.views.items():
             job_tasks = sorted(
                 (t for t in tasks if t["external_id"] == job), key=lambda t: t["created_at_ms"]
             )
-            previous = self.views[job]
-            ended = previous is not None and previous.status in FINAL
-            state = previous if ended else await self._settle(job)  # it cannot change
-            self.views[job] = state
             if state is None:
                 assert job not in linkedin_jobs, f"LinkedIn has {job}, we have no workflow"
                 assert not job_tasks, f"{job}: tasks at LinkedIn without a workflow"
                 continue
-            if not ended:
+            if not ended[job]:
                 await self._check_workflow(job, state)
             ledger = self.ledgers.setdefault(job, Ledger())
             ledger.record(state)
