@@ -886,7 +886,10 @@ def _check_exactly_once(job: str, ledger: Ledger, tasks: list[dict[str, Any]]) -
                 f"times: {_tasks(mine)}"
             )
         if op.outcome == OperationOutcome.SUCCEEDED and op.kind in LINKEDIN_OPERATION:
-            assert applied, f"{job}: {op.kind} {op.id} SUCCEEDED, LinkedIn has no task"
+            assert applied, (
+                f"{job}: {op.kind} {op.id} SUCCEEDED, LinkedIn has no task; "
+                f"{_attribution(ledger, tasks, owners)}"
+            )
         if op.outcome in (OperationOutcome.FAILED, OperationOutcome.CANCELLED):
             assert not applied, (
                 f"{job}: {op.kind} {op.id} is {op.outcome} ({op.error}) but LinkedIn "
@@ -917,6 +920,20 @@ def _attribute(ledger: Ledger, tasks: list[dict[str, Any]]) -> dict[str, str]:
         )
         owners[task["urn"]] = owner
     return owners
+
+
+def _attribution(ledger: Ledger, tasks: list[dict[str, Any]], owners: dict[str, str]) -> str:
+    """What the exactly-once check saw, for its message: each task and each operation."""
+    seen = [
+        f"{t['operation']} {t['status']} at {t['created_at_ms']} -> {owners.get(t['urn'])}"
+        for t in tasks
+    ]
+    ran = [
+        f"{op.id} {op.kind} {op.outcome} attempts={op.attempts} "
+        f"finished={_ms(op.finished_at)} tasks={len(op.task_ids)}"
+        for op in ledger.operations.values()
+    ]
+    return f"tasks {seen}; operations {ran}"
 
 
 def _error(task: dict[str, Any]) -> str:
