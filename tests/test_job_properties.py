@@ -904,21 +904,36 @@ def _attribute(ledger: Ledger, tasks: list[dict[str, Any]]) -> dict[str, str]:
     workflow's clock on the same host) comes after every task it created and before the
     next operation starts; a task whose answer was lost is the next operation to finish's.
     Tasks after the last finished operation belong to the unfinished one.
+
+    Except after a worker restart: an operation whose answer was lost and which the new
+    worker's attempt reconciled showed `finished_at` as early as its start (the soak saw a
+    CREATE "finished" 26 ms before its only task). A task the rule above gives to an
+    operation of another kind, or to none, is the latest operation's of its own kind that
+    finished before it.
     """
     owners = {t: op.id for op in ledger.operations.values() for t in op.task_ids}
     ran = sorted(
         (op for op in ledger.operations.values() if op.attempts and op.finished_at),
         key=lambda op: op.finished_at or datetime.min.replace(tzinfo=UTC),
     )
-    unfinished = [op.id for op in ledger.operations.values() if op.outcome in LIVE]
+    unfinished = [op for op in ledger.operations.values() if op.outcome in LIVE]
     for task in tasks:
         if task["urn"] in owners:
             continue
+        created = task["created_at_ms"]
         owner = next(
-            (op.id for op in ran if (_ms(op.finished_at) or 0) >= task["created_at_ms"]),
-            unfinished[0] if unfinished else "nobody",
+            (op for op in ran if (_ms(op.finished_at) or 0) >= created),
+            unfinished[0] if unfinished else None,
         )
-        owners[task["urn"]] = owner
+        if owner is None or LINKEDIN_OPERATION.get(owner.kind) != task["operation"]:
+            earlier = [
+                op
+                for op in ran
+                if (_ms(op.finished_at) or 0) < created
+                and LINKEDIN_OPERATION.get(op.kind) == task["operation"]
+            ]
+            owner = earlier[-1] if earlier else owner
+        owners[task["urn"]] = owner.id if owner is not None else "nobody"
     return owners
 
 
@@ -971,6 +986,22 @@ def _listed_after_updates(updates: int) -> JobState:
         )
         rules.evolve(state, rules.OperationAnswered(f"op-{n}", result, now))
     return state
+
+
+def test_a_task_is_its_operations_when_a_restart_left_finished_at_early() -> None:
+    """Found by the soak: a CREATE reconciled by the new worker's attempt showed
+    `finished_at` 26 ms before its only task; that task is still the CREATE's."""
+    finished = datetime(2026, 12, 3, 14, 21, 16, 81000, tzinfo=UTC)
+    create = Operation(
+        id="put-45",
+        kind=OperationKind.CREATE,
+        requested_at=finished,
+        outcome=OperationOutcome.SUCCEEDED,
+        attempts=1,
+        finished_at=finished,
+    )
+    task = {"urn": "t-1", "operation": "CREATE", "created_at_ms": _ms(finished) + 26}
+    assert _attribute(Ledger({"put-45": create}), [task]) == {"t-1": "put-45"}
 
 
 def test_a_put_after_many_operations_is_still_an_update() -> None:
