@@ -735,10 +735,9 @@ def _resync(state: JobState, request_id: str, at: datetime, own_resend: bool) ->
     live = state.posting is not None and state.status not in FINAL_JOB_STATUSES
     if not live or state.has(OperationKind.CLOSE):
         return
-    queued_update = any(
+    if not own_resend and any(
         op.kind == OperationKind.UPDATE and op.outcome == _QUEUED for op in state.operations
-    )
-    if queued_update and not own_resend:
+    ):
         return  # runs before RESYNC_OWN_RESEND: a queued UPDATE stood in for the request
     _requested(
         state,
