@@ -10,7 +10,7 @@ applications end to end: candidates apply through the sandbox (resume and cover 
 LinkedIn delivers to our API, the worker downloads and seals the documents and the ATS
 hears `application.received`: applications/s, and every document's sha256 checked
 against the bytes the candidate sent. The API, the sandbox and the dev server run in
-their own processes; the worker runs in this one. No assertion on time: the numbers are
+their own processes, as does the worker. No assertion on time: the numbers are
 for docs/performance.md.
 """
 
@@ -35,8 +35,9 @@ import structlog
 from pydantic import SecretStr
 from temporalio.client import Client
 
+from bench.http_api import api_and_worker
 from bench.jobs import bench_settings, machine, onboard, sandbox_process, table, wire
-from bench.linkedin_inbound import CONCURRENT, ROUNDS, api_process, p99, quantiles
+from bench.linkedin_inbound import CONCURRENT, ROUNDS, LinkedInSender, p99, quantiles
 from bench.trivial import TrivialWorkflow
 from cli.up import free_port
 from cli.webhooks import receiver
@@ -48,7 +49,7 @@ from domain.linkedin_events import SignatureForm, sign
 from settings import Settings
 from tests.sandbox_control import SandboxControl, ServerThread
 from tests.temporal_support import TEST_KEYS_TEXT, dev_server, eventually
-from workers.worker import credential_store, running_worker
+from workers.worker import credential_store
 
 RESUME_BYTES = 64 * 1024
 COVER_LETTER_BYTES = 8 * 1024
@@ -128,35 +129,26 @@ async def intake(
         return time.perf_counter() - started
 
     door = f"/linkedin/customers/{customer}/applications"
-
-    resent = 0
-
-    async def post(http: httpx.AsyncClient, body: bytes) -> float:
-        """Timed from the first attempt: LinkedIn resends what got no answer."""
-        nonlocal resent
-        headers = {"X-LI-Signature": sign(body, child, SignatureForm.HMAC_OF_PREFIXED_BODY)}
-        started = time.perf_counter()
-        for attempt in range(3):
-            try:
-                answer = await http.post(door, content=body, headers=headers)
-                break
-            except httpx.TransportError:
-                if attempt == 2:
-                    raise
-                resent += 1
-        answer.raise_for_status()
-        return time.perf_counter() - started
+    signed_with = SignatureForm.HMAC_OF_PREFIXED_BODY
 
     ours: list[float] = []
     engine: list[float] = []
-    limits = httpx.Limits(max_connections=CONCURRENT)
     for round_ in range(ROUNDS):
         engine += await asyncio.gather(*(start(i) for i in range(CONCURRENT)))
         numbers = [100_000 + round_ * CONCURRENT + i for i in range(CONCURRENT)]
-        # new connections each round, as LinkedIn's senders open them
-        async with httpx.AsyncClient(base_url=api_url, limits=limits, timeout=60) as http:
-            ours += await asyncio.gather(*(post(http, application_body(n)) for n in numbers))
-        await quiet(applications, customer, [str(n) for n in numbers])
+        bodies = [application_body(n) for n in numbers]
+        async with LinkedInSender(api_url) as sender:  # connections of its own each round
+            ours += await asyncio.gather(
+                *(
+                    sender.post(door, body, {"X-LI-Signature": sign(body, child, signed_with)})
+                    for body in bodies
+                )
+            )
+        await quiet(
+            applications,
+            customer,
+            [str(100_000 + round_ * CONCURRENT + i) for i in range(CONCURRENT)],
+        )
     table(
         f"(1) application intake: {CONCURRENT} concurrent signed POSTs, {ROUNDS} rounds, each "
         "answered once durable in Temporal",
@@ -171,7 +163,6 @@ async def intake(
             ("ratio p99 ours / engine", "", "", f"{p99(ours) / p99(engine):.1f}", ""),
         ],
     )
-    print(f"\n({resent} POSTs got no answer and were sent again, timed from the first)")
 
 
 async def quiet(applications: ApplicationsClient, customer: str, keys: list[str]) -> None:
@@ -307,10 +298,8 @@ async def main(count: int, job_count: int) -> None:
                     api_port=port,
                     public_url=f"http://127.0.0.1:{port}",
                 )
-                async with (
-                    running_worker(env.client, settings),
-                    api_process(env.client, settings, port) as api_url,
-                ):
+                async with api_and_worker(env.client, settings, sandbox, None, port) as processes:
+                    api_url = processes.api_url
                     customer = await onboard(env.client, sandbox, settings)
                     stored = await credential_store(settings).get(customer)
                     assert stored is not None

@@ -85,7 +85,9 @@ class Processes:
 
 
 def environment(client: Client, settings: Settings, sandbox: SandboxControl) -> dict[str, str]:
+    public = {"LINKEDIN_ATS_PUBLIC_URL": settings.public_url} if settings.public_url else {}
     return {
+        **public,
         **os.environ,
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": client.namespace,
@@ -110,12 +112,16 @@ def spied(profile: Path | None, name: str, command: list[str]) -> list[str]:
 
 @asynccontextmanager
 async def api_and_worker(
-    client: Client, settings: Settings, sandbox: SandboxControl, profile: Path | None
+    client: Client,
+    settings: Settings,
+    sandbox: SandboxControl,
+    profile: Path | None,
+    port: int | None = None,
 ) -> AsyncIterator[Processes]:
     """`linkedin-ats api` and `linkedin-ats worker`, each its own process; under py-spy with
     `profile`."""
     env = environment(client, settings, sandbox)
-    port = free_port()
+    port = port or free_port()
     api_command = spied(profile, "api", [str(BIN / "linkedin-ats"), "api", "--port", str(port)])
     worker_command = spied(profile, "worker", [str(BIN / "linkedin-ats"), "worker"])
     logs = settings.data_dir
