@@ -25,6 +25,7 @@ from client.applications import ApplicationsClient
 from client.codec import PayloadKeyError
 from client.customers import CustomersClient
 from client.documents import DirectoryDocumentStore, PostgresDocumentStore
+from client.intake import LinkedInIntake
 from client.integrations import IntegrationsClient
 from client.jobs import JobsClient
 from client.linkedin_events import LinkedInEventsClient
@@ -91,18 +92,23 @@ class Clients:
     @classmethod
     def from_settings(cls, temporal: Client, settings: Settings) -> Clients:
         integrations = IntegrationsClient.from_settings(temporal, settings)
+        intake = LinkedInIntake(temporal, settings.task_queue)  # one group commit for both
         return cls(
             integrations=integrations,
             jobs=JobsClient.from_settings(temporal, settings),
             webhooks=WebhooksClient.from_settings(temporal, settings),
             linkedin_events=LinkedInEventsClient(
-                temporal, settings.task_queue, settings.linkedin_event_dedupe_seconds
+                temporal,
+                settings.task_queue,
+                settings.linkedin_event_dedupe_seconds,
+                intake=intake,
             ),
             applications=ApplicationsClient(
                 temporal,
                 task_queue=settings.task_queue,
                 webhooks=settings.webhooks,
                 retention_days=settings.application_retention_days,
+                intake=intake,
             ),
             customers=CustomersClient(
                 temporal,

@@ -15,16 +15,11 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import Refused
+from client.intake import LinkedInIntake
 from client.pages import page
 from client.reads import query
 from domain.applications import (
@@ -43,14 +38,12 @@ from domain.applications import (
 from domain.documents import Document
 from domain.linkedin_events import SignatureForm, event_digest
 from domain.visibility import first, where
-from workflows.search_attributes import CUSTOMER_ID, EXTERNAL_JOB_POSTING_ID
 
 
 class AcceptedApplication(Document):
     job_application_id: str | None
     application_id: str
-    duplicate: bool
-    """LinkedIn sent this application before: nothing new was started."""
+    """Ours, from LinkedIn's id: a redelivery has the same, and starts nothing new."""
 
 
 class ApplicationSummary(Document):
@@ -81,9 +74,10 @@ class ApplicationsClient:
         task_queue: str,
         webhooks: bool = True,
         retention_days: int = 30,
+        intake: LinkedInIntake | None = None,
     ) -> None:
         self._temporal = temporal
-        self._task_queue = task_queue
+        self._intake = intake or LinkedInIntake(temporal, task_queue)
         self._webhooks = webhooks
         self._retention_days = retention_days
 
@@ -93,7 +87,8 @@ class ApplicationsClient:
     async def accept(
         self, customer_id: str, body: bytes, form: SignatureForm
     ) -> AcceptedApplication:
-        """Durable once this returns: one ApplicationWorkflow per jobApplicationId. A body
+        """Durable once this returns, in the intake workflow that starts its
+        ApplicationWorkflow, one per jobApplicationId (a redelivery starts none). A body
         without a readable id is kept too (by its digest): LinkedIn signed it, and a non-200
         would turn the job off-site."""
         try:
@@ -119,28 +114,8 @@ class ApplicationsClient:
             webhooks=self._webhooks,
             retention_days=self._retention_days,
         )
-        attributes = [SearchAttributePair(CUSTOMER_ID, customer_id)]
-        job = content.get("externalJobPostingId")
-        if isinstance(job, str | int) and str(job):
-            attributes.append(SearchAttributePair(EXTERNAL_JOB_POSTING_ID, str(job)[:200]))
-        try:
-            await self._temporal.start_workflow(
-                APPLICATION_WORKFLOW_TYPE,
-                received,
-                id=application_workflow_id(customer_id, key),
-                task_queue=self._task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                search_attributes=TypedSearchAttributes(attributes),
-                static_summary=f"{customer_id}: LinkedIn application {key}",
-            )
-        except WorkflowAlreadyStartedError:
-            return AcceptedApplication(
-                job_application_id=str(urn) if urn else None, application_id=key, duplicate=True
-            )
-        return AcceptedApplication(
-            job_application_id=str(urn) if urn else None, application_id=key, duplicate=False
-        )
+        await self._intake.hand_over(received, len(body))
+        return AcceptedApplication(job_application_id=str(urn) if urn else None, application_id=key)
 
     async def state(self, customer_id: str, key: str) -> ApplicationView:
         try:

@@ -7,38 +7,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
+from client.intake import LinkedInIntake
 from domain.documents import Document
 from domain.linkedin_events import (
-    ASKED_AGAIN,
     DEFAULT_DEDUPE_SECONDS,
     LINKEDIN_EVENT_WORKFLOW_TYPE,
-    AskedAgain,
     EventOutcome,
-    EventType,
     ReceivedEvent,
     SignatureForm,
     event_digest,
-    linkedin_event_workflow_id,
 )
 from domain.visibility import first, where
-from workflows.search_attributes import CUSTOMER_ID, LINKEDIN_EVENT_OUTCOME, LINKEDIN_EVENT_TYPE
 
 MAX_LISTED = 1000
 
 
 class AcceptedEvent(Document):
     event_id: str
-    duplicate: bool
-    """LinkedIn sent these bytes before: nothing new was started."""
+    """The digest of the bytes: a redelivery has the same, and starts nothing new."""
 
 
 class LinkedInEventSummary(Document):
@@ -52,18 +39,23 @@ class LinkedInEventSummary(Document):
 
 class LinkedInEventsClient:
     def __init__(
-        self, temporal: Client, task_queue: str, dedupe_seconds: int = DEFAULT_DEDUPE_SECONDS
+        self,
+        temporal: Client,
+        task_queue: str,
+        dedupe_seconds: int = DEFAULT_DEDUPE_SECONDS,
+        intake: LinkedInIntake | None = None,
     ) -> None:
         self._temporal = temporal
-        self._task_queue = task_queue
         self._dedupe_seconds = dedupe_seconds
+        self._intake = intake or LinkedInIntake(temporal, task_queue)
 
     async def accept(
         self, body: bytes, form: SignatureForm, customer_id: str | None = None
     ) -> AcceptedEvent:
-        """Durable once this returns: a LinkedInEventWorkflow named by the body's digest.
-        The same bytes again start nothing while it is open (the dedupe window; a resync's
-        are handed to it, which may route them again); after it, they are a new event."""
+        """Durable once this returns, in the intake workflow that starts its
+        LinkedInEventWorkflow, named by the body's digest. The same bytes again start nothing
+        while that one is open (the dedupe window; a resync's are handed to it, which may
+        route them again); after it, they are a new event."""
         digest = event_digest(body)
         try:
             parsed: Any = json.loads(body)
@@ -82,37 +74,8 @@ class LinkedInEventsClient:
             signature_form=form,
             dedupe_seconds=self._dedupe_seconds,
         )
-        kind = content.get("type")
-        attributes = [
-            SearchAttributePair(LINKEDIN_EVENT_TYPE, str(kind)[:100] if kind else "UNKNOWN"),
-            SearchAttributePair(LINKEDIN_EVENT_OUTCOME, str(EventOutcome.RECEIVED)),
-        ]
-        if customer_id:
-            attributes.append(SearchAttributePair(CUSTOMER_ID, customer_id))
-        for _ in range(2):  # a second time only if it closed between start and signal
-            try:
-                await self._temporal.start_workflow(
-                    LINKEDIN_EVENT_WORKFLOW_TYPE,
-                    received,
-                    id=linkedin_event_workflow_id(digest),
-                    task_queue=self._task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                    search_attributes=TypedSearchAttributes(attributes),
-                )
-            except WorkflowAlreadyStartedError:  # open: these bytes came within the window
-                if kind != EventType.RESYNC_JOBS:
-                    return AcceptedEvent(event_id=digest, duplicate=True)
-                handle = self._temporal.get_workflow_handle(linkedin_event_workflow_id(digest))
-                try:  # maybe LinkedIn asking again: the workflow decides
-                    await handle.signal(ASKED_AGAIN, AskedAgain(at=received.received_at))
-                except RPCError as error:
-                    if error.status != RPCStatusCode.NOT_FOUND:
-                        raise
-                    continue
-                return AcceptedEvent(event_id=digest, duplicate=True)
-            return AcceptedEvent(event_id=digest, duplicate=False)
-        return AcceptedEvent(event_id=digest, duplicate=True)
+        await self._intake.hand_over(received, len(body))
+        return AcceptedEvent(event_id=digest)
 
     async def list_events(
         self, outcome: EventOutcome | None = None, limit: int = 100

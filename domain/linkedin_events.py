@@ -32,6 +32,9 @@ LINKEDIN_EVENT_WORKFLOW_TYPE = "LinkedInEventWorkflow"
 ROUTE_LINKEDIN_EVENT = "route_linkedin_event"
 ASKED_AGAIN = "asked_again"
 """The signal a resync's bytes send the open LinkedInEventWorkflow they match."""
+ASKED_AGAIN_BY_ITS_TIME = "asked-again-by-its-time"
+"""The patch from which a resync asked again is judged by when LinkedIn sent it, not by
+when the signal came: the intake workflow tells the event workflow after its own start."""
 MAX_ASKED_AGAIN = 20
 """Resync re-routings one event workflow makes at most: later ones are absorbed."""
 

@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from client.codec import PayloadKeys
 from client.connection import data_converter
 from client.reads import NO_WORKER, WorkflowUnreadable
+from domain.intake import LINKEDIN_INTAKE_WORKFLOW_TYPE
 from workflows import search_attributes
 
 BIN = Path(sys.executable).parent
@@ -80,6 +81,13 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s; last value: {last!r}")
         await asyncio.sleep(0.1)
+
+
+async def intake_settled(client: Client) -> None:
+    """Every LinkedInIntakeWorkflow closed: what the API took in has started its workflows
+    (or met them already there), so counting them now counts them all."""
+    query = f'WorkflowType = "{LINKEDIN_INTAKE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"'
+    await eventually(lambda: client.count_workflows(query), lambda c: c.count == 0, within=60)
 
 
 async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:

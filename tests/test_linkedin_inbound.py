@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from client.linkedin_events import LinkedInEventsClient
 from domain.linkedin_events import (
+    ASKED_AGAIN,
     LINKEDIN_EVENT_WORKFLOW_TYPE,
     MAX_EVENT_BYTES,
+    AskedAgain,
     SignatureForm,
     challenge_response,
     sign,
@@ -22,7 +26,7 @@ from domain.linkedin_events import (
 from settings import Settings
 from tests.cli_support import run_cli
 from tests.sandbox_control import SandboxControl
-from tests.temporal_support import eventually, record_history
+from tests.temporal_support import eventually, intake_settled, record_history
 from tests.test_api import CONTRACT, enabled_customer, job_body
 from tests.test_job_status_checks import cli_env
 from workers.worker import credential_store
@@ -123,9 +127,9 @@ async def test_linkedin_taking_a_job_down_reaches_the_job_and_a_redelivery_is_a_
         "listingStatus": "NOT_LISTED",
     }
     first = await post_event(api_url, event)
-    assert first.status_code == 200 and first.json()["duplicate"] is False
+    assert first.status_code == 200
     again = await post_event(api_url, event)
-    assert again.json() == {**first.json(), "duplicate": True}
+    assert again.status_code == 200 and again.json() == first.json()
     # the child app's signature, in LinkedIn's other reading, is accepted as well
     other = await post_event(
         api_url, {**event, "n": 1}, secret=child_secret, form=SignatureForm.PREFIXED_HMAC_OF_BODY
@@ -275,7 +279,7 @@ async def test_a_resync_resends_each_named_open_job_once_and_reports_the_rest(
     event_id = accepted.json()["eventId"]
     await temporal_env.client.get_workflow_handle(f"linkedin-event/{event_id}").result()
     again = await post_event(api_url, resync)
-    assert again.json() == {"eventId": event_id, "duplicate": False}
+    assert again.json() == {"eventId": event_id}
     await routed(temporal_env, again)
     await eventually(
         lambda: api.get(f"/v1/customers/{cid}/jobs/open-1"),
@@ -298,6 +302,7 @@ async def test_a_resync_asked_again_once_routed_is_sent_again_a_redelivery_meanw
     job = f"/v1/customers/{cid}/jobs/r-1"
     await api.put(job, params={"wait": "true"}, json=job_body())
     urn, _ = await app_of(settings, cid)
+    began = datetime.now(UTC)
     events = LinkedInEventsClient(temporal_env.client, settings.task_queue, dedupe_seconds=600)
     raw = json.dumps(
         {
@@ -309,7 +314,7 @@ async def test_a_resync_asked_again_once_routed_is_sent_again_a_redelivery_meanw
     ).encode()
     form = SignatureForm.HMAC_OF_PREFIXED_BODY
     first = await events.accept(raw, form)
-    assert (await events.accept(raw, form)).duplicate  # a redelivery while it is routed
+    await events.accept(raw, form)  # a redelivery while it is routed
 
     def resent(r: httpx.Response) -> list[str]:
         ops = r.json()["operations"]
@@ -317,18 +322,77 @@ async def test_a_resync_asked_again_once_routed_is_sent_again_a_redelivery_meanw
 
     await eventually(lambda: api.get(job), lambda r: resent(r) == ["SUCCEEDED"])
     again = await events.accept(raw, form)  # routed, the window still open: asked again
-    assert again.duplicate and again.event_id == first.event_id
+    assert again.event_id == first.event_id
     await eventually(lambda: api.get(job), lambda r: resent(r) == ["SUCCEEDED", "SUCCEEDED"])
     updates = [e for e in await sandbox.job_submissions() if e["externalJobPostingId"] == "r-1"]
     assert [e["jobPostingOperationType"] for e in updates] == ["CREATE", "UPDATE", "UPDATE"]
     handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{first.event_id}")
     await record_history(handle, "linkedin_event_resync_asked_again")
+    await intake_settled(temporal_env.client)
+    # the intakes of this test: one started the event, the next two told it they came again
+    query = f'WorkflowType = "LinkedInIntakeWorkflow" AND StartTime >= "{began.isoformat()}"'
+    intakes = [e async for e in temporal_env.client.list_workflows(query)]
+    intakes.sort(key=lambda e: e.start_time)
+    outcomes = [await temporal_env.client.get_workflow_handle(e.id).result() for e in intakes]
+    assert [(o["started"], o["already_there"]) for o in outcomes] == [(1, 0), (0, 1), (0, 1)]
+    for intake, name in zip(intakes, ["started_an_event", "told_an_open_event"], strict=False):
+        await record_history(
+            temporal_env.client.get_workflow_handle(intake.id), f"linkedin_intake_{name}"
+        )
+
+
+async def test_a_resync_sent_again_while_it_was_routed_is_absorbed_though_told_later(
+    api: httpx.AsyncClient,
+    api_url: str,
+    sandbox: SandboxControl,
+    settings: Settings,
+    cid: str,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    """The intake tells the event workflow only after its own start: LinkedIn's second
+    send, made while the first was routed, may be told once routing is done. Its time,
+    not the signal's, says whether the resends already answer it."""
+    await enabled_customer(api, api_url, sandbox, cid)
+    job = f"/v1/customers/{cid}/jobs/t-1"
+    await api.put(job, params={"wait": "true"}, json=job_body())
+    urn, _ = await app_of(settings, cid)
+    resync = {
+        "type": "RESYNC_JOBS",
+        "developerApplicationUrn": urn,
+        "syncAllOpenJobs": False,
+        "externalJobPostingIds": ["t-1"],
+    }
+    accepted = await post_event(api_url, resync)
+    await routed(temporal_env, accepted)
+    handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{accepted.json()['eventId']}")
+    sent = (await handle.describe()).start_time
+    assert sent is not None
+
+    def resent(r: httpx.Response) -> list[str]:
+        return [op["outcome"] for op in r.json()["operations"] if op["id"].startswith("resync-")]
+
+    await eventually(lambda: api.get(job), lambda r: resent(r) == ["SUCCEEDED"])
+    await handle.signal(ASKED_AGAIN, AskedAgain(at=sent))  # sent while routed, told now
+    await asyncio.sleep(1.5)  # a re-routing would have resent by now (it takes 0.1 s)
+    assert resent(await api.get(job)) == ["SUCCEEDED"]
+    await handle.signal(ASKED_AGAIN, AskedAgain(at=datetime.now(UTC)))  # asked again
+    await eventually(lambda: api.get(job), lambda r: resent(r) == ["SUCCEEDED", "SUCCEEDED"])
+    await record_history(handle, "linkedin_event_resync_sent_while_routed_told_later")
 
 
 async def routed(temporal_env: WorkflowEnvironment, accepted: httpx.Response) -> Any:
     """What routing did with the event (its workflow stays open for the dedupe window)."""
     handle = temporal_env.client.get_workflow_handle(f"linkedin-event/{accepted.json()['eventId']}")
-    return await eventually(lambda: handle.query("routed"), lambda r: r is not None, within=60)
+
+    async def read() -> Any:
+        try:
+            return await handle.query("routed")
+        except RPCError as error:  # the intake workflow has not started it yet
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return None
+
+    return await eventually(read, lambda r: r is not None, within=60)
 
 
 async def test_the_sandbox_as_linkedin_validates_our_door_and_its_events_reach_the_jobs(

@@ -52,6 +52,7 @@ from settings import Settings
 from workers.activation_order import UpdatesAfterResultsRunner
 from workers.metrics import LinkedInMetrics, prometheus_runtime
 from workflows.application import ApplicationWorkflow
+from workflows.intake import LinkedInIntakeWorkflow
 from workflows.integration import CustomerIntegrationWorkflow
 from workflows.job import JobPostingWorkflow
 from workflows.job_status_checks import JobStatusChecksWorkflow
@@ -69,6 +70,7 @@ WORKFLOWS = [
     JobWakeupsWorkflow,
     JobStatusChecksWorkflow,
     LinkedInEventWorkflow,
+    LinkedInIntakeWorkflow,
     P4PReportWorkflow,
     CustomerOffboardingWorkflow,
     WebhookEndpointsWorkflow,

@@ -17,6 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.linkedin_events import (
         ASKED_AGAIN,
+        ASKED_AGAIN_BY_ITS_TIME,
         LINKEDIN_EVENT_WORKFLOW_TYPE,
         MAX_ASKED_AGAIN,
         ROUTE_LINKEDIN_EVENT,
@@ -35,6 +36,7 @@ class LinkedInEventWorkflow:
         self._asked_again: datetime | None = None
         self._routing = True
         self._routings = 0
+        self._routed_at: datetime | None = None
 
     @workflow.run
     async def run(self, event: ReceivedEvent) -> RoutedEvent:
@@ -67,14 +69,20 @@ class LinkedInEventWorkflow:
             retry_policy=LINKEDIN_CALL,
         )
         self._routing = False
+        self._routed_at = workflow.now()
         return routed
 
     @workflow.signal(name=ASKED_AGAIN)
     def asked_again(self, again: AskedAgain) -> None:
-        """The same resync came again. While it is being routed, the resends its routing
-        starts are sent after it, so it is absorbed; once routed, it is routed again."""
-        if not self._routing and self._routings <= MAX_ASKED_AGAIN:
-            self._asked_again = again.at
+        """The same resync came again. If LinkedIn sent it while the routing ran, the
+        resends that routing started leave after it, so it is absorbed, even when the
+        intake tells us only once the routing is done; once routed, it is routed again."""
+        if self._routing or self._routings > MAX_ASKED_AGAIN:
+            return
+        came_while_routed = self._routed_at is not None and again.at <= self._routed_at
+        if came_while_routed and workflow.patched(ASKED_AGAIN_BY_ITS_TIME):
+            return
+        self._asked_again = again.at
 
     @workflow.query
     def routed(self) -> RoutedEvent | None:

@@ -106,7 +106,6 @@ async def linkedin_application(
     log.info(
         "linkedin.application",
         application=accepted.application_id,
-        duplicate=accepted.duplicate,
         form=form.name,
         customer_id=customer_id,
     )
@@ -141,7 +140,6 @@ async def _event(
     log.info(
         "linkedin.event",
         event_id=accepted.event_id,
-        duplicate=accepted.duplicate,
         form=form.name,
         customer_id=customer_id,
     )
