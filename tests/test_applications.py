@@ -391,7 +391,7 @@ async def test_a_burst_of_applications_is_taken_at_once_and_each_redelivery_is_a
     cid: str,
 ) -> None:
     """100 applications at once (LinkedIn's burst after a job goes live), then all of them
-    again (its retries): every one durable once. The intake latency is printed."""
+    again (its retries): every one durable once (its latency: `make bench`)."""
     await enabled_customer(api, api_url, sandbox, cid)
     _, child = await app_of(settings, cid)
     door = f"/linkedin/customers/{cid}/applications"
@@ -402,8 +402,7 @@ async def test_a_burst_of_applications_is_taken_at_once_and_each_redelivery_is_a
     limits = httpx.Limits(max_connections=100)
     async with httpx.AsyncClient(base_url=api_url, limits=limits, timeout=30) as linkedin:
 
-        async def post(body: bytes) -> tuple[float, httpx.Response]:
-            started = asyncio.get_running_loop().time()
+        async def post(body: bytes) -> httpx.Response:
             headers = signed(body, child, SignatureForm.HMAC_OF_PREFIXED_BODY)
             for attempt in range(3):  # LinkedIn resends what got no answer
                 try:
@@ -412,16 +411,10 @@ async def test_a_burst_of_applications_is_taken_at_once_and_each_redelivery_is_a
                 except httpx.TransportError:
                     if attempt == 2:
                         raise
-            return asyncio.get_running_loop().time() - started, answer
+            return answer
 
         first = await asyncio.gather(*(post(b) for b in bodies))
         again = await asyncio.gather(*(post(b) for b in bodies))
-    assert all(a.status_code == 200 for _, a in first + again)
-    seconds = sorted(t for t, _ in first)
-    print(
-        f"intake of 100 concurrent applications: p50 {seconds[49] * 1000:.0f} ms, "
-        f"p99 {seconds[98] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms"
-    )
-    assert seconds[98] < 30  # a sanity bound on two shared cores; see docs/apply-connect.md
+    assert all(a.status_code == 200 for a in first + again)
     await intake_settled(temporal_env.client)
     assert await applications_started(temporal_env, cid) == 100
