@@ -19,6 +19,7 @@ from activities.jobs import LIVE_JOBS, signal_each
 from domain.integration_workflow import INTEGRATION_WORKFLOW_TYPE, STATUS_PUSHED
 from domain.job_workflow import JOB_WORKFLOW_TYPE, JobSignal, ResyncJob, job_workflow_id
 from domain.linkedin_events import (
+    MAX_FOLLOW_UP_CHARS,
     MAX_REPORTED,
     ROUTE_LINKEDIN_EVENT,
     EventOutcome,
@@ -29,21 +30,27 @@ from domain.linkedin_events import (
     ResyncRequested,
     RoutedEvent,
     UnreadableEvent,
+    integration_request_read,
     parse_event,
     resync_request_id,
 )
 from domain.visibility import first, where
+from linkedin import LinkedInClient
+from linkedin.errors import LinkedInError
 
 log = structlog.get_logger("linkedin_events")
 
+MAX_REQUEST_ID_CHARS = 200
+"""A push's request id we send back in a query; a longer one is not LinkedIn's."""
 SIGNALS_AT_ONCE = 50
 """Signals a resync sends concurrently: 5,000 jobs in seconds, without a storm."""
 
 
 class LinkedInEventActivities:
-    def __init__(self, store: CredentialStore, temporal: Client) -> None:
+    def __init__(self, store: CredentialStore, temporal: Client, linkedin: LinkedInClient) -> None:
         self._store = store
         self._temporal = temporal
+        self._linkedin = linkedin
 
     @activity.defn(name=ROUTE_LINKEDIN_EVENT)
     async def route_linkedin_event(self, received: ReceivedEvent) -> RoutedEvent:
@@ -53,7 +60,7 @@ class LinkedInEventActivities:
             return RoutedEvent(outcome=EventOutcome.UNREADABLE, reason=str(error))
         kind = str(event.type)
         if isinstance(event, IntegrationStatusChanged):
-            return await self._push_to_integrations(received.customer_id, kind)
+            return await self._push_to_integrations(received.customer_id, kind, event.request_id)
         stored = await self._store.find_application(event.developer_application_urn)
         if stored is None:
             return RoutedEvent(
@@ -96,10 +103,13 @@ class LinkedInEventActivities:
             undelivered=undelivered,
         )
 
-    async def _push_to_integrations(self, customer_id: str | None, kind: str) -> RoutedEvent:
+    async def _push_to_integrations(
+        self, customer_id: str | None, kind: str, request_id: str | None
+    ) -> RoutedEvent:
         """An integration status push makes each of the customer's integrations verify soon:
         what changed is read from LinkedIn, not taken from the push (its fields are not
-        documented)."""
+        documented). The push's request is followed up as §5 says, and what LinkedIn
+        answered is kept with the event; the verify decides, whatever that answer is."""
         if customer_id is None:
             return RoutedEvent(
                 outcome=EventOutcome.KEPT,
@@ -112,6 +122,7 @@ class LinkedInEventActivities:
             ExecutionStatus="Running",
             CustomerId=customer_id,
         )
+        follow_up = await self._follow_up(customer_id, request_id)
         delivered = await signal_each(self._temporal, listing, STATUS_PUSHED)
         log.info("linkedin.event_routed", customer_id=customer_id, type=kind, delivered=delivered)
         return RoutedEvent(
@@ -120,7 +131,22 @@ class LinkedInEventActivities:
             customer_id=customer_id,
             reason=None if delivered else "no integration of this customer runs here",
             delivered=delivered,
+            follow_up=follow_up,
         )
+
+    async def _follow_up(self, customer_id: str, request_id: str | None) -> str:
+        """`atsIntegrations?q=request&requestId=` with the customer's token, read in a line.
+        Never fails the routing: the verify it starts reads LinkedIn anyway."""
+        if not request_id or len(request_id) > MAX_REQUEST_ID_CHARS:
+            return "not asked: the push names no request id we can send back"
+        stored = await self._store.get(customer_id)
+        if stored is None:
+            return "not asked: no credentials for this customer here"
+        try:
+            answer = await self._linkedin.integration_request(stored.credentials, request_id)
+        except LinkedInError as error:
+            return f"not read: {error}"[:MAX_FOLLOW_UP_CHARS]
+        return integration_request_read(answer)
 
     async def _resync_targets(self, customer_id: str, event: ResyncRequested) -> list[str]:
         if not event.sync_all_open_jobs:

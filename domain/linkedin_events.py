@@ -227,6 +227,50 @@ class RoutedEvent(BaseModel):
     """Per job named (resync: the first MAX_REPORTED only), delivered or why not."""
     delivered: int = 0
     undelivered: int = 0
+    follow_up: str | None = None
+    """An integration push's follow-up (`atsIntegrations?q=request`), as read, or why not."""
+
+
+MAX_FOLLOW_UP_CHARS = 500
+
+
+def integration_request_read(answer: Any) -> str:
+    """What `atsIntegrations?q=request&requestId=` answered, in a line. §5 does not
+    document its shape, so each reading is taken: a Rest.li finder's `elements`, a batch
+    get's `results` by key, or one entity; anything else is said to be of another shape."""
+    if not isinstance(answer, dict):
+        return (
+            "an answer of another shape (a list)"
+            if isinstance(answer, list)
+            else ("an answer of another shape")
+        )
+    if isinstance(answer.get("elements"), list):
+        entities = [e for e in answer["elements"] if isinstance(e, dict)]
+    elif isinstance(answer.get("results"), dict):
+        entities = [
+            {"integrationType": _type_in_key(str(key)), **value}
+            for key, value in answer["results"].items()
+            if isinstance(value, dict)
+        ]
+    elif "onboardingStatus" in answer:
+        entities = [answer]
+    else:
+        return f"an answer of another shape (keys: {', '.join(sorted(map(str, answer)))})"[
+            :MAX_FOLLOW_UP_CHARS
+        ]
+    read = "; ".join(
+        f"{e.get('integrationType') or '?'}: {e.get('onboardingStatus') or '?'}" for e in entities
+    )
+    return (read or "no integration named")[:MAX_FOLLOW_UP_CHARS]
+
+
+def _type_in_key(key: str) -> str | None:
+    """`integrationType` out of a rendered atsIntegrations key, if it is there."""
+    for part in key.replace("(", "&").replace(")", "&").replace(",", "&").split("&"):
+        name, _, value = part.partition("=" if "=" in part else ":")  # Rest.li 1 or 2
+        if name.strip() == "integrationType":
+            return value
+    return None
 
 
 MAX_REPORTED = 200

@@ -597,6 +597,17 @@ class LinkedInClient:
         except ValidationError:
             raise self._unexpected(endpoint, "a result without onboardingStatus", body) from None
 
+    async def integration_request(self, creds: AppCredentials, request_id: str) -> Any:
+        """The follow-up of an integration status push (§5): what LinkedIn says the push's
+        request was, with the customer's token. Its shape is not documented: the caller
+        reads it tolerantly (`domain.linkedin_events.integration_request_read`)."""
+        return await self._call(
+            "GET",
+            "atsIntegrations",
+            creds,
+            query=f"q=request&requestId={quote(request_id, safe='')}",
+        )
+
     # -- Apply Connect (customer token) ---------------------------------------------------
 
     async def download_document(

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from linkedin_sandbox.errors import LinkedInRefusal, json_body
 from linkedin_sandbox.outbox import Outbox
 from linkedin_sandbox.sandbox import Sandbox
+from linkedin_sandbox.state import MAX_STATUS_PUSHES, StatusPush
 
 TENANT = {
     "PREMIUM_JOB_POSTING": "JOBS",
@@ -99,7 +100,15 @@ def push_status_change(sandbox: Sandbox, outbox: Outbox, client_id: str) -> None
     app = sandbox.world.apps.get(client_id)
     if url is None or app is None:
         return
-    body = {"type": STATUS_CHANGE, "requestId": uuid.uuid4().hex}
+    request_id = uuid.uuid4().hex
+    world = sandbox.world
+    mine = [r.model_copy() for r in world.integrations if r.client_id == client_id]
+    world.status_pushes = [
+        *world.status_pushes[-(MAX_STATUS_PUSHES - 1) :],
+        StatusPush(request_id=request_id, client_id=client_id, integrations=mine),
+    ]
+    world.changed()
+    body = {"type": STATUS_CHANGE, "requestId": request_id}
     outbox.push(url, app.client_secret, STATUS_CHANGE, body)
 
 
@@ -115,6 +124,29 @@ def _callback_url(body: dict[str, Any]) -> str:
             "but not found and has no default value\n",
         )
     return value
+
+
+def _status_push(sandbox: Sandbox, client_id: str, request_id: str | None) -> JSONResponse:
+    """The follow-up of a status push (§5, `q=request`): LinkedIn does not document its
+    answer, so the sandbox gives a Rest.li finder's (`elements`, `paging`) with each of the
+    customer's integrations as the push found them; another customer's push is not found."""
+    if not request_id:
+        raise LinkedInRefusal(400, "Parameter 'requestId' is required for finder 'request'")
+    push = next((p for p in sandbox.world.status_pushes if p.request_id == request_id), None)
+    if push is None or push.client_id != client_id:
+        raise LinkedInRefusal(404, f"No request found for requestId {request_id}")
+    elements = [
+        {
+            "integrationContext": r.integration_context,
+            "integrationType": r.integration_type,
+            "tenantType": r.tenant_type,
+            "onboardingStatus": r.status,
+            **({"integrationName": r.integration_name} if r.integration_name else {}),
+        }
+        for r in push.integrations
+    ]
+    paging = {"start": 0, "count": len(elements), "total": len(elements)}
+    return JSONResponse({"elements": elements, "paging": paging})
 
 
 def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
@@ -201,6 +233,8 @@ def routes(api: FastAPI, sandbox: Sandbox, outbox: Outbox) -> None:
     @api.get("/v2/atsIntegrations")
     async def verify(request: Request) -> JSONResponse:
         app = sandbox.customer(request, "GET /atsIntegrations")
+        if request.query_params.get("q") == "request":
+            return _status_push(sandbox, app.client_id, request.query_params.get("requestId"))
         results = {}
         for key in _query_keys(request):
             record = sandbox.world.integration(app.client_id, *key[:3])

@@ -46,6 +46,19 @@ class Integration(BaseModel):
     pushes the customer's events."""
 
 
+class StatusPush(BaseModel):
+    """An INTEGRATION_STATUS_CHANGE pushed to a customer (§5), as its follow-up reads it."""
+
+    request_id: str
+    client_id: str
+    integrations: list[Integration]
+    """The app's integrations as they stood when LinkedIn pushed."""
+
+
+MAX_STATUS_PUSHES = 500
+"""Pushes whose follow-up the sandbox still answers; older ones are forgotten (404)."""
+
+
 class Contract(BaseModel):
     urn: str
     kind: Literal["SLOTS", "RECOMMENDED_BUDGET", "P4P"] = "SLOTS"
@@ -189,6 +202,8 @@ class World(BaseModel):
     next_application: int = 7000000
     lifecycle_actions: list[dict[str, Any]] = Field(default_factory=list)
     """Every jobApplicationLifecycleActions call LinkedIn accepted, in order."""
+    status_pushes: list[StatusPush] = Field(default_factory=list)
+    """The latest integration status pushes, oldest first (at most MAX_STATUS_PUSHES)."""
     _unsaved: bool = PrivateAttr(default=False)
 
     @field_validator("failing_tasks", mode="before")

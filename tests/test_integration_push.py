@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from cli.up import free_port
 from client.integrations import IntegrationsClient
@@ -13,6 +14,7 @@ from domain.integrations import IntegrationType, events_url
 from settings import Settings
 from tests.sandbox_control import SandboxControl
 from tests.temporal_support import eventually
+from tests.test_linkedin_inbound import follow_ups
 from tests.test_onboarding_steps import onboard_rsc
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -31,6 +33,7 @@ async def test_the_enable_registers_the_callback_url_and_linkedins_push_lands_th
     settings: Settings,
     api: httpx.AsyncClient,
     cid: str,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     await onboard_rsc(onboarding, sandbox, cid)
 
@@ -55,3 +58,9 @@ async def test_the_enable_registers_the_callback_url_and_linkedins_push_lands_th
         lambda s: s.push_verified_at is not None,
     )
     assert state.status == ContextStatus.ENABLED
+
+    # and each push was followed up with its request id (§5: atsIntegrations?q=request)
+    answers = await eventually(lambda: follow_ups(temporal_env, cid), lambda found: bool(found))
+    assert any("ONE_CLICK_EXPORT: " in answer for answer in answers.values()), answers
+    asked = await sandbox.requests("/v2/atsIntegrations")
+    assert any(r["query"].startswith("q=request&requestId=") for r in asked), asked

@@ -15,6 +15,7 @@ from cli.up import free_port
 from domain.integrations import IntegrationKey, IntegrationType
 from domain.provisioning import AppCredentials, NewApplication
 from linkedin import LinkedInAuthError, LinkedInClient, TransientLinkedInError
+from linkedin.errors import LinkedInNotFoundError
 from settings import Settings
 from tests.conftest import PARTNER, Customer
 from tests.jobs_support import valid_job
@@ -310,3 +311,14 @@ def test_each_linkedin_error_class_names_its_own_failure_type() -> None:
     assert all(own.values()), [c.__name__ for c, f in own.items() if f is None]
     leaves = [c for c in classes if c not in (errors.LinkedInError, errors.PermanentLinkedInError)]
     assert len({own[c] for c in leaves}) == len(leaves)  # no two kinds share a failure type
+
+
+async def test_a_push_follow_up_sends_its_request_id_escaped_and_a_stranger_id_is_not_found(
+    linkedin: LinkedInClient, sandbox: SandboxControl, customer: Customer
+) -> None:
+    """§5: `atsIntegrations?q=request&requestId=` with the customer's token; the sandbox
+    knows only the requests it pushed to that customer."""
+    with pytest.raises(LinkedInNotFoundError, match="No request found"):
+        await linkedin.integration_request(customer.creds, "r&1 x")
+    (asked,) = await sandbox.requests("/v2/atsIntegrations")
+    assert asked["query"] == "q=request&requestId=r%261%20x"

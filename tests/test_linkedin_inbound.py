@@ -191,6 +191,7 @@ async def test_an_integration_status_push_makes_the_customers_integration_verify
     sandbox: SandboxControl,
     settings: Settings,
     cid: str,
+    temporal_env: WorkflowEnvironment,
 ) -> None:
     """The customer re-saves the widget with another poster and no callback reaches us:
     LinkedIn's push, not the verify a day later, brings the drift to light."""
@@ -220,6 +221,10 @@ async def test_an_integration_status_push_makes_the_customers_integration_verify
         lambda r: pushed.json()["eventId"] in {e["eventId"] for e in r.json()},
     )
     assert {e["customerId"] for e in routed.json()} >= {cid}
+
+    # followed up (§5: atsIntegrations?q=request): r-1 is no request LinkedIn knows
+    answers = await eventually(lambda: follow_ups(temporal_env, cid), lambda found: bool(found))
+    assert answers[pushed.json()["eventId"]].startswith("not read: "), answers
 
     shared = await post_event(api_url, {"type": "INTEGRATION_STATUS_CHANGE", "requestId": "r-2"})
     await eventually(
@@ -378,6 +383,21 @@ async def test_a_resync_sent_again_while_it_was_routed_is_absorbed_though_told_l
     await handle.signal(ASKED_AGAIN, AskedAgain(at=datetime.now(UTC)))  # asked again
     await eventually(lambda: api.get(job), lambda r: resent(r) == ["SUCCEEDED", "SUCCEEDED"])
     await record_history(handle, "linkedin_event_resync_sent_while_routed_told_later")
+
+
+async def follow_ups(temporal_env: WorkflowEnvironment, cid: str) -> dict[str, str]:
+    """What each of the customer's integration pushes read in its follow-up, by event."""
+    query = (
+        f'WorkflowType = "{LINKEDIN_EVENT_WORKFLOW_TYPE}" AND CustomerId = "{cid}" '
+        'AND LinkedInEventType = "INTEGRATION_STATUS_CHANGE"'
+    )
+    found = {}
+    async for execution in temporal_env.client.list_workflows(query):
+        handle = temporal_env.client.get_workflow_handle(execution.id)
+        routed = await handle.query("routed")
+        if routed and routed.get("follow_up"):
+            found[execution.id.rsplit("/", 1)[-1]] = routed["follow_up"]
+    return found
 
 
 async def routed(temporal_env: WorkflowEnvironment, accepted: httpx.Response) -> Any:

@@ -25,6 +25,7 @@ from domain.linkedin_events import (
     UnreadableEvent,
     challenge_response,
     event_digest,
+    integration_request_read,
     parse_event,
     sign,
     signature_form,
@@ -309,3 +310,59 @@ def test_runs_before_the_own_resend_patch_let_a_queued_update_stand_in_for_a_res
     rules.evolve(j.state, rules.ResyncAsked("req-a", j.now))
     assert not any(op.id.startswith(rules.RESYNC_PREFIX) for op in j.state.operations)
     assert j.state.resyncs == ["req-a"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "read"),
+    [
+        (  # a Rest.li finder's answer (q=request): elements
+            {
+                "elements": [
+                    {"integrationType": "APPLY_CONNECT", "onboardingStatus": "ENABLED"},
+                    {"integrationType": "PREMIUM_JOB_POSTING", "onboardingStatus": "REQUESTED"},
+                ]
+            },
+            "APPLY_CONNECT: ENABLED; PREMIUM_JOB_POSTING: REQUESTED",
+        ),
+        (  # a batch get's: results by key
+            {
+                "results": {
+                    "integrationContext=x&integrationType=APPLY_CONNECT": {
+                        "onboardingStatus": "ENABLED"
+                    }
+                }
+            },
+            "APPLY_CONNECT: ENABLED",
+        ),
+        (
+            {"integrationType": "APPLY_CONNECT", "onboardingStatus": "ENABLED"},
+            "APPLY_CONNECT: ENABLED",
+        ),
+        (
+            {
+                "results": {
+                    "(integrationType:APPLY_CONNECT,tenantType:JOBS)": {
+                        "onboardingStatus": "REQUESTED"
+                    }
+                }
+            },
+            "APPLY_CONNECT: REQUESTED",
+        ),
+        ({"elements": []}, "no integration named"),
+        ({"paging": {}, "other": 1}, "an answer of another shape (keys: other, paging)"),
+        ([1, 2], "an answer of another shape (a list)"),
+    ],
+)
+def test_an_integration_push_follow_up_is_read_in_every_shape_linkedin_may_answer(
+    answer: Any, read: str
+) -> None:
+    """§5 leaves the answer of `atsIntegrations?q=request` undocumented: every reading is
+    taken, and one we cannot read is said so, bounded."""
+    assert integration_request_read(answer) == read
+
+
+def test_a_follow_up_read_is_bounded() -> None:
+    many = {
+        "elements": [{"integrationType": f"T{n}" * 20, "onboardingStatus": "X"} for n in range(99)]
+    }
+    assert len(integration_request_read(many)) <= 500

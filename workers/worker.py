@@ -282,7 +282,7 @@ async def running_worker(
     offboarding = OffboardingActivities(temporal, linkedin, store)
     webhook_http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     webhooks = WebhookActivities(temporal, webhook_http, settings.webhook_key())
-    linkedin_events = LinkedInEventActivities(store, temporal)
+    linkedin_events = LinkedInEventActivities(store, temporal, linkedin)
     owned_documents = documents is None
     documents = documents or document_store(settings)
     applications = ApplicationActivities(linkedin, store, documents)
