@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.credentials import CredentialStore
 from activities.errors import linkedin_errors
 from activities.logs import activity_log
+from domain.intake import LINKEDIN_INTAKE_WORKFLOW_TYPE
 from domain.integration_workflow import INTEGRATION_WORKFLOW_TYPE
 from domain.job_workflow import JOB_WORKFLOW_TYPE, CloseJob, JobUpdate, Operation
 from domain.offboarding import (
@@ -191,6 +192,7 @@ class OffboardingActivities:
             (JOB_WORKFLOW_TYPE, "job_workflows"),
             (INTEGRATION_WORKFLOW_TYPE, "integration_workflows"),
             (P4P_REPORT_WORKFLOW_TYPE, "other_workflows"),
+            (LINKEDIN_INTAKE_WORKFLOW_TYPE, "other_workflows"),  # they held its applications
         ):
             listing = where(WorkflowType=kind, CustomerId=customer)
             listing = Listing(f"{listing.query} AND {ended}", listing.exact)
@@ -199,7 +201,7 @@ class OffboardingActivities:
                 await self._delete(workflow_id, run_id)
                 count += 1
                 activity.heartbeat(field, count)
-            setattr(report, field, count)
+            setattr(report, field, getattr(report, field) + count)
         report.kept = [RETENTION_NOTE]
         activity_log(customer).info(
             "offboarding.erased",

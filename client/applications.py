@@ -3,6 +3,7 @@ what the ATS does with them: read, list, signal lifecycle actions, erase."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -36,8 +37,13 @@ from domain.applications import (
     application_workflow_id,
 )
 from domain.documents import Document
+from domain.intake import LINKEDIN_INTAKE_WORKFLOW_TYPE
 from domain.linkedin_events import SignatureForm, event_digest
 from domain.visibility import first, where
+
+INTAKE_WAITS = 150
+"""Polls, 0.2 s apart, for the customer's open intakes to close before an erasure deletes
+them."""
 
 
 class AcceptedApplication(Document):
@@ -114,7 +120,7 @@ class ApplicationsClient:
             webhooks=self._webhooks,
             retention_days=self._retention_days,
         )
-        await self._intake.hand_over(received, len(body))
+        await self._intake.hand_over(received)
         return AcceptedApplication(job_application_id=str(urn) if urn else None, application_id=key)
 
     async def state(self, customer_id: str, key: str) -> ApplicationView:
@@ -202,9 +208,32 @@ class ApplicationsClient:
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
             await handle.result()
-        await self._temporal.workflow_service.delete_workflow_execution(
-            DeleteWorkflowExecutionRequest(
-                namespace=self._temporal.namespace,
-                workflow_execution=WorkflowExecution(workflow_id=handle.id),
+        await self._delete(handle.id)
+        await self._delete_intakes(customer_id)
+
+    async def _delete(self, workflow_id: str, run_id: str = "") -> None:
+        try:
+            await self._temporal.workflow_service.delete_workflow_execution(
+                DeleteWorkflowExecutionRequest(
+                    namespace=self._temporal.namespace,
+                    workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+                )
             )
-        )
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+
+    async def _delete_intakes(self, customer_id: str) -> None:
+        """The intakes that carried this customer's applications, deleted once closed: their
+        histories hold the bodies as LinkedIn sent them. One still open is waited for (it
+        closes once it has started its children)."""
+        listing = where(WorkflowType=LINKEDIN_INTAKE_WORKFLOW_TYPE, CustomerId=customer_id)
+        running = f'{listing.query} AND ExecutionStatus = "Running"'
+        for _ in range(INTAKE_WAITS):
+            if not (await self._temporal.count_workflows(running)).count:
+                break
+            await asyncio.sleep(0.2)
+        closed = f'{listing.query} AND ExecutionStatus != "Running"'
+        async for execution in self._temporal.list_workflows(closed):
+            if listing.admits(execution.search_attributes):
+                await self._delete(execution.id, execution.run_id)

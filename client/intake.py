@@ -15,7 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 
 from domain.applications import ReceivedApplication
 from domain.intake import (
@@ -26,6 +30,7 @@ from domain.intake import (
     intake_workflow_id,
 )
 from domain.linkedin_events import ReceivedEvent
+from workflows.search_attributes import CUSTOMER_ID
 
 STARTS_ON_THE_WIRE = 2
 """Intake starts in flight at once: the first item of a quiet spell goes at once, and one
@@ -39,10 +44,18 @@ class _Waiting:
     durable: asyncio.Future[None]
 
 
+def _batch_key(item: ReceivedEvent | ReceivedApplication) -> str | None:
+    """Applications go in batches of one customer's only, so erasing the customer's
+    applications can find and delete the intakes that carried them (their histories hold
+    the bodies); events hold no personal data and go together."""
+    return item.customer_id if isinstance(item, ReceivedApplication) else None
+
+
 class GroupCommit:
-    """Hands items to `commit` in batches of at most `max_items` and `max_bytes` (one larger
-    item goes alone), with at most `on_the_wire` commits running; each `hand_over` returns
-    once the commit carrying its item has."""
+    """Hands items to `commit` in batches of at most `max_items` and `max_bytes` of
+    serialised items (one larger item goes alone), one batch key at a time, with at most
+    `on_the_wire` commits running; each `hand_over` returns once the commit carrying its
+    item has."""
 
     def __init__(
         self,
@@ -56,47 +69,71 @@ class GroupCommit:
         self._max_items = max_items
         self._max_bytes = max_bytes
         self._on_the_wire = on_the_wire
-        self._waiting: deque[_Waiting] = deque()
+        self._waiting: dict[str | None, deque[_Waiting]] = {}
+        """By batch key, in the order the keys first waited; never an empty deque."""
         self._committers: set[asyncio.Task[None]] = set()
 
-    async def hand_over(self, item: ReceivedEvent | ReceivedApplication, size: int) -> None:
-        """Returns once `item` is durable; raises what its commit raised."""
+    async def hand_over(self, item: ReceivedEvent | ReceivedApplication) -> None:
+        """Returns once `item` is durable; raises what its commit raised. An item that
+        cannot be serialised fails here, alone, not the batch it would have joined."""
+        size = len(item.model_dump_json())
         durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(item, size, durable))
+        self._waiting.setdefault(_batch_key(item), deque()).append(_Waiting(item, size, durable))
         if len(self._committers) < self._on_the_wire:
             task = asyncio.create_task(self._commit_while_waiting())
             self._committers.add(task)
-            task.add_done_callback(self._committers.discard)
         await asyncio.shield(durable)  # a caller gone away does not take its batch with it
 
-    def _next_batch(self) -> list[_Waiting]:
+    def _next_batch(self) -> tuple[str | None, list[_Waiting]]:
+        if not self._waiting:
+            return None, []
+        key = next(iter(self._waiting))
+        waiting = self._waiting[key]
         taken: list[_Waiting] = []
         size = 0
-        while self._waiting and len(taken) < self._max_items:
-            if taken and size + self._waiting[0].size > self._max_bytes:
+        while waiting and len(taken) < self._max_items:
+            if taken and size + waiting[0].size > self._max_bytes:
                 break
-            taken.append(self._waiting.popleft())
+            taken.append(waiting.popleft())
             size += taken[-1].size
-        return taken
+        if not waiting:
+            del self._waiting[key]
+        return key, taken
 
     async def _commit_while_waiting(self) -> None:
-        while taken := self._next_batch():
-            batch = IntakeBatch(
-                events=[w.item for w in taken if isinstance(w.item, ReceivedEvent)],
-                applications=[w.item for w in taken if isinstance(w.item, ReceivedApplication)],
-            )
-            try:
-                await self._commit(batch)
-            except Exception as error:  # each caller answers it
-                for waiting in taken:
-                    waiting.durable.set_exception(error)
-            except BaseException:  # shutting down: no caller waits forever
-                for waiting in taken:
+        me = asyncio.current_task()
+        try:
+            while True:
+                key, taken = self._next_batch()
+                if not taken:  # leaves the set in the same step: a later item starts another
+                    self._committers.discard(me)
+                    return
+                try:
+                    items = [w.item for w in taken]
+                    await self._commit(
+                        IntakeBatch(
+                            customer_id=key,
+                            events=[i for i in items if isinstance(i, ReceivedEvent)],
+                            applications=[i for i in items if isinstance(i, ReceivedApplication)],
+                        )
+                    )
+                except Exception as error:  # each caller answers it
+                    for waiting in taken:
+                        waiting.durable.set_exception(error)
+                except BaseException:
+                    for waiting in taken:
+                        waiting.durable.cancel()
+                    raise
+                else:
+                    for waiting in taken:
+                        waiting.durable.set_result(None)
+        except BaseException:  # shutting down: no caller waits forever
+            self._committers.discard(me)
+            if not self._committers:
+                for waiting in (w for queue in self._waiting.values() for w in queue):
                     waiting.durable.cancel()
-                raise
-            else:
-                for waiting in taken:
-                    waiting.durable.set_result(None)
+                self._waiting.clear()
+            raise
 
 
 class LinkedInIntake(GroupCommit):
@@ -109,11 +146,14 @@ class LinkedInIntake(GroupCommit):
 
     async def _start(self, batch: IntakeBatch) -> None:
         count = len(batch.events) + len(batch.applications)
+        customer = batch.customer_id
+        attributes = [SearchAttributePair(CUSTOMER_ID, customer)] if customer else []
         await self._temporal.start_workflow(
             LINKEDIN_INTAKE_WORKFLOW_TYPE,
             batch,
             id=intake_workflow_id(str(uuid.uuid4())),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes(attributes),
             static_summary=f"{count} received from LinkedIn",
         )

@@ -74,7 +74,7 @@ class LinkedInEventsClient:
             signature_form=form,
             dedupe_seconds=self._dedupe_seconds,
         )
-        await self._intake.hand_over(received, len(body))
+        await self._intake.hand_over(received)
         return AcceptedEvent(event_id=digest)
 
     async def list_events(

@@ -27,6 +27,8 @@ class IntakeBatch(BaseModel):
     """The LinkedInIntakeWorkflow's input: what came in one group commit, in arrival order
     within each kind."""
 
+    customer_id: str | None = None
+    """Whose applications these are (a batch carries one customer's); None for events."""
     events: list[ReceivedEvent] = []
     applications: list[ReceivedApplication] = []
 

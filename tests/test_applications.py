@@ -264,6 +264,11 @@ async def test_a_candidate_applies_the_ats_hears_reads_downloads_acts_and_erases
     one = (await api.get(f"/v1/customers/{cid}/applications/{key}")).json()
     assert one["status"] == "ERASED" and one["application"] is None and one["documents"] == []
     assert "grace" not in json.dumps(one).lower()  # its history's deletion is asked for too
+    # and the intake that carried the body to it (its input held the application too)
+    intakes = f'WorkflowType = "LinkedInIntakeWorkflow" AND CustomerId = "{cid}"'
+    await eventually(
+        lambda: temporal_env.client.count_workflows(intakes), lambda c: c.count == 0, within=90
+    )
 
 
 async def _noop() -> None:

@@ -36,7 +36,7 @@ class LinkedInEventWorkflow:
         self._asked_again: datetime | None = None
         self._routing = True
         self._routings = 0
-        self._routed_at: datetime | None = None
+        self._routing_began: datetime | None = None
 
     @workflow.run
     async def run(self, event: ReceivedEvent) -> RoutedEvent:
@@ -60,6 +60,7 @@ class LinkedInEventWorkflow:
     async def _route(self, event: ReceivedEvent) -> RoutedEvent:
         self._routing = True
         self._routings += 1
+        self._routing_began = workflow.now()
         routed: RoutedEvent = await workflow.execute_activity(
             ROUTE_LINKEDIN_EVENT,
             event,
@@ -69,18 +70,21 @@ class LinkedInEventWorkflow:
             retry_policy=LINKEDIN_CALL,
         )
         self._routing = False
-        self._routed_at = workflow.now()
         return routed
 
     @workflow.signal(name=ASKED_AGAIN)
     def asked_again(self, again: AskedAgain) -> None:
-        """The same resync came again. If LinkedIn sent it while the routing ran, the
-        resends that routing started leave after it, so it is absorbed, even when the
-        intake tells us only once the routing is done; once routed, it is routed again."""
+        """The same resync came again. While the routing runs, the resends it starts leave
+        after it, so it is absorbed; so is one LinkedIn sent before the routing began, told
+        only once it is done (the intake tells us after its own start). Otherwise it is
+        routed again. `again.at` is the API's clock and the routing's the server's: they
+        must agree to within the intake's delay (NTP keeps them to milliseconds). Only a
+        time before the routing began absorbs, not one before it ended, to keep that
+        margin: a request sent while routing ran is routed again (one more UPDATE a job)."""
         if self._routing or self._routings > MAX_ASKED_AGAIN:
             return
-        came_while_routed = self._routed_at is not None and again.at <= self._routed_at
-        if came_while_routed and workflow.patched(ASKED_AGAIN_BY_ITS_TIME):
+        began = self._routing_began
+        if began is not None and again.at < began and workflow.patched(ASKED_AGAIN_BY_ITS_TIME):
             return
         self._asked_again = again.at
 
