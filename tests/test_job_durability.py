@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from client.codec import PayloadKeys
@@ -16,6 +17,13 @@ from client.connection import data_converter
 from client.jobs import JobsClient
 from domain.job_postings import JobPosting
 from domain.job_workflow import AutoRenew, JobSignal, JobStatus, job_workflow_id
+from domain.linkedin_events import (
+    LINKEDIN_EVENT_WORKFLOW_TYPE,
+    ReceivedEvent,
+    SignatureForm,
+    event_digest,
+    linkedin_event_workflow_id,
+)
 from linkedin import LinkedInClient
 from settings import Settings
 from tests.jobs_support import job_fields, onboard_for_jobs
@@ -76,6 +84,81 @@ async def test_a_p4p_job_expires_when_woken_after_30_days(
     assert "renew or close" in expired.waiting_for
     handle = time_skipping_env.client.get_workflow_handle(job_workflow_id(cid, "job-1"))
     await record_history(handle, "job_p4p_expired_when_woken")
+
+
+async def started(handle: WorkflowHandle[Any, Any]) -> datetime:
+    """When the workflow started, once the intake has started it."""
+    for _ in range(300):
+        try:
+            return (await handle.describe()).start_time
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id} was never started")
+
+
+async def test_every_job_a_resync_names_is_back_at_linkedin_within_its_30_minutes(
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxControl,
+    settings: Settings,
+    linkedin: LinkedInClient,
+    cid: str,
+) -> None:
+    """LinkedIn waits 30 minutes for a resync's jobs (linkedin-inbound.md §4). On a server
+    that skips time, a resend that waits on a long timer, backoff or queue shows up as late
+    at once: 101 jobs, two batches."""
+    env = time_skipping_env
+    customer = await onboard_for_jobs(linkedin, settings, env.client, cid)
+    jobs = JobsClient(env.client, task_queue=settings.task_queue)
+    ids = [f"job-{n}" for n in range(101)]
+    async with running_worker(env.client, settings):
+        created = await asyncio.gather(
+            *(jobs.create(cid, JobPosting.model_validate(job_fields(i)).to_wire()) for i in ids)
+        )
+        for external_id, operation in zip(ids, created, strict=True):
+            finished = await jobs.await_operation(cid, external_id, operation.id)
+            assert finished.outcome == "SUCCEEDED"
+        body = {
+            "type": "RESYNC_JOBS",
+            "developerApplicationUrn": customer.app.key,
+            "syncAllOpenJobs": False,
+            "externalJobPostingIds": ids,
+        }
+        raw = json.dumps(body).encode()
+        received = ReceivedEvent(
+            digest=event_digest(raw),
+            received_at=datetime.now(UTC),
+            body=body,
+            signature_form=SignatureForm.HMAC_OF_PREFIXED_BODY,
+        )  # started as the intake starts it, not through it: the test server stops
+        # skipping time once a workflow has started a child (temporalio/sdk-java#1618, #2392)
+        handle = await env.client.start_workflow(
+            LINKEDIN_EVENT_WORKFLOW_TYPE,
+            received,
+            id=linkedin_event_workflow_id(received.digest),
+            task_queue=settings.task_queue,
+        )
+        asked = await started(handle)
+        routed = await eventually(lambda: handle.query("routed"), lambda r: r is not None)
+        assert routed["delivered"] == len(ids)
+        try:
+            await env.sleep(timedelta(minutes=31))  # LinkedIn's half hour, skipped
+        except RPCError as error:  # the clock cannot pass a resend that is still running
+            raise AssertionError(f"LinkedIn's half hour could not pass: {error}") from None
+        late: dict[str, object] = {}
+        for external_id in ids:
+            state = await jobs.state(cid, external_id)
+            (resend,) = [op for op in state.operations if op.id.startswith("resync-")]
+            if resend.outcome != "SUCCEEDED" or resend.finished_at is None:
+                late[external_id] = resend.outcome
+            elif resend.finished_at - asked > timedelta(minutes=30):
+                late[external_id] = resend.finished_at - asked
+    assert late == {}
+    updates = [
+        e for e in await sandbox.job_submissions() if e["jobPostingOperationType"] == "UPDATE"
+    ]
+    assert sorted(e["externalJobPostingId"] for e in updates) == sorted(ids)
 
 
 async def test_renew_moves_the_wake_time(
