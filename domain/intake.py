@@ -19,8 +19,9 @@ LINKEDIN_INTAKE_WORKFLOW_TYPE = "LinkedInIntakeWorkflow"
 MAX_INTAKE_ITEMS = 100
 """Events and applications one intake start carries at most."""
 MAX_INTAKE_BYTES = 1024 * 1024
-"""Raw bytes one intake start carries at most (one larger item goes alone): its input and
-its children's stay well under Temporal's 2 MB payload limit, with room for the encoding."""
+"""Serialised bytes of the items one intake start carries at most (one larger item goes
+alone): its input and its children's stay well under Temporal's 2 MB payload limit, with
+room for the encoding."""
 
 
 class IntakeBatch(BaseModel):

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client, WorkflowHistory
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from client.codec import PayloadKeys
@@ -86,18 +86,6 @@ async def test_a_p4p_job_expires_when_woken_after_30_days(
     await record_history(handle, "job_p4p_expired_when_woken")
 
 
-async def started(handle: WorkflowHandle[Any, Any]) -> datetime:
-    """When the workflow started, once the intake has started it."""
-    for _ in range(300):
-        try:
-            return (await handle.describe()).start_time
-        except RPCError as error:
-            if error.status != RPCStatusCode.NOT_FOUND:
-                raise
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{handle.id} was never started")
-
-
 async def test_every_job_a_resync_names_is_back_at_linkedin_within_its_30_minutes(
     time_skipping_env: WorkflowEnvironment,
     sandbox: SandboxControl,
@@ -139,7 +127,7 @@ async def test_every_job_a_resync_names_is_back_at_linkedin_within_its_30_minute
             id=linkedin_event_workflow_id(received.digest),
             task_queue=settings.task_queue,
         )
-        asked = await started(handle)
+        asked = (await handle.describe()).start_time
         routed = await eventually(lambda: handle.query("routed"), lambda r: r is not None)
         assert routed["delivered"] == len(ids)
         try:
